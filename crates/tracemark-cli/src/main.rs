@@ -1,0 +1,5 @@
+//! The `tracemark` command-line tool.
+
+fn main() -> anyhow::Result<()> {
+    Ok(())
+}
