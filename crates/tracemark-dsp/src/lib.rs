@@ -9,11 +9,18 @@
 //! let tone: Vec<f32> = (0..8_000).map(|i| (i as f32 * 0.1).sin() * 0.5).collect();
 //! let buf = AudioBuffer::mono(rate, tone)?;
 //! assert_eq!(buf.duration_s(), 1.0);
+//! let narrow = tracemark_dsp::resample(&buf.downmix(), 8_000, 16_000)?;
+//! assert_eq!(narrow.len(), 16_000);
 //! # Ok::<(), tracemark_dsp::DspError>(())
 //! ```
 
 mod audio;
 mod error;
+mod resample;
+mod stft;
 
 pub use audio::{AudioBuffer, SampleRate};
 pub use error::DspError;
+pub use realfft::num_complex::Complex32;
+pub use resample::{resample, stretch};
+pub use stft::{Stft, StftScratch};
