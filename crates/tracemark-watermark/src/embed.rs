@@ -1,0 +1,139 @@
+//! Embedding: multiply the magnitude of every cell of the band by `exp(+-strength)`,
+//! opposite signs in the two frames of a pair, following the keyed layout.
+//!
+//! A multiplicative change follows the host's own spectrum, so the mark is as loud as the
+//! signal lets it be in each cell (the masking principle of Cox et al., "Secure spread
+//! spectrum watermarking for multimedia", IEEE Trans. Image Proc. 6(12), 1997) and nothing
+//! is added to silence.
+
+use tracemark_dsp::{AudioBuffer, Stft};
+
+use crate::analysis::{band_energies, frame_gates, frame_starts};
+use crate::key::WatermarkKey;
+use crate::layout::{BAND_BINS, BAND_LO, FRAME_S, Layout, Role, SLOT_PAIRS};
+use crate::payload::{Payload, PayloadCoder};
+use crate::WatermarkError;
+
+/// Embedding settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EmbedParams {
+    /// Log-magnitude change per cell (0.05 = +-0.43 dB).
+    pub strength: f32,
+}
+
+impl Default for EmbedParams {
+    fn default() -> Self {
+        Self { strength: 0.05 }
+    }
+}
+
+/// What to embed: a payload for the blind layer and, optionally, one symbol per slot for
+/// the codeword layer (slot `j` covers pairs `2j, 2j+1`, that is 80 ms starting at
+/// `j * 0.08` s). Missing symbols (a codeword shorter than the audio) wrap around.
+#[derive(Debug, Clone, Copy)]
+pub struct Message<'a> {
+    /// The blind payload.
+    pub payload: Payload,
+    /// The per-slot symbols, if any.
+    pub symbols: Option<&'a [bool]>,
+}
+
+/// Frame length in samples at `rate`, if the rate puts bins exactly 25 Hz apart.
+pub fn frame_len(rate: u32) -> Result<usize, WatermarkError> {
+    let n = f64::from(rate) * FRAME_S;
+    if rate % 25 != 0 || n.fract() != 0.0 {
+        return Err(WatermarkError::RateNotOnGrid { hz: rate });
+    }
+    Ok(n as usize)
+}
+
+/// Number of codeword symbols a recording of `frames` samples at `rate` carries.
+pub fn symbol_count(frames: usize, rate: u32) -> Result<usize, WatermarkError> {
+    let hop = frame_len(rate)? / 2;
+    let pairs = frames.div_ceil(2 * hop);
+    Ok(pairs.div_ceil(SLOT_PAIRS))
+}
+
+/// Embeds `message` into `audio` with `key`.
+pub fn embed(
+    audio: &AudioBuffer,
+    key: &WatermarkKey,
+    message: &Message<'_>,
+    params: &EmbedParams,
+) -> Result<AudioBuffer, WatermarkError> {
+    if !(params.strength > 0.0 && params.strength <= 0.5) {
+        return Err(WatermarkError::BadStrength {
+            strength: params.strength,
+        });
+    }
+    if matches!(message.symbols, Some(s) if s.is_empty()) {
+        return Err(WatermarkError::EmptyCodeword);
+    }
+    let n = frame_len(audio.rate().hz())?;
+    let stft = Stft::new(n);
+    let hop = stft.hop();
+    let coder = PayloadCoder::new(key);
+    let layout = Layout::new(key, coder.coded_len());
+    let coded: Vec<f32> = coder
+        .encode(&message.payload)
+        .iter()
+        .map(|&b| if b { 1.0 } else { -1.0 })
+        .collect();
+
+    let mix = audio.downmix();
+    let mut scratch = stft.scratch();
+    let gates = frame_gates(&band_energies(&mix, &stft, 0, &mut scratch));
+
+    // The gain offset of every cell of every frame, computed once and applied to each
+    // channel so that all channels (and so any downmix) carry the same mark.
+    let frames = gates.len();
+    let mut gains = vec![0.0f32; frames * BAND_BINS];
+    for f in 0..frames {
+        let alpha = params.strength * gates[f];
+        if alpha == 0.0 {
+            continue;
+        }
+        let pair = f / 2;
+        let parity = if f % 2 == 0 { 1.0 } else { -1.0 };
+        let slot = pair / SLOT_PAIRS;
+        for k in 0..BAND_BINS {
+            let cell = layout.cell(pair, k);
+            let value = match cell.role {
+                Role::Sync => 1.0,
+                Role::Data(b) => coded[b as usize],
+                Role::Symbol(b) => match message.symbols {
+                    Some(symbols) => {
+                        if symbols[slot % symbols.len()] { 1.0 } else { -1.0 }
+                    }
+                    None => coded[b as usize],
+                },
+            };
+            gains[f * BAND_BINS + k] = (alpha * parity * cell.sign * value).exp() - 1.0;
+        }
+    }
+
+    let mut out_channels = Vec::with_capacity(audio.channel_count());
+    for channel in audio.channels() {
+        let mut delta = vec![0.0f32; channel.len()];
+        for (f, start) in frame_starts(channel.len(), hop, 0).enumerate() {
+            let row = &gains[f * BAND_BINS..(f + 1) * BAND_BINS];
+            if row.iter().all(|&g| g == 0.0) {
+                continue;
+            }
+            let spec = stft.analyze(channel, start as isize, &mut scratch);
+            let mut marked = vec![Default::default(); spec.len()];
+            for (k, g) in row.iter().enumerate() {
+                marked[BAND_LO + k] = spec[BAND_LO + k] * *g;
+            }
+            stft.synthesize_add(&mut marked, start as isize, &mut delta, &mut scratch);
+        }
+        out_channels.push(
+            channel
+                .iter()
+                .zip(&delta)
+                .map(|(x, d)| x + d)
+                .collect::<Vec<f32>>(),
+        );
+    }
+    Ok(AudioBuffer::try_new(audio.rate(), out_channels)?)
+}

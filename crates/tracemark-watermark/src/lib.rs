@@ -1,0 +1,39 @@
+//! tracemark's audio watermark engine, pure: no files, no clock, no global state.
+//!
+//! A keyed, multiplicative mark in the telephone band (300-3400 Hz) on a 40 ms / 25 Hz
+//! grid that is the same at every sample rate. It carries a 64-bit payload (blind layer,
+//! repeated every 8 s, found without the original) and, optionally, one symbol per 80 ms
+//! slot of a caller's codeword (read with the original, for collusion-resistant tracing).
+//!
+//! ```
+//! use tracemark_dsp::{AudioBuffer, SampleRate};
+//! use tracemark_watermark::{embed, detect_blind, EmbedParams, Message, Payload, WatermarkKey};
+//! // Ten seconds of noise-like "audio".
+//! let mut s = 1u32;
+//! let noise: Vec<f32> = (0..80_000).map(|_| { s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223); (s >> 8) as f32 / 16_777_216.0 - 0.5 }).collect();
+//! let audio = AudioBuffer::mono(SampleRate::try_new(8_000)?, noise)?;
+//! let key = WatermarkKey::from_bytes([42; 32]);
+//! let payload = Payload::from_hex("00000000deadbeef")?;
+//! let marked = embed(&audio, &key, &Message { payload, symbols: None }, &EmbedParams::default())?;
+//! let found = detect_blind(&marked, &key)?;
+//! assert!(found.detected);
+//! assert_eq!(found.payload, Some(payload));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod analysis;
+mod blind;
+mod embed;
+mod error;
+mod evidence;
+mod hex;
+mod key;
+pub mod layout;
+mod payload;
+
+pub use blind::{DETECT_RATE, DETECTION_THRESHOLD, Detection, detect_blind};
+pub use embed::{EmbedParams, Message, embed, frame_len, symbol_count};
+pub use error::WatermarkError;
+pub use evidence::SymbolSoft;
+pub use key::{KeyStream, WatermarkKey};
+pub use payload::Payload;
