@@ -14,7 +14,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use crate::LedgerError as Error;
 use crate::merkle::Hash;
 use crate::note::{KeyName, NoteSigner, SignedNote, VerifierKey};
-use crate::proof::{decode_hash_b64, parse_decimal};
+use crate::proof::{ConsistencyProof, InclusionProof, decode_hash_b64, parse_decimal};
 
 /// Cap on extension lines.
 pub const MAX_EXTENSION_LINES: usize = 16;
@@ -70,7 +70,12 @@ impl Checkpoint {
 
     /// The checkpoint body, i.e. the note text.
     pub fn to_text(&self) -> String {
-        let mut out = format!("{}\n{}\n{}\n", self.origin, self.size, B64.encode(self.root.0));
+        let mut out = format!(
+            "{}\n{}\n{}\n",
+            self.origin,
+            self.size,
+            B64.encode(self.root.0)
+        );
         for e in &self.extensions {
             out.push_str(e);
             out.push('\n');
@@ -86,7 +91,10 @@ impl Checkpoint {
         };
         let lines: Vec<&str> = body.split('\n').collect();
         if lines.len() < 3 {
-            return Err(bad(lines.len() + 1, "checkpoint needs origin, size and root lines"));
+            return Err(bad(
+                lines.len() + 1,
+                "checkpoint needs origin, size and root lines",
+            ));
         }
         if lines.len() - 3 > MAX_EXTENSION_LINES {
             return Err(Error::LimitExceeded {
@@ -135,6 +143,42 @@ impl Checkpoint {
             });
         }
         Ok(cp)
+    }
+
+    /// Verifies that `leaf` is in the tree this checkpoint commits to. The proof's tree
+    /// size must be the checkpoint's: RFC 9162 roots alone do not fix the size.
+    pub fn verify_inclusion(&self, leaf: &Hash, proof: &InclusionProof) -> Result<(), Error> {
+        self.check_size(proof.tree_size())?;
+        proof.verify(leaf, &self.root)
+    }
+
+    /// Verifies that this checkpoint extends `older` (same origin, proof sizes equal to
+    /// the two checkpoints' sizes, RFC 9162 consistency).
+    pub fn verify_consistency(
+        &self,
+        older: &Checkpoint,
+        proof: &ConsistencyProof,
+    ) -> Result<(), Error> {
+        if older.origin != self.origin {
+            return Err(Error::OriginMismatch {
+                expected: self.origin.to_string(),
+                found: older.origin.to_string(),
+            });
+        }
+        older.check_size(proof.old_size())?;
+        self.check_size(proof.new_size())?;
+        proof.verify(&older.root, &self.root)
+    }
+
+    fn check_size(&self, proof_size: u64) -> Result<(), Error> {
+        if proof_size == self.size {
+            Ok(())
+        } else {
+            Err(Error::CheckpointSizeMismatch {
+                proof_size,
+                checkpoint_size: self.size,
+            })
+        }
     }
 }
 
@@ -200,7 +244,11 @@ mod tests {
             good.trim_end().to_owned(),
             good.replace('=', ""),
             "tracemark.test/log\n42\n".to_owned(),
-            format!("{}\n18446744073709551616\n{}", origin()?, good.split('\n').nth(2).unwrap_or("")),
+            format!(
+                "{}\n18446744073709551616\n{}",
+                origin()?,
+                good.split('\n').nth(2).unwrap_or("")
+            ),
         ] {
             assert!(Checkpoint::parse_text(&bad).is_err(), "{bad:?}");
         }
@@ -212,7 +260,10 @@ mod tests {
         let signer = NoteSigner::from_seed(origin()?, &[1; 32]);
         let cp = Checkpoint::new(origin()?, 7, empty_root());
         let note = cp.sign(&signer)?;
-        assert_eq!(Checkpoint::open(note.as_bytes(), &signer.verifier_key())?, cp);
+        assert_eq!(
+            Checkpoint::open(note.as_bytes(), &signer.verifier_key())?,
+            cp
+        );
         let other = NoteSigner::from_seed(KeyName::try_new("other")?, &[1; 32]);
         assert!(cp.sign(&other).is_err());
         assert!(Checkpoint::open(note.as_bytes(), &other.verifier_key()).is_err());

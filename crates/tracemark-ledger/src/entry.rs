@@ -374,7 +374,8 @@ struct Writer(Vec<u8>);
 impl Writer {
     fn field(&mut self, bytes: &[u8]) {
         // Field sizes are bounded by the Ident/Text caps, far below u32::MAX.
-        self.0.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
+        self.0
+            .extend_from_slice(&(bytes.len() as u32).to_be_bytes());
         self.0.extend_from_slice(bytes);
     }
 }

@@ -83,7 +83,9 @@ pub enum LedgerError {
         reason: &'static str,
     },
     /// A signature line carries a signature that does not verify under the trusted key.
-    #[error("signature by {name} (key id {key_id:08x}) does not verify: the note was altered or signed by another key")]
+    #[error(
+        "signature by {name} (key id {key_id:08x}) does not verify: the note was altered or signed by another key"
+    )]
     BadSignature {
         /// Key name on the signature line.
         name: String,
@@ -131,6 +133,19 @@ pub enum LedgerError {
         expected: usize,
         /// Hashes present.
         actual: usize,
+    },
+    /// A proof is for a different tree size than the checkpoint it is checked against.
+    ///
+    /// RFC 9162 roots do not commit to the tree size, so a proof's sizes are only
+    /// meaningful when bound to a signed checkpoint that states them.
+    #[error(
+        "proof is for tree size {proof_size}, but the checkpoint is for size {checkpoint_size}"
+    )]
+    CheckpointSizeMismatch {
+        /// Size the proof claims.
+        proof_size: u64,
+        /// Size the checkpoint states.
+        checkpoint_size: u64,
     },
     /// An inclusion proof does not lead to the expected root.
     #[error("inclusion proof of leaf {index} in tree of size {size} does not match the root")]

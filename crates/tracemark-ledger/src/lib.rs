@@ -5,7 +5,8 @@
 //! - [`MerkleTree`]: RFC 9162 (Certificate Transparency v2) hashing with leaf/node domain
 //!   separation; root, inclusion proof and consistency proof for any past tree size.
 //! - [`InclusionProof`], [`ConsistencyProof`]: RFC 9162 verification and strict binary
-//!   and text encodings.
+//!   and text encodings. RFC 9162 roots do not commit to the tree size, so evidence checks
+//!   proofs against a signed [`Checkpoint`], which states size and root together.
 //! - [`Checkpoint`]: C2SP `tlog-checkpoint`, signed as a C2SP `signed-note` with Ed25519
 //!   ([`NoteSigner`], [`VerifierKey`], [`SignedNote`]).
 //! - [`LogEntry`]: the events, with a canonical versioned binary encoding.
@@ -38,11 +39,11 @@
 //! let verifier = signer.verifier_key();
 //! let checkpoint = Checkpoint::open(note.as_bytes(), &verifier)?;
 //! let proof = tree.inclusion_proof(index, checkpoint.size())?;
-//! proof.verify(&entry.leaf_hash(), checkpoint.root())?;
+//! checkpoint.verify_inclusion(&entry.leaf_hash(), &proof)?;
 //!
 //! // Later checkpoints must extend earlier ones.
-//! let old_root = tree.root_at(3)?;
-//! tree.consistency_proof(3, tree.size())?.verify(&old_root, &tree.root())?;
+//! let older = Checkpoint::new(checkpoint.origin().clone(), 3, tree.root_at(3)?);
+//! checkpoint.verify_consistency(&older, &tree.consistency_proof(3, tree.size())?)?;
 //! # Ok::<(), tracemark_ledger::LedgerError>(())
 //! ```
 
@@ -61,4 +62,6 @@ pub use entry::{
 pub use error::LedgerError;
 pub use merkle::{Hash, LEAF_PREFIX, MerkleTree, NODE_PREFIX, empty_root, leaf_hash, node_hash};
 pub use note::{KeyName, NoteSigner, SignedNote, VerifierKey};
-pub use proof::{ConsistencyProof, InclusionProof, MAX_PROOF_BYTES, MAX_PROOF_HASHES, PROOF_VERSION};
+pub use proof::{
+    ConsistencyProof, InclusionProof, MAX_PROOF_BYTES, MAX_PROOF_HASHES, PROOF_VERSION,
+};

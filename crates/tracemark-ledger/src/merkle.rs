@@ -183,7 +183,7 @@ impl MerkleTree {
         self.levels[0].push(leaf);
         let mut h = 0;
         // Each time a level gains an even count, its last two nodes complete a parent.
-        while self.levels[h].len() % 2 == 0 {
+        while self.levels[h].len().is_multiple_of(2) {
             let n = self.levels[h].len();
             let parent = node_hash(&self.levels[h][n - 2], &self.levels[h][n - 1]);
             if self.levels.len() == h + 1 {

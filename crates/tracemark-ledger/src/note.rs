@@ -110,8 +110,7 @@ impl VerifierKey {
             });
         }
         let mut parts = s.splitn(3, '+');
-        let (Some(name), Some(hash), Some(key)) = (parts.next(), parts.next(), parts.next())
-        else {
+        let (Some(name), Some(hash), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
             return Err(Error::MalformedKey {
                 reason: "verifier key must be name+hash+key",
             });
@@ -210,8 +209,7 @@ impl NoteSigner {
             });
         };
         let mut parts = rest.splitn(3, '+');
-        let (Some(name), Some(hash), Some(key)) = (parts.next(), parts.next(), parts.next())
-        else {
+        let (Some(name), Some(hash), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
             return Err(Error::MalformedKey {
                 reason: "private key must be PRIVATE+KEY+name+hash+key",
             });
@@ -240,7 +238,11 @@ impl NoteSigner {
         let sig = self.key.sign(text.as_bytes());
         let mut blob = self.key_id.to_be_bytes().to_vec();
         blob.extend_from_slice(&sig.to_bytes());
-        Ok(format!("{text}\n{SIG_PREFIX}{} {}\n", self.name, B64.encode(blob)))
+        Ok(format!(
+            "{text}\n{SIG_PREFIX}{} {}\n",
+            self.name,
+            B64.encode(blob)
+        ))
     }
 }
 

@@ -211,7 +211,11 @@ impl ConsistencyProof {
             };
         }
         if first == second {
-            return if old_root == new_root { Ok(()) } else { Err(fail) };
+            return if old_root == new_root {
+                Ok(())
+            } else {
+                Err(fail)
+            };
         }
         // Step 1: an empty path fails. (Unreachable: `new` enforces the exact length.)
         let Some((&head, rest)) = self.path.split_first() else {

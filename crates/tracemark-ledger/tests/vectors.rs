@@ -20,7 +20,11 @@ fn hd(s: &str) -> Vec<u8> {
 }
 
 fn h(s: &str) -> Hash {
-    Hash(hd(s).try_into().unwrap_or_else(|_| panic!("not 32 bytes: {s}")))
+    Hash(
+        hd(s)
+            .try_into()
+            .unwrap_or_else(|_| panic!("not 32 bytes: {s}")),
+    )
 }
 
 const LEAVES: [&str; 8] = [
@@ -104,7 +108,9 @@ fn inclusion_vectors() -> Vec<(u64, u64, Vec<Hash>)> {
         (
             2,
             3,
-            vec![h("fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125")],
+            vec![h(
+                "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
+            )],
         ),
         (
             1,
@@ -197,7 +203,8 @@ fn ct_consistency_proofs_fail_with_swapped_or_wrong_roots() -> Result<(), Ledger
 }
 
 const PETER_VKEY: &str = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW";
-const PETER_SKEY: &str = "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz";
+const PETER_SKEY: &str =
+    "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz";
 const PETER_TEXT: &str = "If you think cryptography is the answer to your problem,\n\
                           then you don't know what your problem is.\n";
 const PETER_SIG: &str = "\u{2014} PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n";
