@@ -2,7 +2,7 @@
 //! `cargo run --release -p tracemark-watermark --example probe -- FILE.wav [strength] [crop_s]`
 
 use tracemark_dsp::{AudioBuffer, SampleRate};
-use tracemark_watermark::{EmbedParams, Message, Payload, WatermarkKey, detect_blind, embed};
+use tracemark_watermark::{EmbedParams, Message, Payload, WatermarkKey, detect_blind, detect_informed, embed};
 
 fn read(path: &str) -> AudioBuffer {
     let mut r = hound::WavReader::open(path).expect("open");
@@ -49,6 +49,9 @@ fn main() {
     let t = std::time::Instant::now();
     let d = detect_blind(&test, &key).expect("detect");
     println!("blind {:.0}x: {:?}", test.duration_s() / t.elapsed().as_secs_f64(), d);
+    let t = std::time::Instant::now();
+    let d = detect_informed(&test, &audio, &key).expect("informed");
+    println!("informed {:.0}x: detected {} p {:e} z {:.2} payload {:?} scale {} {:?} offset {:.3}", test.duration_s() / t.elapsed().as_secs_f64(), d.detected, d.p_value, d.z, d.payload, d.alignment.scale, d.alignment.kind, d.alignment.offset_s);
     let wrong = WatermarkKey::from_bytes([8; 32]);
     println!("wrong key: {:?}", detect_blind(&test, &wrong).expect("detect"));
     println!("unmarked: {:?}", detect_blind(&audio.slice(0, test.frames()), &key).expect("detect"));

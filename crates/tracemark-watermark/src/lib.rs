@@ -21,19 +21,23 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod align;
 mod analysis;
 mod blind;
 mod embed;
 mod error;
 mod evidence;
 mod hex;
+mod informed;
 mod key;
 pub mod layout;
 mod payload;
 
+pub use align::{Alignment, Anchor, ScaleKind};
 pub use blind::{DETECT_RATE, DETECTION_THRESHOLD, Detection, detect_blind};
 pub use embed::{EmbedParams, Message, embed, frame_len, symbol_count};
 pub use error::WatermarkError;
 pub use evidence::SymbolSoft;
+pub use informed::{InformedDetection, detect_informed};
 pub use key::{KeyStream, WatermarkKey};
 pub use payload::Payload;

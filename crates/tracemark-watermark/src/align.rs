@@ -1,0 +1,355 @@
+//! Aligning a clip to the original it came from: offset, time scale (a speed change, which
+//! also scales pitch, or a tempo change, which does not) and local drift, from band-energy
+//! envelopes. Uses the audio only, never the key, so it cannot bias the mark's statistics.
+
+use realfft::RealFftPlanner;
+use tracemark_dsp::{Stft, stretch};
+
+use crate::WatermarkError;
+
+/// Envelope hop for the global search: 20 ms at 8 kHz.
+const COARSE_HOP: usize = 160;
+/// Envelope hop for local refinement: 5 ms at 8 kHz.
+const FINE_HOP: usize = 40;
+/// Analysis window for envelopes: 32 ms at 8 kHz.
+const ENV_WIN: usize = 256;
+/// Number of log-spaced bands between 300 and 3400 Hz.
+const BANDS: usize = 8;
+/// Time-scale factors searched: +-6 % in 0.5 % steps, then refined in 0.05 % steps.
+const SCALE_SPAN: f64 = 0.06;
+const SCALE_STEP: f64 = 0.005;
+const SCALE_FINE: f64 = 0.0005;
+/// Local refinement: chunks of 1 s, searched +-40 ms around the global fit.
+const CHUNK_S: f64 = 1.0;
+const LOCAL_SEARCH: usize = 8;
+/// A chunk matches when its envelope correlation is at least this (0..1). Below it the
+/// chunk is treated as foreign material and carries no evidence.
+pub const MATCH_SCORE: f32 = 0.5;
+
+/// How the clip's time axis relates to the original's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScaleKind {
+    /// No measurable time scaling.
+    None,
+    /// Resampled (speed and pitch changed together).
+    Speed,
+    /// Tempo changed with pitch kept.
+    Tempo,
+}
+
+/// One matched point: clip time and original time, in seconds, and its match score.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Anchor {
+    /// Seconds into the clip (after undoing a speed change).
+    pub clip_s: f64,
+    /// Seconds into the original.
+    pub original_s: f64,
+    /// Envelope correlation, 0..1.
+    pub score: f32,
+}
+
+/// The alignment of a clip to the original.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alignment {
+    /// Original seconds per clip second (1.05: the clip plays 5 % faster).
+    pub scale: f64,
+    /// Speed, tempo or neither.
+    pub kind: ScaleKind,
+    /// Where the clip's start falls in the original, seconds.
+    pub offset_s: f64,
+    /// Local matches, one per second of clip, in clip order.
+    pub anchors: Vec<Anchor>,
+    /// The global envelope correlation at the chosen fit.
+    pub score: f32,
+}
+
+/// Multi-band log-energy envelope, each band with its running mean removed.
+fn envelope(signal: &[f32], hop: usize) -> Vec<[f32; BANDS]> {
+    let stft = Stft::new(ENV_WIN);
+    let mut scratch = stft.scratch();
+    let bin_hz = 8_000.0 / ENV_WIN as f64;
+    let edges: Vec<usize> = (0..=BANDS)
+        .map(|i| {
+            let hz = 300.0 * (3400.0f64 / 300.0).powf(i as f64 / BANDS as f64);
+            (hz / bin_hz).round() as usize
+        })
+        .collect();
+    let mut env: Vec<[f32; BANDS]> = (0..signal.len().div_ceil(hop))
+        .map(|i| {
+            let spec = stft.analyze(signal, (i * hop) as isize - (ENV_WIN / 2) as isize, &mut scratch);
+            let mut row = [0.0f32; BANDS];
+            for b in 0..BANDS {
+                let e: f32 = spec[edges[b]..edges[b + 1].max(edges[b] + 1)]
+                    .iter()
+                    .map(|c| c.norm_sqr())
+                    .sum();
+                row[b] = (e + 1e-9).ln();
+            }
+            row
+        })
+        .collect();
+    // Remove a +-0.5 s running mean per band (gain and slow colouring do not matter).
+    let half = (4_000 / hop).max(1);
+    let n = env.len();
+    for b in 0..BANDS {
+        let mut cum = vec![0.0f64; n + 1];
+        for i in 0..n {
+            cum[i + 1] = cum[i] + f64::from(env[i][b]);
+        }
+        let means: Vec<f32> = (0..n)
+            .map(|i| {
+                let lo = i.saturating_sub(half);
+                let hi = (i + half + 1).min(n);
+                ((cum[hi] - cum[lo]) / (hi - lo) as f64) as f32
+            })
+            .collect();
+        for i in 0..n {
+            env[i][b] -= means[i];
+        }
+    }
+    env
+}
+
+/// Time-scales an envelope: output row `j` is the input at `j / scale`.
+fn rescale(env: &[[f32; BANDS]], scale: f64) -> Vec<[f32; BANDS]> {
+    let len = ((env.len() as f64) * scale).floor() as usize;
+    (0..len)
+        .map(|j| {
+            let x = j as f64 / scale;
+            let i = x.floor() as usize;
+            let t = (x - i as f64) as f32;
+            let a = env[i.min(env.len() - 1)];
+            let b = env[(i + 1).min(env.len() - 1)];
+            std::array::from_fn(|k| a[k] * (1.0 - t) + b[k] * t)
+        })
+        .collect()
+}
+
+/// Best lag (original index of clip row 0) and its normalised correlation.
+fn best_lag(orig: &[[f32; BANDS]], clip: &[[f32; BANDS]]) -> (isize, f32) {
+    let n = (orig.len() + clip.len()).next_power_of_two();
+    let mut planner = RealFftPlanner::<f32>::new();
+    let fwd = planner.plan_fft_forward(n);
+    let inv = planner.plan_fft_inverse(n);
+    let mut acc = vec![realfft::num_complex::Complex32::default(); n / 2 + 1];
+    for b in 0..BANDS {
+        let mut a: Vec<f32> = vec![0.0; n];
+        let mut c: Vec<f32> = vec![0.0; n];
+        for (i, r) in orig.iter().enumerate() {
+            a[i] = r[b];
+        }
+        for (i, r) in clip.iter().enumerate() {
+            c[i] = r[b];
+        }
+        let mut fa = fwd.make_output_vec();
+        let mut fc = fwd.make_output_vec();
+        // Buffers come from the plans, so lengths always match.
+        let _ = fwd.process(&mut a, &mut fa);
+        let _ = fwd.process(&mut c, &mut fc);
+        for (s, (x, y)) in acc.iter_mut().zip(fa.iter().zip(&fc)) {
+            *s += x * y.conj();
+        }
+    }
+    let mut out = vec![0.0f32; n];
+    let _ = inv.process(&mut acc, &mut out);
+    // Lag L >= 0 at out[L]: clip row 0 at original row L. Negative lags wrap around.
+    let clip_energy: f64 = clip.iter().flat_map(|r| r.iter()).map(|v| f64::from(v * v)).sum();
+    let row_energy: Vec<f64> = orig.iter().map(|r| r.iter().map(|v| f64::from(v * v)).sum()).collect();
+    let mut cum = vec![0.0f64; row_energy.len() + 1];
+    for (i, e) in row_energy.iter().enumerate() {
+        cum[i + 1] = cum[i] + e;
+    }
+    let mut best = (0isize, f32::NEG_INFINITY);
+    for (idx, &v) in out.iter().enumerate() {
+        let lag = if idx < orig.len() { idx as isize } else { idx as isize - n as isize };
+        if lag <= -(clip.len() as isize) {
+            continue;
+        }
+        let lo = lag.max(0) as usize;
+        let hi = ((lag + clip.len() as isize).max(0) as usize).min(orig.len());
+        if hi <= lo {
+            continue;
+        }
+        let overlap = (hi - lo) as f64 / clip.len() as f64;
+        if overlap < 0.5 {
+            continue;
+        }
+        let denom = ((cum[hi] - cum[lo]) * clip_energy).sqrt();
+        if denom <= 0.0 {
+            continue;
+        }
+        let score = (f64::from(v) / n as f64 / denom) as f32;
+        if score > best.1 {
+            best = (lag, score);
+        }
+    }
+    best
+}
+
+/// Global fit: (scale, offset in seconds, score).
+fn global_fit(orig_env: &[[f32; BANDS]], clip_env: &[[f32; BANDS]]) -> (f64, f64, f32) {
+    let hop_s = COARSE_HOP as f64 / 8_000.0;
+    let eval = |scale: f64| {
+        let (lag, score) = best_lag(orig_env, &rescale(clip_env, scale));
+        (scale, lag as f64 * hop_s, score)
+    };
+    let steps = (SCALE_SPAN / SCALE_STEP).round() as i32;
+    let mut best = (1.0, 0.0, f32::NEG_INFINITY);
+    for i in -steps..=steps {
+        let r = eval(1.0 + f64::from(i) * SCALE_STEP);
+        if r.2 > best.2 {
+            best = r;
+        }
+    }
+    let centre = best.0;
+    let fine = (SCALE_STEP / SCALE_FINE).round() as i32;
+    for i in -fine..=fine {
+        let r = eval(centre + f64::from(i) * SCALE_FINE);
+        if r.2 > best.2 {
+            best = r;
+        }
+    }
+    best
+}
+
+/// Long-term log spectrum (25 Hz bins, 300-3400 Hz) of a signal.
+fn long_term_spectrum(signal: &[f32]) -> Vec<f32> {
+    let stft = Stft::new(320);
+    let mut scratch = stft.scratch();
+    let mut acc = vec![0.0f64; 161];
+    for start in (0..signal.len()).step_by(160) {
+        let spec = stft.analyze(signal, start as isize, &mut scratch);
+        for (a, c) in acc.iter_mut().zip(spec.iter()) {
+            *a += f64::from(c.norm_sqr());
+        }
+    }
+    acc[12..=136].iter().map(|v| (v + 1e-9).ln() as f32).collect()
+}
+
+/// Correlation of two equal-length vectors after removing their means.
+fn correlation(a: &[f32], b: &[f32]) -> f32 {
+    let n = a.len().min(b.len()) as f32;
+    let ma = a.iter().sum::<f32>() / n;
+    let mb = b.iter().sum::<f32>() / n;
+    let (mut ab, mut aa, mut bb) = (0.0, 0.0, 0.0);
+    for (x, y) in a.iter().zip(b) {
+        ab += (x - ma) * (y - mb);
+        aa += (x - ma) * (x - ma);
+        bb += (y - mb) * (y - mb);
+    }
+    ab / (aa * bb).sqrt().max(1e-12)
+}
+
+/// Aligns `clip` to `original` (both mono at 8 kHz). Returns the alignment and the clip as
+/// it should be analysed (a speed change undone).
+pub fn align(original: &[f32], clip: &[f32]) -> Result<(Alignment, Vec<f32>), WatermarkError> {
+    let orig_env = envelope(original, COARSE_HOP);
+    let (scale, offset_s, score) = global_fit(&orig_env, &envelope(clip, COARSE_HOP));
+    let mut clip = clip.to_vec();
+    let mut kind = ScaleKind::None;
+    let (mut scale, mut offset_s, mut score) = (scale, offset_s, score);
+    if (scale - 1.0).abs() > 0.002 {
+        // Speed or tempo? Undo the speed change and see whose spectrum matches better.
+        let start = (offset_s.max(0.0) * 8_000.0) as usize;
+        let end = (start + (clip.len() as f64 * scale) as usize).min(original.len());
+        let reference = long_term_spectrum(&original[start.min(end)..end]);
+        let restored = stretch(&clip, scale)?;
+        if correlation(&long_term_spectrum(&restored), &reference)
+            > correlation(&long_term_spectrum(&clip), &reference)
+        {
+            kind = ScaleKind::Speed;
+            clip = restored;
+            let refit = global_fit(&orig_env, &envelope(&clip, COARSE_HOP));
+            (scale, offset_s, score) = refit;
+        } else {
+            kind = ScaleKind::Tempo;
+        }
+    }
+    let anchors = refine(original, &clip, scale, offset_s);
+    Ok((
+        Alignment {
+            scale,
+            kind,
+            offset_s,
+            anchors,
+            score,
+        },
+        clip,
+    ))
+}
+
+/// Local anchors, one per chunk of clip, searched around the global fit.
+fn refine(original: &[f32], clip: &[f32], scale: f64, offset_s: f64) -> Vec<Anchor> {
+    let hop_s = FINE_HOP as f64 / 8_000.0;
+    let orig_env = envelope(original, FINE_HOP);
+    let clip_env = envelope(clip, FINE_HOP);
+    let chunk = (CHUNK_S / hop_s) as usize;
+    let mut anchors = Vec::new();
+    let mut start = 0;
+    while start + chunk / 2 <= clip_env.len() {
+        let end = (start + chunk).min(clip_env.len());
+        let piece = rescale(&clip_env[start..end], scale);
+        let predicted = offset_s + start as f64 * hop_s * scale;
+        let centre = (predicted / hop_s).round() as isize;
+        let mut scores = Vec::with_capacity(2 * LOCAL_SEARCH + 1);
+        for d in -(LOCAL_SEARCH as isize)..=LOCAL_SEARCH as isize {
+            scores.push(local_score(&orig_env, &piece, centre + d));
+        }
+        let (i, &s) = scores
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .unwrap_or((LOCAL_SEARCH, &f32::NEG_INFINITY));
+        // Parabolic interpolation of the peak for sub-hop precision.
+        let frac = if i > 0 && i + 1 < scores.len() {
+            let (a, b, c) = (scores[i - 1], scores[i], scores[i + 1]);
+            let den = a - 2.0 * b + c;
+            if den < 0.0 { (0.5 * (a - c) / den).clamp(-0.5, 0.5) } else { 0.0 }
+        } else {
+            0.0
+        };
+        let lag = (centre + i as isize - LOCAL_SEARCH as isize) as f64 + f64::from(frac);
+        anchors.push(Anchor {
+            clip_s: start as f64 * hop_s,
+            original_s: lag * hop_s,
+            score: s.max(0.0),
+        });
+        start += chunk;
+    }
+    anchors
+}
+
+/// Normalised correlation of `piece` placed at original row `at`.
+fn local_score(orig: &[[f32; BANDS]], piece: &[[f32; BANDS]], at: isize) -> f32 {
+    let (mut ab, mut aa, mut bb) = (0.0f32, 0.0f32, 0.0f32);
+    for (i, row) in piece.iter().enumerate() {
+        let j = at + i as isize;
+        if j < 0 || j as usize >= orig.len() {
+            continue;
+        }
+        let o = &orig[j as usize];
+        for k in 0..BANDS {
+            ab += o[k] * row[k];
+            aa += o[k] * o[k];
+            bb += row[k] * row[k];
+        }
+    }
+    if aa <= 0.0 || bb <= 0.0 { 0.0 } else { ab / (aa * bb).sqrt() }
+}
+
+impl Alignment {
+    /// Clip position (seconds) that corresponds to original time `t`, if `t` falls in a
+    /// matched chunk.
+    pub fn clip_time_of(&self, t: f64) -> Option<f64> {
+        let chunk_orig = CHUNK_S * self.scale;
+        let idx = self
+            .anchors
+            .iter()
+            .position(|a| t >= a.original_s && t < a.original_s + chunk_orig)?;
+        let a = self.anchors[idx];
+        if a.score < MATCH_SCORE {
+            return None;
+        }
+        Some(a.clip_s + (t - a.original_s) / self.scale)
+    }
+}

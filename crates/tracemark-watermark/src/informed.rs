@@ -1,0 +1,127 @@
+//! Informed detection: the original is known. Align the clip to it, then compare each
+//! cell's log magnitude with the original's, so the host signal, the largest noise in
+//! blind detection, cancels.
+
+use tracemark_dsp::{AudioBuffer, Stft};
+
+use crate::align::{Alignment, align};
+use crate::analysis::LogSpectrogram;
+use crate::blind::{DETECT_RATE, DETECTION_THRESHOLD, to_detect_rate};
+use crate::evidence::{Folded, SymbolSoft, hoeffding_p, symbol_estimates};
+use crate::key::WatermarkKey;
+use crate::layout::{BAND_BINS, BAND_HI, BAND_LO, FRAME_S, Layout, slots_for_pairs};
+use crate::payload::{Payload, PayloadCoder};
+use crate::WatermarkError;
+
+/// Host-cancelled pair values are clipped to +-0.5 (natural-log units, about +-4.3 dB):
+/// the mark moves a cell by 0.1 at most, so anything larger is codec damage.
+const CLIP: f32 = 0.5;
+/// Shortest clip worth aligning.
+const MIN_SECONDS: f64 = 1.0;
+
+/// The outcome of an informed detection.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InformedDetection {
+    /// Whether a mark of this key is present (p-value below 1e-9).
+    pub detected: bool,
+    /// Probability that a clip without this key's mark scores this high. The alignment
+    /// uses the audio alone, so one hypothesis is tested and no correction is needed.
+    pub p_value: f64,
+    /// The sync z-score.
+    pub z: f64,
+    /// The payload, when the mark is present and its CRC checks.
+    pub payload: Option<Payload>,
+    /// How the clip maps onto the original.
+    pub alignment: Alignment,
+    /// One soft estimate per codeword slot of the original (slots the clip does not cover
+    /// have `cells == 0`).
+    pub symbols: Vec<SymbolSoft>,
+}
+
+/// Detects a mark of `key` in `clip`, using the unmarked `original` it was made from.
+pub fn detect_informed(
+    clip: &AudioBuffer,
+    original: &AudioBuffer,
+    key: &WatermarkKey,
+) -> Result<InformedDetection, WatermarkError> {
+    for audio in [clip, original] {
+        if audio.duration_s() < MIN_SECONDS {
+            return Err(WatermarkError::TooShort {
+                seconds: audio.duration_s(),
+                minimum_s: MIN_SECONDS,
+            });
+        }
+    }
+    let orig = to_detect_rate(original)?;
+    let (alignment, clip) = align(&orig, &to_detect_rate(clip)?)?;
+    let stft = Stft::new((f64::from(DETECT_RATE) * FRAME_S) as usize);
+    let hop = stft.hop();
+    let reference = LogSpectrogram::compute(&orig, &stft, 0);
+    let frames = reference.frames();
+
+    // The clip's band power at the position of every original frame it covers.
+    let mut scratch = stft.scratch();
+    let mut rows: Vec<Option<Vec<f32>>> = Vec::with_capacity(frames);
+    let (mut loud_sum, mut loud_n) = (0.0f64, 0usize);
+    for f in 0..frames {
+        let t = (f * hop) as f64 / f64::from(DETECT_RATE);
+        let row = alignment.clip_time_of(t).and_then(|ct| {
+            let start = (ct * f64::from(DETECT_RATE)).round() as isize;
+            if start < 0 || start as usize + stft.len() > clip.len() {
+                return None;
+            }
+            let spec = stft.analyze(&clip, start, &mut scratch);
+            Some(spec[BAND_LO..=BAND_HI].iter().map(|c| c.norm_sqr()).collect::<Vec<f32>>())
+        });
+        if let Some(r) = &row {
+            if reference.gates[f] >= 1.0 {
+                loud_sum += r.iter().map(|&v| f64::from(v)).sum::<f64>();
+                loud_n += BAND_BINS;
+            }
+        }
+        rows.push(row);
+    }
+    let floor = if loud_n > 0 { (loud_sum / loud_n as f64 * 1e-8) as f32 } else { 1e-30 };
+
+    // Host-cancelled values u = log|clip| - log|original|, then pair differences.
+    let u: Vec<Option<Vec<f32>>> = rows
+        .into_iter()
+        .enumerate()
+        .map(|(f, row)| {
+            row.map(|r| {
+                r.iter()
+                    .zip(reference.row(f))
+                    .map(|(c, o)| 0.5 * (c + floor).max(1e-30).ln() - o)
+                    .collect()
+            })
+        })
+        .collect();
+    let pairs = frames / 2;
+    let mut values = vec![0.0f32; pairs * BAND_BINS];
+    for p in 0..pairs {
+        let (a, b) = (2 * p, 2 * p + 1);
+        if let (Some(ua), Some(ub)) = (&u[a], &u[b]) {
+            let w = reference.gates[a].min(reference.gates[b]);
+            for k in 0..BAND_BINS {
+                values[p * BAND_BINS + k] = (ua[k] - ub[k]).clamp(-CLIP, CLIP) * w;
+            }
+        }
+    }
+
+    let coder = PayloadCoder::new(key);
+    let layout = Layout::new(key, coder.coded_len());
+    let folded = Folded::new(&values);
+    let z = folded.sync_z(&layout, 0);
+    let p_value = hoeffding_p(z);
+    let detected = p_value < DETECTION_THRESHOLD;
+    let payload = if detected { folded.decode(&layout, &coder, 0) } else { None };
+    let symbols = symbol_estimates(&layout, &values, 0, slots_for_pairs(pairs));
+    Ok(InformedDetection {
+        detected,
+        p_value,
+        z,
+        payload,
+        alignment,
+        symbols,
+    })
+}
