@@ -57,7 +57,13 @@ impl ConvCode {
             .map(|reg| {
                 self.generators
                     .iter()
-                    .map(|&g| if (reg & g).count_ones() % 2 == 1 { 1.0 } else { -1.0 })
+                    .map(|&g| {
+                        if (reg & g).count_ones() % 2 == 1 {
+                            1.0
+                        } else {
+                            -1.0
+                        }
+                    })
                     .collect()
             })
             .collect();
@@ -78,11 +84,7 @@ impl ConvCode {
                 let max_bit = if step >= message_bits { 0 } else { 1 };
                 for bit in 0..=max_bit {
                     let reg = (state << 1) | bit;
-                    let branch: f32 = outputs[reg]
-                        .iter()
-                        .zip(&received)
-                        .map(|(e, r)| e * r)
-                        .sum();
+                    let branch: f32 = outputs[reg].iter().zip(&received).map(|(e, r)| e * r).sum();
                     let to = reg & (states - 1);
                     let cand = m + branch;
                     if cand > next[to] {

@@ -139,7 +139,10 @@ mod tests {
     fn rejects_rates_outside_the_supported_range() {
         assert!(SampleRate::try_new(7_999).is_err());
         assert!(SampleRate::try_new(192_001).is_err());
-        assert_eq!(SampleRate::try_new(44_100).map(SampleRate::hz).ok(), Some(44_100));
+        assert_eq!(
+            SampleRate::try_new(44_100).map(SampleRate::hz).ok(),
+            Some(44_100)
+        );
     }
 
     #[test]

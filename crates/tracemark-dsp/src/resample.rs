@@ -2,7 +2,7 @@
 
 use audioadapter_buffers::direct::InterleavedSlice;
 use rubato::{
-    Async, FixedAsync, Fft, FixedSync, Resampler, SincInterpolationParameters,
+    Async, Fft, FixedAsync, FixedSync, Resampler, SincInterpolationParameters,
     SincInterpolationType, WindowFunction,
 };
 
@@ -21,14 +21,9 @@ pub fn resample(samples: &[f32], from_hz: u32, to_hz: u32) -> Result<Vec<f32>, D
         to: to_hz,
         reason,
     };
-    let mut resampler = Fft::<f32>::new(
-        from_hz as usize,
-        to_hz as usize,
-        1024,
-        1,
-        FixedSync::Input,
-    )
-    .map_err(|e| fail(e.to_string()))?;
+    let mut resampler =
+        Fft::<f32>::new(from_hz as usize, to_hz as usize, 1024, 1, FixedSync::Input)
+            .map_err(|e| fail(e.to_string()))?;
     run(&mut resampler, samples).map_err(fail)
 }
 

@@ -72,7 +72,12 @@ impl Stft {
         StftScratch {
             time: vec![0.0; self.len],
             spectrum: self.forward.make_output_vec(),
-            fft: vec![Complex32::default(); self.forward.get_scratch_len().max(self.inverse.get_scratch_len())],
+            fft: vec![
+                Complex32::default();
+                self.forward
+                    .get_scratch_len()
+                    .max(self.inverse.get_scratch_len())
+            ],
         }
     }
 
@@ -136,7 +141,9 @@ mod tests {
     #[test]
     fn analysis_then_synthesis_reconstructs_the_signal() {
         let stft = Stft::new(320);
-        let x: Vec<f32> = (0..8_000).map(|i| ((i * 7919) % 101) as f32 / 50.0 - 1.0).collect();
+        let x: Vec<f32> = (0..8_000)
+            .map(|i| ((i * 7919) % 101) as f32 / 50.0 - 1.0)
+            .collect();
         let mut y = vec![0.0; x.len()];
         let mut scratch = stft.scratch();
         let hop = stft.hop() as isize;

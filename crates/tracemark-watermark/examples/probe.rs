@@ -2,7 +2,9 @@
 //! `cargo run --release -p tracemark-watermark --example probe -- FILE.wav [strength] [crop_s]`
 
 use tracemark_dsp::{AudioBuffer, SampleRate};
-use tracemark_watermark::{EmbedParams, Message, Payload, WatermarkKey, detect_blind, detect_informed, embed};
+use tracemark_watermark::{
+    EmbedParams, Message, Payload, WatermarkKey, detect_blind, detect_informed, embed,
+};
 
 fn read(path: &str) -> AudioBuffer {
     let mut r = hound::WavReader::open(path).expect("open");
@@ -29,7 +31,16 @@ fn main() {
     let key = WatermarkKey::from_bytes([9; 32]);
     let payload = Payload::from_hex("0123456789abcdef").expect("hex");
     let t = std::time::Instant::now();
-    let marked = embed(&audio, &key, &Message { payload, symbols: None }, &EmbedParams { strength }).expect("embed");
+    let marked = embed(
+        &audio,
+        &key,
+        &Message {
+            payload,
+            symbols: None,
+        },
+        &EmbedParams { strength },
+    )
+    .expect("embed");
     let te = t.elapsed().as_secs_f64();
     let (mut sig, mut err) = (0.0f64, 0.0f64);
     for (a, b) in audio.channels().iter().zip(marked.channels()) {
@@ -38,7 +49,12 @@ fn main() {
             err += f64::from(x - y) * f64::from(x - y);
         }
     }
-    println!("dur {:.1}s embed {:.0}x SNR {:.2} dB", audio.duration_s(), audio.duration_s() / te, 10.0 * (sig / err).log10());
+    println!(
+        "dur {:.1}s embed {:.0}x SNR {:.2} dB",
+        audio.duration_s(),
+        audio.duration_s() / te,
+        10.0 * (sig / err).log10()
+    );
     let test = if crop > 0.0 {
         let r = f64::from(audio.rate().hz());
         let start = (audio.frames() as f64 * 0.37) as usize;
@@ -48,11 +64,31 @@ fn main() {
     };
     let t = std::time::Instant::now();
     let d = detect_blind(&test, &key).expect("detect");
-    println!("blind {:.0}x: {:?}", test.duration_s() / t.elapsed().as_secs_f64(), d);
+    println!(
+        "blind {:.0}x: {:?}",
+        test.duration_s() / t.elapsed().as_secs_f64(),
+        d
+    );
     let t = std::time::Instant::now();
     let d = detect_informed(&test, &audio, &key).expect("informed");
-    println!("informed {:.0}x: detected {} p {:e} z {:.2} payload {:?} scale {} {:?} offset {:.3}", test.duration_s() / t.elapsed().as_secs_f64(), d.detected, d.p_value, d.z, d.payload, d.alignment.scale, d.alignment.kind, d.alignment.offset_s);
+    println!(
+        "informed {:.0}x: detected {} p {:e} z {:.2} payload {:?} scale {} {:?} offset {:.3}",
+        test.duration_s() / t.elapsed().as_secs_f64(),
+        d.detected,
+        d.p_value,
+        d.z,
+        d.payload,
+        d.alignment.scale,
+        d.alignment.kind,
+        d.alignment.offset_s
+    );
     let wrong = WatermarkKey::from_bytes([8; 32]);
-    println!("wrong key: {:?}", detect_blind(&test, &wrong).expect("detect"));
-    println!("unmarked: {:?}", detect_blind(&audio.slice(0, test.frames()), &key).expect("detect"));
+    println!(
+        "wrong key: {:?}",
+        detect_blind(&test, &wrong).expect("detect")
+    );
+    println!(
+        "unmarked: {:?}",
+        detect_blind(&audio.slice(0, test.frames()), &key).expect("detect")
+    );
 }

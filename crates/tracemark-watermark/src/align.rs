@@ -76,7 +76,11 @@ fn envelope(signal: &[f32], hop: usize) -> Vec<[f32; BANDS]> {
         .collect();
     let mut env: Vec<[f32; BANDS]> = (0..signal.len().div_ceil(hop))
         .map(|i| {
-            let spec = stft.analyze(signal, (i * hop) as isize - (ENV_WIN / 2) as isize, &mut scratch);
+            let spec = stft.analyze(
+                signal,
+                (i * hop) as isize - (ENV_WIN / 2) as isize,
+                &mut scratch,
+            );
             let mut row = [0.0f32; BANDS];
             for b in 0..BANDS {
                 let e: f32 = spec[edges[b]..edges[b + 1].max(edges[b] + 1)]
@@ -153,15 +157,26 @@ fn best_lag(orig: &[[f32; BANDS]], clip: &[[f32; BANDS]]) -> (isize, f32) {
     let mut out = vec![0.0f32; n];
     let _ = inv.process(&mut acc, &mut out);
     // Lag L >= 0 at out[L]: clip row 0 at original row L. Negative lags wrap around.
-    let clip_energy: f64 = clip.iter().flat_map(|r| r.iter()).map(|v| f64::from(v * v)).sum();
-    let row_energy: Vec<f64> = orig.iter().map(|r| r.iter().map(|v| f64::from(v * v)).sum()).collect();
+    let clip_energy: f64 = clip
+        .iter()
+        .flat_map(|r| r.iter())
+        .map(|v| f64::from(v * v))
+        .sum();
+    let row_energy: Vec<f64> = orig
+        .iter()
+        .map(|r| r.iter().map(|v| f64::from(v * v)).sum())
+        .collect();
     let mut cum = vec![0.0f64; row_energy.len() + 1];
     for (i, e) in row_energy.iter().enumerate() {
         cum[i + 1] = cum[i] + e;
     }
     let mut best = (0isize, f32::NEG_INFINITY);
     for (idx, &v) in out.iter().enumerate() {
-        let lag = if idx < orig.len() { idx as isize } else { idx as isize - n as isize };
+        let lag = if idx < orig.len() {
+            idx as isize
+        } else {
+            idx as isize - n as isize
+        };
         if lag <= -(clip.len() as isize) {
             continue;
         }
@@ -223,7 +238,10 @@ fn long_term_spectrum(signal: &[f32]) -> Vec<f32> {
             *a += f64::from(c.norm_sqr());
         }
     }
-    acc[12..=136].iter().map(|v| (v + 1e-9).ln() as f32).collect()
+    acc[12..=136]
+        .iter()
+        .map(|v| (v + 1e-9).ln() as f32)
+        .collect()
 }
 
 /// Correlation of two equal-length vectors after removing their means.
@@ -304,7 +322,11 @@ fn refine(original: &[f32], clip: &[f32], scale: f64, offset_s: f64) -> Vec<Anch
         let frac = if i > 0 && i + 1 < scores.len() {
             let (a, b, c) = (scores[i - 1], scores[i], scores[i + 1]);
             let den = a - 2.0 * b + c;
-            if den < 0.0 { (0.5 * (a - c) / den).clamp(-0.5, 0.5) } else { 0.0 }
+            if den < 0.0 {
+                (0.5 * (a - c) / den).clamp(-0.5, 0.5)
+            } else {
+                0.0
+            }
         } else {
             0.0
         };
@@ -334,7 +356,11 @@ fn local_score(orig: &[[f32; BANDS]], piece: &[[f32; BANDS]], at: isize) -> f32 
             bb += row[k] * row[k];
         }
     }
-    if aa <= 0.0 || bb <= 0.0 { 0.0 } else { ab / (aa * bb).sqrt() }
+    if aa <= 0.0 || bb <= 0.0 {
+        0.0
+    } else {
+        ab / (aa * bb).sqrt()
+    }
 }
 
 impl Alignment {

@@ -13,7 +13,12 @@ pub const SILENCE_DB: f64 = 50.0;
 const LOUD_PERCENTILE: f64 = 0.95;
 
 /// Band energy of every frame (frame `f` starts at `f * hop`).
-pub fn band_energies(signal: &[f32], stft: &Stft, offset: usize, scratch: &mut StftScratch) -> Vec<f64> {
+pub fn band_energies(
+    signal: &[f32],
+    stft: &Stft,
+    offset: usize,
+    scratch: &mut StftScratch,
+) -> Vec<f64> {
     frame_starts(signal.len(), stft.hop(), offset)
         .map(|start| {
             let spec = stft.analyze(signal, start as isize, scratch);

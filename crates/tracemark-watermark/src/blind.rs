@@ -4,12 +4,12 @@
 
 use tracemark_dsp::{AudioBuffer, Stft, resample};
 
+use crate::WatermarkError;
 use crate::analysis::LogSpectrogram;
 use crate::evidence::{Folded, hoeffding_p};
 use crate::key::WatermarkKey;
 use crate::layout::{BAND_BINS, BLOCK_PAIRS, Layout};
 use crate::payload::{Payload, PayloadCoder};
-use crate::WatermarkError;
 
 /// Detection runs at 8 kHz: the mark lives below 3.4 kHz (ITU-T G.712 band).
 pub const DETECT_RATE: u32 = 8_000;
@@ -111,7 +111,9 @@ pub fn detect_blind(audio: &AudioBuffer, key: &WatermarkKey) -> Result<Detection
         None
     };
     let frame_s = crate::layout::FRAME_S / 2.0;
-    let clip_start_in_block = (phase * 2) as f64 * frame_s - (offset as f64 / f64::from(DETECT_RATE)) - parity as f64 * frame_s;
+    let clip_start_in_block = (phase * 2) as f64 * frame_s
+        - (offset as f64 / f64::from(DETECT_RATE))
+        - parity as f64 * frame_s;
     Ok(Detection {
         detected,
         p_value,

@@ -8,11 +8,11 @@
 
 use tracemark_dsp::{AudioBuffer, Stft};
 
+use crate::WatermarkError;
 use crate::analysis::{band_energies, frame_gates, frame_starts};
 use crate::key::WatermarkKey;
 use crate::layout::{BAND_BINS, BAND_LO, FRAME_S, Layout, Role, SLOT_PAIRS};
 use crate::payload::{Payload, PayloadCoder};
-use crate::WatermarkError;
 
 /// Embedding settings.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -103,7 +103,11 @@ pub fn embed(
                 Role::Data(b) => coded[b as usize],
                 Role::Symbol(b) => match message.symbols {
                     Some(symbols) => {
-                        if symbols[slot % symbols.len()] { 1.0 } else { -1.0 }
+                        if symbols[slot % symbols.len()] {
+                            1.0
+                        } else {
+                            -1.0
+                        }
                     }
                     None => coded[b as usize],
                 },

@@ -28,7 +28,9 @@ pub enum WatermarkError {
     #[error("the codeword to embed has no symbols")]
     EmptyCodeword,
     /// The sample rate does not put 40 ms frames on whole samples.
-    #[error("sample rate {hz} Hz is not a multiple of 25 Hz; resample the input (for example to 48000 Hz) before marking")]
+    #[error(
+        "sample rate {hz} Hz is not a multiple of 25 Hz; resample the input (for example to 48000 Hz) before marking"
+    )]
     RateNotOnGrid {
         /// The rejected rate.
         hz: u32,

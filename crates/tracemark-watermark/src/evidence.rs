@@ -24,7 +24,10 @@ impl Folded {
         let mut values = vec![0.0f32; BLOCK_PAIRS * BAND_BINS];
         for (p, row) in pairs.chunks_exact(BAND_BINS).enumerate() {
             let q = p % BLOCK_PAIRS;
-            for (acc, v) in values[q * BAND_BINS..(q + 1) * BAND_BINS].iter_mut().zip(row) {
+            for (acc, v) in values[q * BAND_BINS..(q + 1) * BAND_BINS]
+                .iter_mut()
+                .zip(row)
+            {
                 *acc += v;
             }
         }
@@ -87,7 +90,12 @@ pub struct SymbolSoft {
 }
 
 /// Per-slot estimates from pair values whose first row is absolute pair `first_pair`.
-pub fn symbol_estimates(layout: &Layout, pairs: &[f32], first_pair: usize, slots: usize) -> Vec<SymbolSoft> {
+pub fn symbol_estimates(
+    layout: &Layout,
+    pairs: &[f32],
+    first_pair: usize,
+    slots: usize,
+) -> Vec<SymbolSoft> {
     let mut acc = vec![(0.0f64, 0.0f64, 0u32); slots];
     for (i, row) in pairs.chunks_exact(BAND_BINS).enumerate() {
         let p = first_pair + i;

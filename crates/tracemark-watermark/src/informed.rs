@@ -4,6 +4,7 @@
 
 use tracemark_dsp::{AudioBuffer, Stft};
 
+use crate::WatermarkError;
 use crate::align::{Alignment, align};
 use crate::analysis::LogSpectrogram;
 use crate::blind::{DETECT_RATE, DETECTION_THRESHOLD, to_detect_rate};
@@ -11,7 +12,6 @@ use crate::evidence::{Folded, SymbolSoft, hoeffding_p, symbol_estimates};
 use crate::key::WatermarkKey;
 use crate::layout::{BAND_BINS, BAND_HI, BAND_LO, FRAME_S, Layout, slots_for_pairs};
 use crate::payload::{Payload, PayloadCoder};
-use crate::WatermarkError;
 
 /// Host-cancelled pair values are clipped to +-0.5 (natural-log units, about +-4.3 dB):
 /// the mark moves a cell by 0.1 at most, so anything larger is codec damage.
@@ -71,7 +71,12 @@ pub fn detect_informed(
                 return None;
             }
             let spec = stft.analyze(&clip, start, &mut scratch);
-            Some(spec[BAND_LO..=BAND_HI].iter().map(|c| c.norm_sqr()).collect::<Vec<f32>>())
+            Some(
+                spec[BAND_LO..=BAND_HI]
+                    .iter()
+                    .map(|c| c.norm_sqr())
+                    .collect::<Vec<f32>>(),
+            )
         });
         if let Some(r) = &row {
             if reference.gates[f] >= 1.0 {
@@ -81,7 +86,11 @@ pub fn detect_informed(
         }
         rows.push(row);
     }
-    let floor = if loud_n > 0 { (loud_sum / loud_n as f64 * 1e-8) as f32 } else { 1e-30 };
+    let floor = if loud_n > 0 {
+        (loud_sum / loud_n as f64 * 1e-8) as f32
+    } else {
+        1e-30
+    };
 
     // Host-cancelled values u = log|clip| - log|original|, then pair differences.
     let u: Vec<Option<Vec<f32>>> = rows
@@ -114,7 +123,11 @@ pub fn detect_informed(
     let z = folded.sync_z(&layout, 0);
     let p_value = hoeffding_p(z);
     let detected = p_value < DETECTION_THRESHOLD;
-    let payload = if detected { folded.decode(&layout, &coder, 0) } else { None };
+    let payload = if detected {
+        folded.decode(&layout, &coder, 0)
+    } else {
+        None
+    };
     let symbols = symbol_estimates(&layout, &values, 0, slots_for_pairs(pairs));
     Ok(InformedDetection {
         detected,

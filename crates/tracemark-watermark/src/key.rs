@@ -139,8 +139,18 @@ mod tests {
     #[test]
     fn streams_for_different_labels_differ() {
         let k = WatermarkKey::from_bytes([7; 32]);
-        let a: Vec<u32> = (0..8).map({ let mut s = k.stream("a"); move |_| s.next_u32() }).collect();
-        let b: Vec<u32> = (0..8).map({ let mut s = k.stream("b"); move |_| s.next_u32() }).collect();
+        let a: Vec<u32> = (0..8)
+            .map({
+                let mut s = k.stream("a");
+                move |_| s.next_u32()
+            })
+            .collect();
+        let b: Vec<u32> = (0..8)
+            .map({
+                let mut s = k.stream("b");
+                move |_| s.next_u32()
+            })
+            .collect();
         assert_ne!(a, b);
     }
 

@@ -84,7 +84,10 @@ impl Layout {
             .collect();
         // Spread each coded bit evenly over the block: shuffle the cells of each layer and
         // deal them out round robin.
-        for (label, is_symbol) in [("tracemark/v1/layout/data", false), ("tracemark/v1/layout/symbol", true)] {
+        for (label, is_symbol) in [
+            ("tracemark/v1/layout/data", false),
+            ("tracemark/v1/layout/symbol", true),
+        ] {
             let mut idx: Vec<usize> = (0..total)
                 .filter(|&i| match cells[i].role {
                     Role::Data(_) => !is_symbol,
@@ -95,7 +98,11 @@ impl Layout {
             key.stream(label).shuffle(&mut idx);
             for (n, &i) in idx.iter().enumerate() {
                 let bit = (n % coded_len) as u16;
-                cells[i].role = if is_symbol { Role::Symbol(bit) } else { Role::Data(bit) };
+                cells[i].role = if is_symbol {
+                    Role::Symbol(bit)
+                } else {
+                    Role::Data(bit)
+                };
             }
         }
         Self { cells, coded_len }

@@ -3,9 +3,9 @@
 
 use tracemark_coding::{ConvCode, crc24};
 
+use crate::WatermarkError;
 use crate::key::WatermarkKey;
 use crate::layout::{CRC_BITS, PAYLOAD_BITS};
-use crate::WatermarkError;
 
 /// The 64-bit message a mark carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -96,7 +96,11 @@ mod tests {
         let key = WatermarkKey::from_bytes([3; 32]);
         let coder = PayloadCoder::new(&key);
         let p = Payload::from_hex("0123456789abcdef").expect("valid hex");
-        let soft: Vec<f32> = coder.encode(&p).iter().map(|&b| if b { 1.0 } else { -1.0 }).collect();
+        let soft: Vec<f32> = coder
+            .encode(&p)
+            .iter()
+            .map(|&b| if b { 1.0 } else { -1.0 })
+            .collect();
         assert_eq!(coder.decode(&soft), Some(p));
         assert_eq!(coder.decode(&vec![0.0; coder.coded_len()]), None);
     }

@@ -1,0 +1,302 @@
+//! End-to-end tests of the engine: round trips at every supported kind of input, no
+//! detections where there is no mark, and robustness on real recordings.
+
+use std::path::Path;
+
+use tracemark_dsp::{AudioBuffer, SampleRate, resample, stretch};
+use tracemark_media::{EncodeOptions, Format, Limits, decode_bytes, decode_file, encode_bytes};
+use tracemark_watermark::{
+    EmbedParams, Message, Payload, WatermarkKey, detect_blind, detect_informed, embed,
+};
+
+/// Noise with a speech-like spectral tilt and syllable-rate (4 Hz) amplitude modulation, so
+/// the test runs without the corpus. Deterministic in `seed`.
+fn babble(rate: u32, seconds: f64, channels: usize, seed: u32) -> AudioBuffer {
+    noise(rate, seconds, channels, seed, true)
+}
+
+/// White noise: a stationary host, where the blind detector's
+/// host interference is smallest, to test the plumbing at every rate and layout.
+fn steady(rate: u32, seconds: f64, channels: usize, seed: u32) -> AudioBuffer {
+    noise(rate, seconds, channels, seed, false)
+}
+
+fn noise(rate: u32, seconds: f64, channels: usize, seed: u32, modulated: bool) -> AudioBuffer {
+    let n = (f64::from(rate) * seconds) as usize;
+    let mut s = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
+    let mut lp = 0.0f32;
+    let mono: Vec<f32> = (0..n)
+        .map(|i| {
+            s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            let white = (s >> 8) as f32 / 16_777_216.0 - 0.5;
+            lp = 0.9 * lp + 0.1 * white;
+            let t = i as f32 / rate as f32;
+            let envelope = if modulated {
+                0.55 + 0.45 * (2.0 * std::f32::consts::PI * 4.0 * t).sin()
+            } else {
+                1.0
+            };
+            if modulated {
+                (white * 0.3 + lp * 2.0) * envelope * 0.5
+            } else {
+                white * 0.5
+            }
+        })
+        .collect();
+    let chans = (0..channels)
+        .map(|c| mono.iter().map(|v| v * (1.0 - 0.2 * c as f32)).collect())
+        .collect();
+    AudioBuffer::try_new(SampleRate::try_new(rate).expect("rate"), chans).expect("buffer")
+}
+
+fn key(n: u8) -> WatermarkKey {
+    WatermarkKey::from_bytes([n; 32])
+}
+
+fn payload() -> Payload {
+    Payload::from_hex("c0ffee00deadbeef").expect("hex")
+}
+
+fn mark(audio: &AudioBuffer, k: &WatermarkKey) -> AudioBuffer {
+    embed(
+        audio,
+        k,
+        &Message {
+            payload: payload(),
+            symbols: None,
+        },
+        &EmbedParams::default(),
+    )
+    .expect("embed")
+}
+
+fn snr_db(a: &AudioBuffer, b: &AudioBuffer) -> f64 {
+    let (mut s, mut e) = (0.0f64, 0.0f64);
+    for (x, y) in a.channels().iter().zip(b.channels()) {
+        for (p, q) in x.iter().zip(y) {
+            s += f64::from(*p).powi(2);
+            e += f64::from(p - q).powi(2);
+        }
+    }
+    10.0 * (s / e).log10()
+}
+
+#[test]
+fn blind_and_informed_round_trip_at_every_rate_mono_and_stereo() {
+    for rate in [8_000, 16_000, 44_100, 48_000] {
+        for channels in [1, 2] {
+            let audio = steady(rate, 40.0, channels, rate + channels as u32);
+            let k = key(1);
+            let marked = mark(&audio, &k);
+            assert!(
+                snr_db(&audio, &marked) > 30.0,
+                "{rate} Hz x{channels}: SNR {}",
+                snr_db(&audio, &marked)
+            );
+            let blind = detect_blind(&marked, &k).expect("blind");
+            assert!(blind.detected, "{rate} Hz x{channels}: {blind:?}");
+            // Blind payload decoding is marginal at 40 s (see docs/design/watermark.md):
+            // it may fail to decode, but a decoded payload must be the right one.
+            assert!(
+                blind.payload.is_none_or(|p| p == payload()),
+                "{rate} Hz x{channels}"
+            );
+            let informed = detect_informed(&marked, &audio, &k).expect("informed");
+            assert_eq!(informed.payload, Some(payload()), "{rate} Hz x{channels}");
+        }
+    }
+}
+
+#[test]
+fn a_stereo_mark_survives_downmix() {
+    let audio = steady(44_100, 40.0, 2, 5);
+    let marked = mark(&audio, &key(2));
+    let mono = AudioBuffer::mono(marked.rate(), marked.downmix()).expect("mono");
+    assert!(detect_blind(&mono, &key(2)).expect("blind").detected);
+    assert_eq!(
+        detect_informed(&mono, &audio, &key(2))
+            .expect("informed")
+            .payload,
+        Some(payload())
+    );
+}
+
+#[test]
+fn nothing_is_detected_without_the_mark_or_with_another_key() {
+    let mut worst = 1.0f64;
+    for seed in 0..12u32 {
+        let audio = babble(16_000, 12.0, 1, 1_000 + seed);
+        let marked = mark(&audio, &key(3));
+        for (clip, k) in [(&audio, key(3)), (&marked, key(4))] {
+            let blind = detect_blind(clip, &k).expect("blind");
+            assert!(
+                !blind.detected && blind.payload.is_none(),
+                "seed {seed}: {blind:?}"
+            );
+            let informed = detect_informed(clip, &audio, &k).expect("informed");
+            assert!(
+                !informed.detected && informed.payload.is_none(),
+                "seed {seed}"
+            );
+            worst = worst.min(blind.p_value).min(informed.p_value);
+        }
+    }
+    assert!(worst > 1e-9, "smallest p-value {worst}");
+}
+
+#[test]
+fn silence_stays_silent() {
+    let rate = SampleRate::try_new(16_000).expect("rate");
+    let mut samples = babble(16_000, 10.0, 1, 9).into_channels().remove(0);
+    samples[40_000..80_000].fill(0.0);
+    let audio = AudioBuffer::mono(rate, samples).expect("buffer");
+    let marked = mark(&audio, &key(5));
+    assert!(
+        marked.channels()[0][45_000..75_000]
+            .iter()
+            .all(|&s| s == 0.0)
+    );
+}
+
+#[test]
+fn bad_parameters_get_typed_errors() {
+    let audio = babble(8_000, 2.0, 1, 1);
+    assert!(
+        embed(
+            &audio,
+            &key(1),
+            &Message {
+                payload: payload(),
+                symbols: Some(&[])
+            },
+            &EmbedParams::default()
+        )
+        .is_err()
+    );
+    assert!(
+        embed(
+            &audio,
+            &key(1),
+            &Message {
+                payload: payload(),
+                symbols: None
+            },
+            &EmbedParams { strength: f32::NAN }
+        )
+        .is_err()
+    );
+    let odd = AudioBuffer::mono(
+        SampleRate::try_new(11_111).expect("rate"),
+        vec![0.0; 22_222],
+    )
+    .expect("buffer");
+    assert!(
+        embed(
+            &odd,
+            &key(1),
+            &Message {
+                payload: payload(),
+                symbols: None
+            },
+            &EmbedParams::default()
+        )
+        .is_err()
+    );
+    let short = AudioBuffer::mono(SampleRate::try_new(8_000).expect("rate"), vec![0.0; 100])
+        .expect("buffer");
+    assert!(detect_blind(&short, &key(1)).is_err());
+}
+
+#[test]
+fn codeword_symbols_read_back_with_the_original() {
+    let audio = babble(16_000, 16.0, 1, 77);
+    let slots = tracemark_watermark::symbol_count(audio.frames(), 16_000).expect("count");
+    let symbols: Vec<bool> = (0..slots).map(|i| (i * 7 + 3) % 5 < 2).collect();
+    let marked = embed(
+        &audio,
+        &key(6),
+        &Message {
+            payload: payload(),
+            symbols: Some(&symbols),
+        },
+        &EmbedParams::default(),
+    )
+    .expect("embed");
+    let d = detect_informed(&marked, &audio, &key(6)).expect("informed");
+    assert_eq!(d.payload, Some(payload()));
+    let read: Vec<&tracemark_watermark::SymbolSoft> =
+        d.symbols.iter().filter(|s| s.cells > 0).collect();
+    assert!(
+        read.len() + 2 >= slots,
+        "{} of {slots} slots observed",
+        read.len()
+    );
+    let correct = read
+        .iter()
+        .filter(|s| (s.z > 0.0) == symbols[s.slot])
+        .count();
+    assert!(
+        correct * 100 >= read.len() * 95,
+        "{correct} of {} symbols right",
+        read.len()
+    );
+}
+
+// ---- Real recordings (../shared/corpus); skipped with a note where absent. ----
+
+fn corpus(name: &str) -> Option<AudioBuffer> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/corpus")
+        .join(name);
+    if !path.exists() {
+        eprintln!("note: {} absent, test skipped", path.display());
+        return None;
+    }
+    Some(decode_file(&path, &Limits::default()).expect("corpus decodes"))
+}
+
+fn mp3(audio: &AudioBuffer, kbps: u32) -> AudioBuffer {
+    let bytes = encode_bytes(
+        audio,
+        Format::Mp3,
+        &EncodeOptions {
+            bitrate_kbps: Some(kbps),
+        },
+    )
+    .expect("mp3");
+    decode_bytes(&bytes, Some("mp3"), &Limits::default()).expect("decode mp3")
+}
+
+#[test]
+fn informed_detection_survives_mp3_phone_band_crop_and_speed_on_real_speech() {
+    let Some(original) = corpus("librivox-en-16k.flac") else {
+        return;
+    };
+    let k = key(7);
+    let marked = mark(&original, &k);
+    let rate = marked.rate();
+    // MP3 at 32 kbit/s.
+    let lossy = mp3(&marked, 32);
+    // 8 kHz and back.
+    let narrow = resample(&marked.downmix(), rate.hz(), 8_000).expect("down");
+    let phone =
+        AudioBuffer::mono(SampleRate::try_new(8_000).expect("rate"), narrow).expect("buffer");
+    // A 10 s crop.
+    let crop = marked.slice(7 * rate.hz() as usize, 17 * rate.hz() as usize);
+    // 3 % faster playback (resampled: pitch up too).
+    let fast = AudioBuffer::mono(
+        rate,
+        stretch(&marked.downmix(), 1.0 / 1.03).expect("stretch"),
+    )
+    .expect("buffer");
+    for (name, clip) in [
+        ("mp3-32k", &lossy),
+        ("8 kHz", &phone),
+        ("crop 10 s", &crop),
+        ("speed +3 %", &fast),
+    ] {
+        let d = detect_informed(clip, &original, &k).expect("informed");
+        assert!(d.detected, "{name}: p {}", d.p_value);
+        assert_eq!(d.payload, Some(payload()), "{name}: z {}", d.z);
+    }
+}
