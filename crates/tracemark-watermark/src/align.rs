@@ -95,6 +95,7 @@ fn envelope(signal: &[f32], hop: usize) -> Vec<[f32; BANDS]> {
     // Remove a +-0.5 s running mean per band (gain and slow colouring do not matter).
     let half = (4_000 / hop).max(1);
     let n = env.len();
+    #[allow(clippy::needless_range_loop)] // b indexes a column across every row
     for b in 0..BANDS {
         let mut cum = vec![0.0f64; n + 1];
         for i in 0..n {

@@ -41,7 +41,7 @@ pub struct Message<'a> {
 /// Frame length in samples at `rate`, if the rate puts bins exactly 25 Hz apart.
 pub fn frame_len(rate: u32) -> Result<usize, WatermarkError> {
     let n = f64::from(rate) * FRAME_S;
-    if rate % 25 != 0 || n.fract() != 0.0 {
+    if !rate.is_multiple_of(25) || n.fract() != 0.0 {
         return Err(WatermarkError::RateNotOnGrid { hz: rate });
     }
     Ok(n as usize)

@@ -78,11 +78,11 @@ pub fn detect_informed(
                     .collect::<Vec<f32>>(),
             )
         });
-        if let Some(r) = &row {
-            if reference.gates[f] >= 1.0 {
-                loud_sum += r.iter().map(|&v| f64::from(v)).sum::<f64>();
-                loud_n += BAND_BINS;
-            }
+        if let Some(r) = &row
+            && reference.gates[f] >= 1.0
+        {
+            loud_sum += r.iter().map(|&v| f64::from(v)).sum::<f64>();
+            loud_n += BAND_BINS;
         }
         rows.push(row);
     }
