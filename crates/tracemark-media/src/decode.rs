@@ -1,0 +1,318 @@
+//! Decoding: content sniffing, the symphonia path, and the public entry points.
+
+use std::fs::File;
+use std::io::{Cursor, Read, Seek, SeekFrom};
+use std::path::Path;
+
+use symphonia::core::codecs::audio::AudioDecoderOptions;
+use symphonia::core::errors::Error as SymError;
+use symphonia::core::formats::probe::Hint;
+use symphonia::core::formats::{FormatOptions, TrackType};
+use symphonia::core::io::{MediaSource, MediaSourceStream};
+use symphonia::core::meta::MetadataOptions;
+use tracemark_dsp::AudioBuffer;
+
+use crate::collect::{Collector, check_channels, check_rate};
+use crate::{Limits, MediaError, opus};
+
+/// Bytes read up front to recognise Ogg Opus: a 27-byte Ogg page header, up to 255 lacing
+/// values, then the 8-byte `OpusHead` magic (RFC 3533 §6, RFC 7845 §5.1).
+const SNIFF_LEN: usize = 27 + 255 + 8;
+
+/// Decodes an in-memory file into planar `f32` audio.
+///
+/// The container is recognised by content; `hint_ext` (e.g. `"mp3"`) only speeds up probing.
+/// Reads WAV (integer and float PCM, A-law, mu-law, ADPCM), AIFF, FLAC, MP3, Ogg Vorbis,
+/// Ogg Opus, AAC and ALAC in MP4/M4A, CAF and Matroska, at 8 to 96 kHz with 1 to 16 channels.
+///
+/// Opus is decoded at the rate its header records as the original input rate when that is an
+/// Opus rate (8, 12, 16, 24, 48 kHz); otherwise at 48 kHz and resampled to the recorded rate
+/// if it lies within 8 to 96 kHz (as `opusdec` does), else returned at 48 kHz.
+///
+/// # Errors
+/// A [`MediaError`] for empty, non-audio, corrupt or truncated input (a stream that ends before
+/// the length its header declares is [`MediaError::Truncated`]), for rates or channel counts
+/// out of range, and [`MediaError::Limit`] as soon as `limits` is exceeded. Decoding is strict:
+/// one undecodable packet fails the whole file rather than silently dropping audio.
+pub fn decode_bytes(
+    bytes: &[u8],
+    hint_ext: Option<&str>,
+    limits: &Limits,
+) -> Result<AudioBuffer, MediaError> {
+    check_size(bytes.len() as u64, limits)?;
+    let sniff = &bytes[..bytes.len().min(SNIFF_LEN)];
+    if opus::is_ogg_opus(sniff) {
+        return opus::decode(Cursor::new(bytes), limits);
+    }
+    precheck_wav(sniff)?;
+    decode_symphonia(Box::new(Cursor::new(bytes)), hint_ext, limits)
+}
+
+/// Decodes a file into planar `f32` audio; every error names `path`.
+///
+/// The file is streamed, not read whole into memory. See [`decode_bytes`] for formats and
+/// errors; the extension is only a hint.
+pub fn decode_file(path: &Path, limits: &Limits) -> Result<AudioBuffer, MediaError> {
+    decode_file_inner(path, limits).map_err(|e| e.with_path(path))
+}
+
+fn decode_file_inner(path: &Path, limits: &Limits) -> Result<AudioBuffer, MediaError> {
+    let mut file = File::open(path).map_err(MediaError::io)?;
+    let len = file.metadata().map_err(MediaError::io)?.len();
+    check_size(len, limits)?;
+    let mut sniff = Vec::with_capacity(SNIFF_LEN);
+    (&mut file)
+        .take(SNIFF_LEN as u64)
+        .read_to_end(&mut sniff)
+        .map_err(MediaError::io)?;
+    file.seek(SeekFrom::Start(0)).map_err(MediaError::io)?;
+    let hint = path.extension().and_then(|e| e.to_str());
+    if opus::is_ogg_opus(&sniff) {
+        return opus::decode(std::io::BufReader::new(file), limits);
+    }
+    precheck_wav(&sniff)?;
+    decode_symphonia(Box::new(file), hint, limits)
+}
+
+fn check_size(len: u64, limits: &Limits) -> Result<(), MediaError> {
+    if len == 0 {
+        return Err(MediaError::Empty { path: None });
+    }
+    if len > limits.max_bytes {
+        return Err(MediaError::Limit {
+            path: None,
+            what: "input size (bytes)",
+            limit: limits.max_bytes,
+            found: len,
+        });
+    }
+    Ok(())
+}
+
+/// Maps a symphonia error met after `frame` decoded frames.
+fn map_sym(e: SymError, frame: u64) -> MediaError {
+    match e {
+        SymError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            MediaError::Truncated {
+                path: None,
+                decoded: frame,
+                declared: 0,
+            }
+        }
+        SymError::IoError(io) => MediaError::io(io),
+        SymError::DecodeError(msg) => MediaError::corrupt(frame, msg),
+        SymError::LimitError(msg) => {
+            MediaError::corrupt(frame, format!("decoder safety limit reached: {msg}"))
+        }
+        SymError::Unsupported(msg) => MediaError::Unsupported {
+            path: None,
+            what: msg.to_string(),
+        },
+        SymError::ResetRequired => MediaError::Unsupported {
+            path: None,
+            what: "stream changes its parameters mid-stream (chained or spliced stream)".into(),
+        },
+        other => MediaError::corrupt(frame, other.to_string()),
+    }
+}
+
+/// Maps a probe failure: anything the prober could not place is "not audio".
+fn map_probe(e: SymError) -> MediaError {
+    match e {
+        SymError::Unsupported(msg) => MediaError::UnrecognisedFormat {
+            path: None,
+            reason: msg.to_string(),
+        },
+        SymError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            MediaError::UnrecognisedFormat {
+                path: None,
+                reason: "input ended while looking for a container header".into(),
+            }
+        }
+        other => map_sym(other, 0),
+    }
+}
+
+/// Checks the channel count of a RIFF/WAVE `fmt ` chunk found in `head` (the first bytes of
+/// the input) before symphonia sees it: symphonia 0.6.1 computes `channels * bytes_per_sample`
+/// in `u16` (wave/chunks.rs), which overflows and panics in debug builds for absurd counts.
+/// Layout per the RIFF/WAVE spec: `RIFF` len `WAVE`, then chunks of id, u32 LE length, body;
+/// the `fmt ` body starts with format tag (u16) and channel count (u16).
+fn precheck_wav(head: &[u8]) -> Result<(), MediaError> {
+    if head.len() < 12 || &head[..4] != b"RIFF" || &head[8..12] != b"WAVE" {
+        return Ok(());
+    }
+    let mut at = 12usize;
+    while let Some(hdr) = head.get(at..at + 8) {
+        let len = u32::from_le_bytes([hdr[4], hdr[5], hdr[6], hdr[7]]) as usize;
+        if &hdr[..4] == b"fmt " {
+            if let Some(ch) = head.get(at + 10..at + 12) {
+                check_channels(usize::from(u16::from_le_bytes([ch[0], ch[1]])))?;
+            }
+            return Ok(());
+        }
+        // Chunks are word-aligned (a pad byte follows odd lengths).
+        at = at
+            .saturating_add(8)
+            .saturating_add(len)
+            .saturating_add(len & 1);
+    }
+    Ok(())
+}
+
+fn decode_symphonia<'s>(
+    source: Box<dyn MediaSource + 's>,
+    hint_ext: Option<&str>,
+    limits: &Limits,
+) -> Result<AudioBuffer, MediaError> {
+    let mss = MediaSourceStream::new(source, Default::default());
+    let mut hint = Hint::new();
+    if let Some(ext) = hint_ext {
+        hint.with_extension(ext);
+    }
+    let mut format = symphonia::default::get_probe()
+        .probe(
+            &hint,
+            mss,
+            FormatOptions::default(),
+            MetadataOptions::default(),
+        )
+        .map_err(map_probe)?;
+    let track =
+        format
+            .default_track(TrackType::Audio)
+            .ok_or_else(|| MediaError::UnrecognisedFormat {
+                path: None,
+                reason: "the container has no audio track".into(),
+            })?;
+    let track_id = track.id;
+    let declared = track.num_frames;
+    let params = track
+        .codec_params
+        .as_ref()
+        .and_then(|p| p.audio())
+        .ok_or_else(|| MediaError::Unsupported {
+            path: None,
+            what: "the default track is not audio".into(),
+        })?
+        .clone();
+    let rate = params
+        .sample_rate
+        .ok_or_else(|| MediaError::corrupt(0, "the stream does not declare a sample rate"))?;
+    check_rate(rate)?;
+    if let Some(ch) = &params.channels {
+        check_channels(ch.count())?;
+    }
+    // Refuse a declared length over the cap before decoding anything.
+    let max_frames = limits.max_frames(rate);
+    if let Some(d) = declared.filter(|&d| d > max_frames) {
+        return Err(MediaError::Limit {
+            path: None,
+            what: "declared duration (sample frames)",
+            limit: max_frames,
+            found: d,
+        });
+    }
+    let mut decoder = symphonia::default::get_codecs()
+        .make_audio_decoder(&params, &AudioDecoderOptions::default())
+        .map_err(|e| map_sym(e, 0))?;
+
+    let mut out: Option<Collector> = None;
+    let mut scratch: Vec<Vec<f32>> = Vec::new();
+    loop {
+        let done = out.as_ref().map_or(0, Collector::frames);
+        let packet = match format.next_packet() {
+            Ok(Some(p)) => p,
+            Ok(None) => break,
+            Err(e) => return Err(map_sym(e, done)),
+        };
+        if packet.track_id != track_id {
+            continue;
+        }
+        let buf = decoder.decode(&packet).map_err(|e| map_sym(e, done))?;
+        let frames = buf.frames();
+        if frames == 0 {
+            continue;
+        }
+        let spec = buf.spec();
+        if spec.rate() != rate {
+            return Err(MediaError::corrupt(
+                done,
+                format!(
+                    "sample rate changed mid-stream from {rate} to {}",
+                    spec.rate()
+                ),
+            ));
+        }
+        let collector = match &mut out {
+            Some(c) => c,
+            None => out.insert(Collector::new(rate, spec.channels().count(), limits)?),
+        };
+        collector.check_total(done + frames as u64)?;
+        if spec.channels().count() != collector.channels() {
+            return Err(MediaError::corrupt(
+                done,
+                "channel count changed mid-stream",
+            ));
+        }
+        buf.copy_to_vecs_planar(&mut scratch);
+        collector.push_planar(&scratch, frames)?;
+    }
+    let collector = out.ok_or(MediaError::NoAudio { path: None })?;
+    if let Some(d) = declared.filter(|&d| collector.frames() < d) {
+        return Err(MediaError::Truncated {
+            path: None,
+            decoded: collector.frames(),
+            declared: d,
+        });
+    }
+    collector.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_input_is_empty_not_a_panic() {
+        assert!(matches!(
+            decode_bytes(&[], None, &Limits::default()),
+            Err(MediaError::Empty { path: None })
+        ));
+    }
+
+    #[test]
+    fn byte_cap_is_checked_before_parsing() {
+        let limits = Limits {
+            max_bytes: 3,
+            ..Limits::default()
+        };
+        assert!(matches!(
+            decode_bytes(b"RIFFxxxx", None, &limits),
+            Err(MediaError::Limit {
+                limit: 3,
+                found: 8,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn text_is_not_audio() {
+        let e = decode_bytes(
+            b"hello, this is not audio at all",
+            Some("wav"),
+            &Limits::default(),
+        )
+        .expect_err("text");
+        assert!(matches!(e, MediaError::UnrecognisedFormat { .. }), "{e}");
+    }
+
+    #[test]
+    fn missing_file_error_names_the_path() {
+        let p = Path::new("/nonexistent/tracemark/x.flac");
+        let e = decode_file(p, &Limits::default()).expect_err("missing");
+        assert_eq!(e.path(), Some(p));
+        assert!(e.to_string().contains("/nonexistent/tracemark/x.flac"));
+    }
+}

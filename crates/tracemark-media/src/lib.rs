@@ -1,0 +1,45 @@
+//! Media I/O for tracemark: turns audio files into [`AudioBuffer`]s and back.
+//!
+//! Decoding reads WAV, AIFF, FLAC, MP3, Ogg Vorbis, AAC/ALAC (MP4/M4A), CAF and Matroska
+//! through symphonia, and Ogg Opus through `opus-pure`. The container is recognised by content,
+//! not by extension. Input is treated as untrusted: every failure is a typed [`MediaError`]
+//! (never a panic), sample rate and channel count are checked before anything is allocated,
+//! and [`Limits`] caps input size and decoded duration, stopping as soon as a cap is crossed.
+//!
+//! Encoding writes WAV (32-bit float), FLAC (24-bit), MP3 (LAME, LGPL-3.0) and Ogg Opus; see
+//! [`encode_bytes`] for what each format keeps and why.
+//!
+//! This crate sits on top of `tracemark-dsp` and below the CLI and server; the pure crates
+//! never see a file.
+//!
+//! ```
+//! use tracemark_dsp::{AudioBuffer, SampleRate};
+//! use tracemark_media::{decode_bytes, encode_bytes, EncodeOptions, Format, Limits};
+//!
+//! let rate = SampleRate::try_new(16_000)?;
+//! let tone: Vec<f32> = (0..16_000).map(|i| (i as f32 * 0.05).sin() * 0.5).collect();
+//! let audio = AudioBuffer::mono(rate, tone)?;
+//!
+//! let flac = encode_bytes(&audio, Format::Flac, &EncodeOptions::default())?;
+//! let back = decode_bytes(&flac, None, &Limits::default())?; // probed by content
+//! assert_eq!(back.rate(), rate);
+//! assert_eq!(back.frames(), audio.frames());
+//!
+//! // Garbage is an error, not a panic.
+//! assert!(decode_bytes(b"not audio", Some("mp3"), &Limits::default()).is_err());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod collect;
+mod decode;
+mod encode;
+mod error;
+mod format;
+mod opus;
+mod resample;
+
+pub use decode::{decode_bytes, decode_file};
+pub use encode::{encode_bytes, encode_file};
+pub use error::MediaError;
+pub use format::{EncodeOptions, Format, Limits};
+pub use tracemark_dsp::{AudioBuffer, SampleRate};

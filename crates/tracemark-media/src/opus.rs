@@ -1,0 +1,274 @@
+//! Ogg Opus (RFC 6716 codec, RFC 7845 encapsulation) via `opus-pure`.
+
+use std::io::Read;
+
+use opus_pure::{
+    Application, ChannelLayout, Error as OpusError, MAX_PACKET_BYTES, MAX_PACKET_SAMPLES,
+    OggOpusReader, OggOpusWriter, OpusDecoder, OpusEncoder, OpusHead, OpusMSDecoder, OpusMSEncoder,
+    Trim,
+};
+use tracemark_dsp::AudioBuffer;
+
+use crate::collect::{Collector, MAX_RATE, MIN_RATE, check_channels};
+use crate::resample::resample;
+use crate::{EncodeOptions, Format, Limits, MediaError};
+
+/// The rates the Opus codec runs at (RFC 6716 §2).
+const OPUS_RATES: [u32; 5] = [8_000, 12_000, 16_000, 24_000, 48_000];
+/// Rate used when the input is not at an Opus rate: Opus's native full-band rate.
+const FULLBAND: u32 = 48_000;
+/// Most channels we write: mapping family 1 covers 1 to 8 (RFC 7845 §5.1.1.2).
+const MAX_ENCODE_CHANNELS: usize = 8;
+
+/// Whether `head` (the first bytes of a file) is an Ogg page whose first packet is an
+/// `OpusHead` (RFC 7845 §3: the ID header sits alone on the first page).
+pub(crate) fn is_ogg_opus(head: &[u8]) -> bool {
+    if head.len() < 27 || &head[..4] != b"OggS" {
+        return false;
+    }
+    let start = 27 + usize::from(head[26]);
+    head.get(start..start + 8) == Some(b"OpusHead".as_slice())
+}
+
+fn map_err(e: OpusError, frame: u64) -> MediaError {
+    match e {
+        OpusError::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            MediaError::Truncated {
+                path: None,
+                decoded: frame,
+                declared: 0,
+            }
+        }
+        OpusError::Io(io) => MediaError::io(io),
+        OpusError::InvalidArgument(what) => MediaError::Unsupported {
+            path: None,
+            what: format!("Opus stream: {what}"),
+        },
+        other => MediaError::corrupt(frame, format!("Opus: {other}")),
+    }
+}
+
+/// A mono/stereo decoder or a surround (mapping family 1) one.
+enum Decoder {
+    /// Boxed: the single-stream state is ~10 kB, the multistream one a few pointers.
+    Single(Box<OpusDecoder>),
+    Multi(OpusMSDecoder),
+}
+
+impl Decoder {
+    fn new(head: &OpusHead, rate: u32) -> Result<Self, MediaError> {
+        let rate = rate as i32;
+        match head.mapping_family {
+            0 => head
+                .decoder(rate)
+                .map(|d| Self::Single(Box::new(d)))
+                .map_err(|e| map_err(e, 0)),
+            1 => {
+                let channels = usize::from(head.channel_count);
+                let layout = ChannelLayout::surround(channels, 1).map_err(|e| map_err(e, 0))?;
+                if layout.nb_streams != usize::from(head.stream_count)
+                    || layout.nb_coupled_streams != usize::from(head.coupled_count)
+                    || layout.mapping != head.channel_mapping
+                {
+                    return Err(MediaError::Unsupported {
+                        path: None,
+                        what: "Opus surround stream with a non-standard channel mapping".into(),
+                    });
+                }
+                let mut d = OpusMSDecoder::new(rate, channels, 1).map_err(|e| map_err(e, 0))?;
+                for s in d.streams_mut() {
+                    s.gain_q8 = i32::from(head.output_gain_q8);
+                }
+                Ok(Self::Multi(d))
+            }
+            family => Err(MediaError::Unsupported {
+                path: None,
+                what: format!("Opus channel mapping family {family}"),
+            }),
+        }
+    }
+
+    fn decode(&mut self, packet: &[u8], out: &mut [f32]) -> Result<usize, OpusError> {
+        match self {
+            Self::Single(d) => d.decode(packet, MAX_PACKET_SAMPLES, out),
+            Self::Multi(d) => d.decode(packet, MAX_PACKET_SAMPLES, out),
+        }
+    }
+}
+
+/// Decodes an Ogg Opus stream; see [`crate::decode_bytes`] for the rate policy.
+///
+/// Only the first logical stream is read: decoding stops at its end-of-stream page. A stream
+/// that ends without that page is [`MediaError::Truncated`].
+pub(crate) fn decode<R: Read>(source: R, limits: &Limits) -> Result<AudioBuffer, MediaError> {
+    let mut reader = OggOpusReader::new(source).map_err(|e| map_err(e, 0))?;
+    let head = reader.head().clone();
+    let channels = usize::from(head.channel_count);
+    check_channels(channels)?;
+    let original = head.input_sample_rate;
+    let decode_rate = if OPUS_RATES.contains(&original) {
+        original
+    } else {
+        FULLBAND
+    };
+    let mut decoder = Decoder::new(&head, decode_rate)?;
+    let mut trim = Trim::new(&head, decode_rate as i32, channels).map_err(|e| map_err(e, 0))?;
+    let mut out = Collector::new(decode_rate, channels, limits)?;
+    let mut block = vec![0.0f32; MAX_PACKET_SAMPLES * channels];
+    let mut ended = false;
+    while let Some(packet) = reader.read_packet().map_err(|e| map_err(e, out.frames()))? {
+        let n = decoder
+            .decode(&packet.data, &mut block)
+            .map_err(|e| map_err(e, out.frames()))?;
+        let kept = trim.keep(&packet, &block[..n * channels]);
+        out.push_interleaved(kept)?;
+        if packet.end_of_stream {
+            ended = true;
+            break;
+        }
+    }
+    if !ended {
+        return Err(MediaError::Truncated {
+            path: None,
+            decoded: out.frames(),
+            declared: 0,
+        });
+    }
+    let audio = out.finish()?;
+    if original == decode_rate || !(MIN_RATE..=MAX_RATE).contains(&original) {
+        return Ok(audio);
+    }
+    let planes = resample(audio.channels(), decode_rate, original)
+        .map_err(|reason| MediaError::corrupt(0, format!("resampling Opus output: {reason}")))?;
+    let rate = tracemark_dsp::SampleRate::try_new(original).map_err(MediaError::buffer)?;
+    AudioBuffer::try_new(rate, planes).map_err(MediaError::buffer)
+}
+
+/// A mono/stereo encoder or a surround (mapping family 1) one.
+enum Encoder {
+    /// Both boxed: ~23 kB and ~240 B of state; the enum itself stays two words.
+    Single(Box<OpusEncoder>),
+    Multi(Box<OpusMSEncoder>),
+}
+
+impl Encoder {
+    fn encode(&mut self, pcm: &[f32], frame: usize, out: &mut [u8]) -> Result<usize, OpusError> {
+        match self {
+            Self::Single(e) => e.encode(pcm, frame, out),
+            Self::Multi(e) => e.encode(pcm, frame, out),
+        }
+    }
+}
+
+/// Default bitrate: 64 kb/s per channel, which libopus documents as transparent-leaning for
+/// music and keeps watermark energy well above the coding noise.
+const DEFAULT_KBPS_PER_CHANNEL: u32 = 64;
+
+/// Encodes to Ogg Opus. Inputs at an Opus rate are coded at that rate; others are resampled to
+/// 48 kHz with rubato first (the header still records the original rate, so
+/// [`crate::decode_bytes`] returns audio at it).
+pub(crate) fn encode(audio: &AudioBuffer, opts: &EncodeOptions) -> Result<Vec<u8>, MediaError> {
+    let channels = audio.channel_count();
+    if channels > MAX_ENCODE_CHANNELS {
+        return Err(MediaError::EncodeChannels {
+            format: Format::Opus,
+            count: channels,
+            max: MAX_ENCODE_CHANNELS,
+        });
+    }
+    // RFC 6716 §2.1.1: 6 kb/s is the lowest useful rate; 256 kb/s per channel the highest.
+    let kbps = opts
+        .bitrate_kbps
+        .unwrap_or(DEFAULT_KBPS_PER_CHANNEL * channels as u32);
+    if !(6..=256 * channels as u32).contains(&kbps) {
+        return Err(MediaError::EncodeBitrate {
+            format: Format::Opus,
+            kbps,
+            valid: "6 to 256 per channel",
+        });
+    }
+    let original = audio.rate().hz();
+    let enc_err = |e: OpusError| MediaError::Encode {
+        format: Format::Opus,
+        reason: e.to_string(),
+    };
+    let (rate, planes) = if OPUS_RATES.contains(&original) {
+        (original, None)
+    } else {
+        let p = resample(audio.channels(), original, FULLBAND).map_err(|reason| {
+            MediaError::Encode {
+                format: Format::Opus,
+                reason: format!("resampling to 48 kHz: {reason}"),
+            }
+        })?;
+        (FULLBAND, Some(p))
+    };
+    let planes = planes.as_deref().unwrap_or(audio.channels());
+    let (mut encoder, head) = if channels <= 2 {
+        let mut e = OpusEncoder::new(rate as i32, channels, Application::Audio).map_err(enc_err)?;
+        e.bitrate_bps = kbps as i32 * 1000;
+        let head = OpusHead::for_encoder(&e, original);
+        (Encoder::Single(Box::new(e)), head)
+    } else {
+        let mut e =
+            OpusMSEncoder::new(rate as i32, channels, 1, Application::Audio).map_err(enc_err)?;
+        e.set_bitrate(kbps as i32 * 1000);
+        let head = OpusHead::for_ms_encoder(&e, original);
+        (Encoder::Multi(Box::new(e)), head)
+    };
+    write_gapless(&mut encoder, head, planes, rate).map_err(enc_err)
+}
+
+/// The gapless recipe from opus-pure's README: flush the encoder delay with silence, and end
+/// the stream with a final granule that trims the padding (RFC 7845 §4.4).
+fn write_gapless(
+    encoder: &mut Encoder,
+    head: OpusHead,
+    planes: &[Vec<f32>],
+    rate: u32,
+) -> Result<Vec<u8>, OpusError> {
+    let channels = planes.len();
+    let total = planes.first().map_or(0, Vec::len);
+    let frame = (rate / 50) as usize; // 20 ms packets
+    let ticks = (48_000 / rate) as usize; // granule ticks (48 kHz) per sample; exact for Opus rates
+    let frames = (total + usize::from(head.pre_skip).div_ceil(ticks)).div_ceil(frame);
+    let final_granule = u64::from(head.pre_skip) + (total * ticks) as u64;
+    let mut writer = OggOpusWriter::new(Vec::new(), head)?;
+    let mut packet = vec![0u8; MAX_PACKET_BYTES];
+    let mut block = vec![0.0f32; frame * channels];
+    for i in 0..frames {
+        block.fill(0.0);
+        let start = i * frame;
+        for t in start..(start + frame).min(total) {
+            for (c, plane) in planes.iter().enumerate() {
+                block[(t - start) * channels + c] = plane[t];
+            }
+        }
+        let n = encoder.encode(&block, frame, &mut packet)?;
+        if i + 1 == frames {
+            let duration = final_granule.saturating_sub(writer.granule() as u64);
+            writer.write_packet_with_duration(&packet[..n], duration as u32)?;
+        } else {
+            writer.write_packet(&packet[..n])?;
+        }
+    }
+    writer.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffs_opus_head_after_the_lacing_table() {
+        let mut page = b"OggS".to_vec();
+        page.extend_from_slice(&[0; 22]);
+        page.push(1); // one lacing value
+        page.push(19);
+        page.extend_from_slice(b"OpusHead");
+        assert!(is_ogg_opus(&page));
+        page[28] = b'X';
+        assert!(!is_ogg_opus(&page));
+        assert!(!is_ogg_opus(b"OggS"));
+    }
+}
