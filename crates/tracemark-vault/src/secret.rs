@@ -1,0 +1,167 @@
+//! The vault's secrets: the master secret (watermark keys, codeword seeds and the at-rest
+//! encryption key all derive from it by HKDF-SHA256, RFC 5869, one label per purpose) and
+//! the separate Ed25519 seed that signs the log's checkpoints.
+
+use std::path::Path;
+
+use chacha20poly1305::aead::{Aead, KeyInit};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use hkdf::Hkdf;
+use sha2::Sha256;
+use tracemark_watermark::WatermarkKey;
+
+use crate::VaultError;
+
+/// 32 secret bytes read from or written to a key file as 64 hex digits.
+#[derive(Clone)]
+pub struct Secret([u8; 32]);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
+impl Secret {
+    /// Fresh randomness from the operating system.
+    pub fn generate() -> Result<Self, VaultError> {
+        let mut b = [0u8; 32];
+        getrandom::fill(&mut b).map_err(|e| VaultError::Invalid {
+            what: "system randomness",
+            reason: e.to_string(),
+        })?;
+        Ok(Self(b))
+    }
+
+    /// Wraps bytes (tests, derived keys).
+    pub fn from_bytes(b: [u8; 32]) -> Self {
+        Self(b)
+    }
+
+    /// The raw bytes.
+    pub fn bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// Writes the secret to a new file readable only by its owner.
+    pub fn write_new(&self, path: &Path) -> Result<(), VaultError> {
+        use std::io::Write;
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let mut f = opts.open(path).map_err(VaultError::io(path))?;
+        let hex: String = self.0.iter().map(|b| format!("{b:02x}")).collect();
+        writeln!(f, "{hex}").map_err(VaultError::io(path))?;
+        f.sync_all().map_err(VaultError::io(path))
+    }
+
+    /// Reads a key file.
+    pub fn read(path: &Path) -> Result<Self, VaultError> {
+        let text = std::fs::read_to_string(path).map_err(VaultError::io(path))?;
+        let text = text.trim();
+        let bad = || VaultError::BadKeyFile {
+            path: path.to_path_buf(),
+            reason: "expected 64 hexadecimal digits",
+        };
+        if text.len() != 64 {
+            return Err(bad());
+        }
+        let mut b = [0u8; 32];
+        for (i, byte) in b.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2).ok_or_else(bad)?, 16)
+                .map_err(|_| bad())?;
+        }
+        Ok(Self(b))
+    }
+
+    /// 32 bytes derived for `label`.
+    pub fn derive(&self, label: &str) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        // 32 bytes is far below HKDF-SHA256's limit of 8160 (RFC 5869 §2.3).
+        Hkdf::<Sha256>::new(None, &self.0)
+            .expand(label.as_bytes(), &mut out)
+            .expect("HKDF output length within RFC 5869 limit");
+        out
+    }
+
+    /// The vault's watermark key.
+    pub fn watermark_key(&self) -> WatermarkKey {
+        WatermarkKey::from_bytes(self.derive("tracemark/v1/vault/watermark"))
+    }
+
+    /// Encrypts `plain` with XChaCha20-Poly1305 under the at-rest key; `context` (e.g. the
+    /// blob's content hash) is bound as associated data. Output: nonce || ciphertext.
+    pub fn seal(&self, plain: &[u8], context: &[u8]) -> Result<Vec<u8>, VaultError> {
+        let cipher = XChaCha20Poly1305::new(&self.derive("tracemark/v1/vault/at-rest").into());
+        let mut nonce = [0u8; 24];
+        getrandom::fill(&mut nonce).map_err(|e| VaultError::Invalid {
+            what: "system randomness",
+            reason: e.to_string(),
+        })?;
+        let sealed = cipher
+            .encrypt(
+                &XNonce::from(nonce),
+                chacha20poly1305::aead::Payload {
+                    msg: plain,
+                    aad: context,
+                },
+            )
+            .map_err(|_| VaultError::Invalid {
+                what: "blob",
+                reason: "encryption failed".into(),
+            })?;
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&sealed);
+        Ok(out)
+    }
+
+    /// Reverses [`Secret::seal`].
+    pub fn open(&self, sealed: &[u8], context: &[u8], what: &str) -> Result<Vec<u8>, VaultError> {
+        let tampered = || VaultError::Tampered {
+            what: what.to_string(),
+        };
+        if sealed.len() < 24 {
+            return Err(tampered());
+        }
+        let (nonce, body) = sealed.split_at(24);
+        let nonce: [u8; 24] = nonce.try_into().map_err(|_| tampered())?;
+        let cipher = XChaCha20Poly1305::new(&self.derive("tracemark/v1/vault/at-rest").into());
+        cipher
+            .decrypt(
+                &XNonce::from(nonce),
+                chacha20poly1305::aead::Payload {
+                    msg: body,
+                    aad: context,
+                },
+            )
+            .map_err(|_| tampered())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sealed_blobs_open_and_detect_tampering() {
+        let s = Secret::from_bytes([5; 32]);
+        let sealed = s.seal(b"original audio", b"ctx").expect("seal");
+        assert_eq!(
+            s.open(&sealed, b"ctx", "x").expect("open"),
+            b"original audio"
+        );
+        let mut bad = sealed.clone();
+        bad[30] ^= 1;
+        assert!(s.open(&bad, b"ctx", "x").is_err());
+        assert!(s.open(&sealed, b"other", "x").is_err());
+        assert!(
+            Secret::from_bytes([6; 32])
+                .open(&sealed, b"ctx", "x")
+                .is_err()
+        );
+    }
+}
