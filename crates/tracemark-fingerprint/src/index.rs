@@ -1,0 +1,360 @@
+//! The searchable index: recordings' fingerprints and the landmark hash table over them.
+
+use std::collections::HashMap;
+
+use crate::FingerprintError;
+use crate::hash::{Hypothesis, Pair, hash, hypotheses, pairs};
+use crate::peaks::{Fingerprint, SAMPLE_RATE_HZ, TICK_SAMPLES};
+use crate::stats::poisson_tail;
+
+/// Offset histogram bin, ticks: one 16 ms frame. A match is counted in a window of three
+/// bins (48 ms) to absorb the frame jitter of peaks in re-encoded audio.
+pub(crate) const BIN_TICKS: i64 = 4;
+/// A candidate is reported as a match only when its chance probability, corrected for every
+/// recording, speed hypothesis and offset tried, is below this (one false identification
+/// per million queries of unrelated audio, under the Poisson model of chance hits).
+pub const MATCH_MAX_FALSE_P: f64 = 1e-6;
+/// ... and when at least this many distinct hashes agree (guards the Poisson model where
+/// hits are few and clustered, e.g. repeated tones).
+pub const MATCH_MIN_HASHES: u32 = 10;
+/// Candidates returned by [`Index::query`].
+const MAX_CANDIDATES: usize = 10;
+/// Inlier tolerance around the fitted time line, ticks (+/-32 ms).
+const INLIER_TICKS: f32 = 8.0;
+
+/// Seconds per tick.
+pub(crate) const TICK_S: f64 = TICK_SAMPLES as f64 / SAMPLE_RATE_HZ as f64;
+
+/// One stored posting: which recording, and the anchor time in it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Posting {
+    pub rec: u32,
+    pub tick: u32,
+}
+
+/// A hash match between a clip pair and a stored pair.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Hit {
+    /// Anchor time in the clip, ticks.
+    pub q_tick: u32,
+    /// Pair span in the clip, ticks.
+    pub q_span: f32,
+    /// Anchor time in the original, ticks.
+    pub o_tick: u32,
+}
+
+/// How the leak's time axis relates to the original's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Change {
+    /// Resampled: time and pitch scaled together (tape speed).
+    Speed,
+    /// Time-stretched with pitch kept (tempo).
+    Tempo,
+}
+
+/// One ranked answer of [`Index::query`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    /// The recording.
+    pub recording_id: u64,
+    /// Distinct clip hashes consistent with the fitted time mapping: the ranking score.
+    pub score: u32,
+    /// Where leak time 0 falls in the original, seconds (may be negative).
+    pub offset_s: f64,
+    /// Original seconds per leak second (1.05: the leak plays 5 % fast).
+    pub speed: f64,
+    /// Whether the pitch moved with the speed or was kept.
+    pub change: Change,
+    /// Consistent hashes in the best 48 ms offset window (the statistic tested).
+    pub window_hashes: u32,
+    /// How many the best window would hold by chance (Poisson mean for an unrelated clip).
+    pub expected_by_chance: f64,
+    /// Probability that an unrelated clip yields a window this full anywhere in the index,
+    /// under any hypothesis (Poisson tail, Bonferroni-corrected).
+    pub false_match_p: f64,
+}
+
+impl Candidate {
+    /// Whether the evidence names this recording: see [`MATCH_MAX_FALSE_P`] and
+    /// [`MATCH_MIN_HASHES`].
+    pub fn is_match(&self) -> bool {
+        self.false_match_p <= MATCH_MAX_FALSE_P && self.window_hashes >= MATCH_MIN_HASHES
+    }
+}
+
+/// A fingerprint index over recordings. Serialise with [`Index::to_bytes`].
+#[derive(Debug, Clone, Default)]
+pub struct Index {
+    pub(crate) recordings: Vec<(u64, Fingerprint)>,
+    by_id: HashMap<u64, u32>,
+    postings: HashMap<u32, Vec<Posting>>,
+}
+
+impl Index {
+    /// An empty index.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a recording's fingerprint under `recording_id`.
+    pub fn add(
+        &mut self,
+        recording_id: u64,
+        fingerprint: Fingerprint,
+    ) -> Result<(), FingerprintError> {
+        if self.by_id.contains_key(&recording_id) {
+            return Err(FingerprintError::DuplicateRecording { id: recording_id });
+        }
+        let rec = u32::try_from(self.recordings.len()).map_err(|_| FingerprintError::Limit {
+            what: "recordings in one index",
+            limit: u64::from(u32::MAX),
+            found: self.recordings.len() as u64,
+        })?;
+        let identity = hypotheses()[0];
+        for pair in pairs(&fingerprint) {
+            if let Some(key) = hash(&pair, &identity) {
+                self.postings.entry(key).or_default().push(Posting {
+                    rec,
+                    tick: pair.anchor_tick,
+                });
+            }
+        }
+        self.by_id.insert(recording_id, rec);
+        self.recordings.push((recording_id, fingerprint));
+        Ok(())
+    }
+
+    /// Number of recordings.
+    pub fn len(&self) -> usize {
+        self.recordings.len()
+    }
+
+    /// Whether the index holds no recording.
+    pub fn is_empty(&self) -> bool {
+        self.recordings.is_empty()
+    }
+
+    /// Number of stored hashes (postings).
+    pub fn hash_count(&self) -> usize {
+        self.postings.values().map(Vec::len).sum()
+    }
+
+    /// The fingerprint stored for `recording_id`.
+    pub fn fingerprint(&self, recording_id: u64) -> Option<&Fingerprint> {
+        let &rec = self.by_id.get(&recording_id)?;
+        self.recordings.get(rec as usize).map(|(_, fp)| fp)
+    }
+
+    /// Ranks the recordings a clip may come from, best first (at most ten, each with at
+    /// least two consistent hashes). Check [`Candidate::is_match`] on the first.
+    pub fn query(&self, clip: &Fingerprint) -> Vec<Candidate> {
+        let clip_pairs = pairs(clip);
+        let hyps = hypotheses();
+        let mut best: HashMap<u32, (u32, usize, i64, u64)> = HashMap::new();
+        let mut tests = 0.0f64;
+        for (hi, h) in hyps.iter().enumerate() {
+            let mut votes: Vec<(u32, i64, u32)> = Vec::new();
+            for pair in &clip_pairs {
+                let Some(key) = hash(pair, h) else { continue };
+                let q = (pair.anchor_tick as f32 * h.time_scale).round() as i64;
+                for p in self.postings.get(&key).into_iter().flatten() {
+                    let offset = i64::from(p.tick) - q;
+                    votes.push((p.rec, offset.div_euclid(BIN_TICKS), pair.anchor_tick));
+                }
+            }
+            votes.sort_unstable();
+            votes.dedup();
+            for (rec, bin, hits) in best_bins(&votes) {
+                let count = bin_count(&votes, rec, bin);
+                let entry = best.entry(rec).or_insert((0, hi, bin, hits));
+                if count > entry.0 {
+                    *entry = (count, hi, bin, hits);
+                }
+            }
+            for (_, fp) in &self.recordings {
+                tests += self.offset_bins(fp, clip, h);
+            }
+        }
+        let mut out: Vec<Candidate> = best
+            .into_iter()
+            .filter(|&(_, (count, ..))| count >= 2)
+            .map(|(rec, (count, hi, bin, hits))| {
+                let (id, fp) = &self.recordings[rec as usize];
+                let lambda = hits as f64 * 3.0 / self.offset_bins(fp, clip, &hyps[hi]).max(1.0);
+                let p = (poisson_tail(u64::from(count), lambda) * tests).min(1.0);
+                let fit = self.fit_line(rec, &clip_pairs, &hyps, hi, bin);
+                Candidate {
+                    recording_id: *id,
+                    score: fit.inliers,
+                    offset_s: fit.offset_ticks * TICK_S,
+                    speed: fit.slope,
+                    change: if hyps[hi].freq_scale == 1.0 && hyps[hi].time_scale != 1.0 {
+                        Change::Tempo
+                    } else {
+                        Change::Speed
+                    },
+                    window_hashes: count,
+                    expected_by_chance: lambda,
+                    false_match_p: p,
+                }
+            })
+            .collect();
+        out.sort_by(|a, b| {
+            b.score
+                .cmp(&a.score)
+                .then(a.false_match_p.total_cmp(&b.false_match_p))
+                .then(a.recording_id.cmp(&b.recording_id))
+        });
+        out.truncate(MAX_CANDIDATES);
+        out
+    }
+
+    /// Offset bins a clip could occupy against one recording under `h`.
+    fn offset_bins(&self, fp: &Fingerprint, clip: &Fingerprint, h: &Hypothesis) -> f64 {
+        (f64::from(fp.ticks()) + f64::from(clip.ticks()) * f64::from(h.time_scale))
+            / BIN_TICKS as f64
+            + 1.0
+    }
+
+    /// Every hit of the clip's pairs on recording `rec` under `h`.
+    pub(crate) fn hits(&self, rec: u32, clip_pairs: &[Pair], h: &Hypothesis) -> Vec<Hit> {
+        let mut out = Vec::new();
+        for pair in clip_pairs {
+            let Some(key) = hash(pair, h) else { continue };
+            for p in self.postings.get(&key).into_iter().flatten() {
+                if p.rec == rec {
+                    out.push(Hit {
+                        q_tick: pair.anchor_tick,
+                        q_span: pair.dt_ticks,
+                        o_tick: p.tick,
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// Least-squares line o = offset + slope * q through the hits near the best bin, under
+    /// the best hypothesis and its neighbours of the same family, refitted twice.
+    pub(crate) fn fit_line(
+        &self,
+        rec: u32,
+        clip_pairs: &[Pair],
+        hyps: &[Hypothesis],
+        hi: usize,
+        bin: i64,
+    ) -> LineFit {
+        let h = hyps[hi];
+        let step = 1.012f32;
+        let mut hits = Vec::new();
+        for g in hyps.iter().filter(|g| {
+            (g.freq_scale == 1.0) == (h.freq_scale == 1.0)
+                && g.time_scale / h.time_scale < step
+                && h.time_scale / g.time_scale < step
+        }) {
+            hits.extend(self.hits(rec, clip_pairs, g));
+        }
+        let centre = (bin * BIN_TICKS + BIN_TICKS / 2) as f32;
+        let mut fit = LineFit {
+            offset_ticks: f64::from(centre),
+            slope: f64::from(h.time_scale),
+            inliers: 0,
+        };
+        for tolerance in [2.0 * INLIER_TICKS, INLIER_TICKS, INLIER_TICKS] {
+            let inliers: Vec<(f64, f64)> = hits
+                .iter()
+                .map(|x| (f64::from(x.q_tick), f64::from(x.o_tick)))
+                .filter(|&(q, o)| {
+                    (o - fit.offset_ticks - fit.slope * q).abs() <= f64::from(tolerance)
+                })
+                .collect();
+            let mut distinct: Vec<u64> = inliers.iter().map(|&(q, _)| q as u64).collect();
+            distinct.sort_unstable();
+            distinct.dedup();
+            fit.inliers = distinct.len() as u32;
+            if let Some((a, b)) = least_squares(&inliers) {
+                if (0.85..1.18).contains(&b) {
+                    fit.offset_ticks = a;
+                    fit.slope = b;
+                }
+            }
+        }
+        fit
+    }
+}
+
+/// Result of [`Index::fit_line`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LineFit {
+    pub offset_ticks: f64,
+    pub slope: f64,
+    pub inliers: u32,
+}
+
+fn least_squares(points: &[(f64, f64)]) -> Option<(f64, f64)> {
+    if points.len() < 3 {
+        return None;
+    }
+    let n = points.len() as f64;
+    let (sx, sy) = points
+        .iter()
+        .fold((0.0, 0.0), |(a, b), &(x, y)| (a + x, b + y));
+    let (mx, my) = (sx / n, sy / n);
+    let (mut sxx, mut sxy) = (0.0, 0.0);
+    for &(x, y) in points {
+        sxx += (x - mx) * (x - mx);
+        sxy += (x - mx) * (y - my);
+    }
+    if sxx < 1e3 {
+        // Hits span under ~0.1 s: keep the hypothesis's slope, fit the offset only.
+        return None;
+    }
+    let b = sxy / sxx;
+    Some((my - b * mx, b))
+}
+
+/// Distinct clip anchors in bins bin-1..=bin+1 for `rec` (votes sorted, deduplicated).
+fn bin_count(votes: &[(u32, i64, u32)], rec: u32, bin: i64) -> u32 {
+    let lo = votes.partition_point(|v| (v.0, v.1) < (rec, bin - 1));
+    let hi = votes.partition_point(|v| (v.0, v.1) <= (rec, bin + 1));
+    let mut anchors: Vec<u32> = votes[lo..hi].iter().map(|v| v.2).collect();
+    anchors.sort_unstable();
+    anchors.dedup();
+    anchors.len() as u32
+}
+
+/// For each recording with votes: the bin whose three-bin window is fullest (by raw vote
+/// count; [`bin_count`] then counts distinct anchors), and the recording's total votes.
+fn best_bins(votes: &[(u32, i64, u32)]) -> Vec<(u32, i64, u64)> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < votes.len() {
+        let rec = votes[i].0;
+        let end = i + votes[i..].partition_point(|v| v.0 == rec);
+        // Run-length counts per bin.
+        let mut bins: Vec<(i64, u32)> = Vec::new();
+        for v in &votes[i..end] {
+            match bins.last_mut() {
+                Some((b, c)) if *b == v.1 => *c += 1,
+                _ => bins.push((v.1, 1)),
+            }
+        }
+        let mut best = (0u32, bins[0].0);
+        for (j, &(b, c)) in bins.iter().enumerate() {
+            let mut sum = c;
+            if j > 0 && bins[j - 1].0 == b - 1 {
+                sum += bins[j - 1].1;
+            }
+            if j + 1 < bins.len() && bins[j + 1].0 == b + 1 {
+                sum += bins[j + 1].1;
+            }
+            if sum > best.0 {
+                best = (sum, b);
+            }
+        }
+        out.push((rec, best.1, (end - i) as u64));
+        i = end;
+    }
+    out
+}
