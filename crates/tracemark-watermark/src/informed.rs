@@ -44,6 +44,19 @@ pub fn detect_informed(
     original: &AudioBuffer,
     key: &WatermarkKey,
 ) -> Result<InformedDetection, WatermarkError> {
+    detect_informed_segments(clip, original, key, &[(0.0, clip.duration_s())])
+}
+
+/// Like [`detect_informed`] for a clip spliced together from several stretches of the
+/// original (or with foreign material between them): each `(start_s, end_s)` stretch of
+/// the clip is aligned on its own and their evidence is pooled. Stretches shorter than
+/// 1 s are skipped. The alignment reported is the longest stretch's.
+pub fn detect_informed_segments(
+    clip: &AudioBuffer,
+    original: &AudioBuffer,
+    key: &WatermarkKey,
+    segments: &[(f64, f64)],
+) -> Result<InformedDetection, WatermarkError> {
     for audio in [clip, original] {
         if audio.duration_s() < MIN_SECONDS {
             return Err(WatermarkError::TooShort {
@@ -53,10 +66,65 @@ pub fn detect_informed(
         }
     }
     let orig = to_detect_rate(original)?;
-    let (alignment, clip) = align(&orig, &to_detect_rate(clip)?)?;
+    let clip = to_detect_rate(clip)?;
     let stft = Stft::new((f64::from(DETECT_RATE) * FRAME_S) as usize);
-    let hop = stft.hop();
     let reference = LogSpectrogram::compute(&orig, &stft, 0);
+    let pairs = reference.frames() / 2;
+    let mut values = vec![0.0f32; pairs * BAND_BINS];
+    let rate = f64::from(DETECT_RATE);
+    let mut longest: Option<(f64, Alignment)> = None;
+    for &(start_s, end_s) in segments {
+        let start = ((start_s.max(0.0) * rate) as usize).min(clip.len());
+        let end = ((end_s * rate) as usize).clamp(start, clip.len());
+        if ((end - start) as f64) < MIN_SECONDS * rate {
+            continue;
+        }
+        let alignment = accumulate(&clip[start..end], &orig, &reference, &stft, &mut values)?;
+        let length = (end - start) as f64;
+        if longest.as_ref().is_none_or(|(l, _)| length > *l) {
+            longest = Some((length, alignment));
+        }
+    }
+    let Some((_, alignment)) = longest else {
+        return Err(WatermarkError::TooShort {
+            seconds: 0.0,
+            minimum_s: MIN_SECONDS,
+        });
+    };
+
+    let coder = PayloadCoder::new(key);
+    let layout = Layout::new(key, coder.coded_len());
+    let folded = Folded::new(&values);
+    let z = folded.sync_z(&layout, 0);
+    let p_value = hoeffding_p(z);
+    let detected = p_value < DETECTION_THRESHOLD;
+    let payload = if detected {
+        folded.decode(&layout, &coder, 0)
+    } else {
+        None
+    };
+    let symbols = symbol_estimates(&layout, &values, 0, slots_for_pairs(pairs));
+    Ok(InformedDetection {
+        detected,
+        p_value,
+        z,
+        payload,
+        alignment,
+        symbols,
+    })
+}
+
+/// Aligns one stretch of clip (8 kHz) and adds its host-cancelled pair values into
+/// `values` (indexed by the original's pairs).
+fn accumulate(
+    clip: &[f32],
+    orig: &[f32],
+    reference: &LogSpectrogram,
+    stft: &Stft,
+    values: &mut [f32],
+) -> Result<Alignment, WatermarkError> {
+    let (alignment, clip) = align(orig, clip)?;
+    let hop = stft.hop();
     let frames = reference.frames();
 
     // The clip's band power at the position of every original frame it covers.
@@ -105,36 +173,14 @@ pub fn detect_informed(
             })
         })
         .collect();
-    let pairs = frames / 2;
-    let mut values = vec![0.0f32; pairs * BAND_BINS];
-    for p in 0..pairs {
+    for p in 0..frames / 2 {
         let (a, b) = (2 * p, 2 * p + 1);
         if let (Some(ua), Some(ub)) = (&u[a], &u[b]) {
             let w = reference.gates[a].min(reference.gates[b]);
             for k in 0..BAND_BINS {
-                values[p * BAND_BINS + k] = (ua[k] - ub[k]).clamp(-CLIP, CLIP) * w;
+                values[p * BAND_BINS + k] += (ua[k] - ub[k]).clamp(-CLIP, CLIP) * w;
             }
         }
     }
-
-    let coder = PayloadCoder::new(key);
-    let layout = Layout::new(key, coder.coded_len());
-    let folded = Folded::new(&values);
-    let z = folded.sync_z(&layout, 0);
-    let p_value = hoeffding_p(z);
-    let detected = p_value < DETECTION_THRESHOLD;
-    let payload = if detected {
-        folded.decode(&layout, &coder, 0)
-    } else {
-        None
-    };
-    let symbols = symbol_estimates(&layout, &values, 0, slots_for_pairs(pairs));
-    Ok(InformedDetection {
-        detected,
-        p_value,
-        z,
-        payload,
-        alignment,
-        symbols,
-    })
+    Ok(alignment)
 }

@@ -39,6 +39,6 @@ pub use blind::{DETECT_RATE, DETECTION_THRESHOLD, Detection, detect_blind};
 pub use embed::{EmbedParams, Message, embed, frame_len, symbol_count};
 pub use error::WatermarkError;
 pub use evidence::SymbolSoft;
-pub use informed::{InformedDetection, detect_informed};
+pub use informed::{InformedDetection, detect_informed, detect_informed_segments};
 pub use key::{KeyStream, WatermarkKey};
 pub use payload::Payload;

@@ -300,3 +300,37 @@ fn informed_detection_survives_mp3_phone_band_crop_and_speed_on_real_speech() {
         assert_eq!(d.payload, Some(payload()), "{name}: z {}", d.z);
     }
 }
+
+#[test]
+fn spliced_stretches_are_aligned_separately_and_pooled() {
+    let audio = babble(16_000, 40.0, 1, 31);
+    let k = key(8);
+    let marked = mark(&audio, &k);
+    let foreign = babble(16_000, 5.0, 1, 999);
+    let r = 16_000usize;
+    let mut samples = marked.channels()[0][..10 * r].to_vec();
+    samples.extend_from_slice(&foreign.channels()[0]);
+    samples.extend_from_slice(&marked.channels()[0][20 * r..30 * r]);
+    let leak = AudioBuffer::mono(marked.rate(), samples).expect("buffer");
+    let d = tracemark_watermark::detect_informed_segments(
+        &leak,
+        &audio,
+        &k,
+        &[(0.0, 10.0), (15.0, 25.0)],
+    )
+    .expect("informed");
+    assert!(d.detected, "p {}", d.p_value);
+    assert_eq!(d.payload, Some(payload()));
+    let observed: Vec<usize> = d
+        .symbols
+        .iter()
+        .filter(|s| s.cells > 0)
+        .map(|s| s.slot)
+        .collect();
+    // Slots of 0-10 s and 20-30 s are observed, 10-20 s are not.
+    assert!(observed.iter().any(|&s| s < 120) && observed.iter().any(|&s| s >= 250 && s < 375));
+    assert!(
+        !observed.iter().any(|&s| (130..240).contains(&s)),
+        "cut stretch observed"
+    );
+}
