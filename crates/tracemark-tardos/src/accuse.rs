@@ -1,0 +1,163 @@
+//! Accusation: scores, p-values corrected for multiple testing, and the verdict.
+
+use crate::Error;
+use crate::code::Codeword;
+use crate::null::{NullModel, Tail};
+
+/// Default bound on the probability of accusing any innocent recipient (DESIGN.md,
+/// choice 4: "below one in a million").
+pub const DEFAULT_FALSE_ACCUSATION_BOUND: f64 = 1e-6;
+
+/// What the accusation must guarantee, and how many tests the search made.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AccusationConfig {
+    bound: f64,
+    recordings_tested: u64,
+    keys_tried: u64,
+}
+
+impl AccusationConfig {
+    /// Accuse only where the corrected p-value is below `bound` (`0 < bound < 1`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for a bound outside `(0, 1)`.
+    pub fn new(bound: f64) -> Result<Self, Error> {
+        if !(bound > 0.0 && bound < 1.0) {
+            return Err(Error::InvalidParameter {
+                name: "false-accusation bound",
+                value: bound,
+                reason: "must lie strictly between 0 and 1",
+            });
+        }
+        Ok(Self {
+            bound,
+            recordings_tested: 1,
+            keys_tried: 1,
+        })
+    }
+
+    /// Number of recordings whose codes this leak was scored against (at least 1).
+    pub fn with_recordings_tested(mut self, n: u64) -> Self {
+        self.recordings_tested = n.max(1);
+        self
+    }
+
+    /// Number of keys, score functions or alignments tried for this leak (at least 1).
+    pub fn with_keys_tried(mut self, n: u64) -> Self {
+        self.keys_tried = n.max(1);
+        self
+    }
+
+    /// The false-accusation bound.
+    pub fn bound(&self) -> f64 {
+        self.bound
+    }
+}
+
+impl Default for AccusationConfig {
+    fn default() -> Self {
+        Self {
+            bound: DEFAULT_FALSE_ACCUSATION_BOUND,
+            recordings_tested: 1,
+            keys_tried: 1,
+        }
+    }
+}
+
+/// One recipient's figures.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RecipientScore {
+    /// Position of the recipient's codeword in the slice given to [`accuse`].
+    pub index: usize,
+    /// The score `S_j`.
+    pub score: f64,
+    /// Bound and estimate of the uncorrected p-value `P(S >= S_j | innocent)`.
+    pub tail: Tail,
+    /// `min(1, bound * tests)`: the Bonferroni-corrected p-value.
+    pub corrected: f64,
+}
+
+/// The outcome of scoring every recipient.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Verdict {
+    /// Every recipient, in the order given.
+    pub scores: Vec<RecipientScore>,
+    /// Recipients whose corrected p-value is below the bound, strongest evidence
+    /// first (ascending corrected p-value, then index).
+    pub accused: Vec<RecipientScore>,
+    /// Number of hypotheses tested: recipients x recordings x keys.
+    pub tests: f64,
+    /// The false-accusation bound applied.
+    pub bound: f64,
+}
+
+/// Scores every codeword against the observed leak and accuses where the
+/// Bonferroni-corrected Chernoff bound is below the configured bound.
+///
+/// `corrected = min(1, p * recipients * recordings * keys)`: by the union bound the
+/// probability that any innocent among all tests is accused is at most the bound
+/// (Bonferroni, 1936; Dunn, "Multiple comparisons among means", JASA 56, 1961).
+/// Recipients who colluded to make the leak are not covered by the guarantee, and
+/// need not be: it only protects innocents, whose codewords are independent of it.
+///
+/// # Errors
+/// [`Error::LengthMismatch`] when a codeword's length differs from the code's.
+pub fn accuse(
+    model: &NullModel,
+    codewords: &[Codeword],
+    config: &AccusationConfig,
+) -> Result<Verdict, Error> {
+    let tests =
+        codewords.len().max(1) as f64 * config.recordings_tested as f64 * config.keys_tried as f64;
+    let ln_tests = tests.ln();
+    let ln_threshold = config.bound.ln();
+    let mut scores = Vec::with_capacity(codewords.len());
+    for (index, codeword) in codewords.iter().enumerate() {
+        let score = model.score(codeword)?;
+        let tail = model.tail(score);
+        scores.push(RecipientScore {
+            index,
+            score,
+            tail,
+            corrected: (tail.ln_bound + ln_tests).min(0.0).exp(),
+        });
+    }
+    let mut accused: Vec<RecipientScore> = scores
+        .iter()
+        .filter(|r| r.tail.ln_bound + ln_tests < ln_threshold)
+        .copied()
+        .collect();
+    accused.sort_by(|a, b| {
+        a.tail
+            .ln_bound
+            .total_cmp(&b.tail.ln_bound)
+            .then(a.index.cmp(&b.index))
+    });
+    Ok(Verdict {
+        scores,
+        accused,
+        tests,
+        bound: config.bound,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounds_outside_the_unit_interval_are_rejected() {
+        for b in [0.0, 1.0, -1.0, f64::NAN] {
+            assert!(AccusationConfig::new(b).is_err(), "{b}");
+        }
+        assert_eq!(AccusationConfig::default().bound(), 1e-6);
+    }
+
+    #[test]
+    fn zero_counts_are_treated_as_one_test() {
+        let c = AccusationConfig::default()
+            .with_recordings_tested(0)
+            .with_keys_tried(0);
+        assert_eq!(c, AccusationConfig::default());
+    }
+}
