@@ -312,13 +312,13 @@ mod tests {
         (0u32..1 << n)
             .filter_map(|bits| {
                 let (mut score, mut prob) = (0.0, 1.0);
-                for k in 0..n {
+                for (k, &pk) in p.iter().enumerate().take(n) {
                     if bits >> k & 1 == 1 {
                         score += m.hi[k];
-                        prob *= p[k];
+                        prob *= pk;
                     } else {
                         score += m.lo[k];
-                        prob *= 1.0 - p[k];
+                        prob *= 1.0 - pk;
                     }
                 }
                 (score >= s - 1e-12).then_some(prob)
@@ -343,10 +343,10 @@ mod tests {
                     "{score:?} s={s}: {} < {exact}",
                     tail.bound()
                 );
-                if exact > 1e-3 {
-                    if let Some(est) = tail.estimate() {
-                        assert!(est / exact < 3.0 && exact / est < 3.0, "{est} vs {exact}");
-                    }
+                if exact > 1e-3
+                    && let Some(est) = tail.estimate()
+                {
+                    assert!(est / exact < 3.0 && exact / est < 3.0, "{est} vs {exact}");
                 }
             }
         }

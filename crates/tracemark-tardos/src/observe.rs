@@ -73,6 +73,20 @@ impl Observations {
         self.cells.iter().filter(|&&c| c > 0).count()
     }
 
+    /// Moment estimate of the symbol amplitude `mu`: `sqrt(mean(z^2) - 1)` over the
+    /// observed slots, at least 0.1 (for a single copy `E[z^2] = mu^2 + 1`; averaging
+    /// lowers it). A function of the observations alone, so scoring with
+    /// [`crate::ScoreFunction::LogLikelihood`] at this `mu` keeps the p-values valid.
+    pub fn amplitude_estimate(&self) -> f64 {
+        let (n, sum) = self
+            .iter_observed()
+            .fold((0usize, 0.0f64), |(n, s), (_, z)| {
+                (n + 1, s + f64::from(z).powi(2))
+            });
+        let excess = if n == 0 { 0.0 } else { sum / n as f64 - 1.0 };
+        excess.max(0.01).sqrt()
+    }
+
     /// `(slot, z)` for every observed slot, in slot order.
     pub fn iter_observed(&self) -> impl Iterator<Item = (usize, f32)> + '_ {
         self.soft
@@ -102,6 +116,15 @@ mod tests {
             err,
             Err(Error::NonFiniteObservation { slot: 1, .. })
         ));
+    }
+
+    #[test]
+    fn amplitude_estimate_recovers_mu_and_has_a_floor() {
+        // z = +-2 exactly: mean(z^2) - 1 = 3.
+        let o = Observations::fully_observed(vec![2.0, -2.0, 2.0]).expect("finite");
+        assert!((o.amplitude_estimate() - 3f64.sqrt()).abs() < 1e-9);
+        let o = Observations::fully_observed(vec![0.0; 4]).expect("finite");
+        assert!((o.amplitude_estimate() - 0.1).abs() < 1e-12);
     }
 
     #[test]

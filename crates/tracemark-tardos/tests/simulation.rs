@@ -1,0 +1,159 @@
+//! Simulated leaks: colluders are named, innocents are not, and the bound is
+//! conservative. The release-mode sweep over `mu` is `examples/tardos_sim.rs`.
+
+use tracemark_tardos::{
+    AccusationConfig, Biases, Codeword, Cutoff, NullModel, Observations, ScoreFunction, Verdict,
+    accuse, sim,
+};
+
+fn code(label: &str, slots: usize, recipients: usize) -> (Biases, Vec<Codeword>) {
+    let biases = Biases::draw(&sim::seed(label, 0), slots, Cutoff::default()).expect("short");
+    let copies = (0..recipients as u64)
+        .map(|j| Codeword::draw(&sim::seed(label, j + 1), &biases))
+        .collect();
+    (biases, copies)
+}
+
+fn verdict(z: Vec<f32>, biases: &Biases, copies: &[Codeword], score: ScoreFunction) -> Verdict {
+    let obs = Observations::fully_observed(z).expect("finite");
+    let model = NullModel::new(&obs, biases, score).expect("lengths agree");
+    accuse(&model, copies, &AccusationConfig::default()).expect("lengths agree")
+}
+
+fn llr(z: &[f32]) -> ScoreFunction {
+    let obs = Observations::fully_observed(z.to_vec()).expect("finite");
+    ScoreFunction::LogLikelihood {
+        mu: obs.amplitude_estimate(),
+    }
+}
+
+fn assert_only_colluders(v: &Verdict, guilty: &[usize]) {
+    assert!(
+        v.accused.iter().any(|r| guilty.contains(&r.index)),
+        "no colluder accused: {:?}",
+        guilty.iter().map(|&j| v.scores[j]).collect::<Vec<_>>()
+    );
+    assert!(
+        v.accused.iter().all(|r| guilty.contains(&r.index)),
+        "{:?}",
+        v.accused
+    );
+}
+
+#[test]
+fn two_colluders_averaging_60_s_at_mu_1_5_are_named_and_no_innocent_is() {
+    for trial in 0..3 {
+        let (biases, copies) = code(&format!("avg2/{trial}"), 750, 100);
+        let guilty = [5, 60];
+        let mut noise = sim::Noise::new(&sim::seed("avg2/noise", trial));
+        let z = sim::averaged(&[&copies[5], &copies[60]], 1.5, &mut noise);
+        for score in [ScoreFunction::SoftSymmetric, llr(&z)] {
+            assert_only_colluders(&verdict(z.clone(), &biases, &copies, score), &guilty);
+        }
+    }
+}
+
+#[test]
+fn three_colluders_interleaving_5_s_segments_over_120_s_are_named() {
+    for trial in 0..2 {
+        let (biases, copies) = code(&format!("int3/{trial}"), 1500, 100);
+        let guilty = [1, 2, 99];
+        let coalition: Vec<&Codeword> = guilty.iter().map(|&j| &copies[j]).collect();
+        let mut noise = sim::Noise::new(&sim::seed("int3/noise", trial));
+        let z = sim::interleaved(&coalition, 63, 1.5, &mut noise);
+        for score in [ScoreFunction::SoftSymmetric, llr(&z)] {
+            assert_only_colluders(&verdict(z.clone(), &biases, &copies, score), &guilty);
+        }
+    }
+}
+
+#[test]
+fn single_leaker_among_1000_is_named_from_10_s() {
+    for trial in 0..3 {
+        let (biases, copies) = code(&format!("single/{trial}"), 125, 1000);
+        let mut noise = sim::Noise::new(&sim::seed("single/noise", trial));
+        let z = sim::averaged(&[&copies[321]], 1.5, &mut noise);
+        // The likelihood score is the one to use for a lone leaker (see the sweep in
+        // docs/benchmarks/tardos.md: the symmetric score catches 90 % here).
+        assert_only_colluders(&verdict(z.clone(), &biases, &copies, llr(&z)), &[321]);
+    }
+}
+
+#[test]
+fn nobody_is_accused_of_an_unmarked_leak_with_any_score() {
+    let (biases, copies) = code("unmarked", 750, 100);
+    let mut noise = sim::Noise::new(&sim::seed("unmarked/noise", 0));
+    let z = noise.unmarked(750);
+    for score in [
+        ScoreFunction::SoftSymmetric,
+        llr(&z),
+        ScoreFunction::LogLikelihood { mu: 3.0 },
+    ] {
+        assert!(
+            verdict(z.clone(), &biases, &copies, score)
+                .accused
+                .is_empty()
+        );
+    }
+}
+
+#[test]
+fn partially_observed_leaks_score_only_their_slots() {
+    // A 20 s clip cut from a 60 s copy: the other slots are unobserved.
+    let (biases, copies) = code("partial", 750, 100);
+    let mut noise = sim::Noise::new(&sim::seed("partial/noise", 0));
+    let mut z = sim::averaged(&[&copies[17]], 1.5, &mut noise);
+    let cells: Vec<u32> = (0..750)
+        .map(|i| u32::from((250..500).contains(&i)))
+        .collect();
+    z[0] = f32::NAN; // unobserved garbage must not matter
+    let obs = Observations::try_new(z, cells).expect("NaN only where unobserved");
+    let model = NullModel::new(&obs, &biases, ScoreFunction::SoftSymmetric).expect("ok");
+    assert_eq!(model.observed(), 250);
+    let v = accuse(&model, &copies, &AccusationConfig::default()).expect("ok");
+    assert_only_colluders(&v, &[17]);
+}
+
+/// 10,000 innocent traces of 200 slots with 5 fresh innocent codewords each: unmarked
+/// noise, another vault's copy, and a coalition of this code that excludes them.
+#[test]
+fn over_10000_innocent_traces_nobody_is_accused_and_the_bound_is_conservative() {
+    const TRACES: u64 = 10_000;
+    const SLOTS: usize = 200;
+    const ALPHAS: [f64; 3] = [1e-1, 1e-2, 1e-3];
+    let (biases, colluders) = code("innocents/colluders", SLOTS, 2);
+    let (_, foreign) = code("innocents/other-vault", SLOTS, 1);
+    let mut tests = 0u64;
+    let mut below = [0u64; ALPHAS.len()];
+    for trace in 0..TRACES {
+        let mut noise = sim::Noise::new(&sim::seed("innocents/noise", trace));
+        let z = match trace % 3 {
+            0 => noise.unmarked(SLOTS),
+            1 => sim::averaged(&[&foreign[0]], 1.5, &mut noise),
+            _ => sim::averaged(&[&colluders[0], &colluders[1]], 1.5, &mut noise),
+        };
+        let innocents: Vec<Codeword> = (0..5)
+            .map(|j| Codeword::draw(&sim::seed("innocents/recipient", trace * 5 + j), &biases))
+            .collect();
+        let score = if trace % 2 == 0 {
+            ScoreFunction::SoftSymmetric
+        } else {
+            llr(&z)
+        };
+        let v = verdict(z, &biases, &innocents, score);
+        assert!(v.accused.is_empty(), "trace {trace}: {:?}", v.accused);
+        for r in &v.scores {
+            tests += 1;
+            for (k, &alpha) in ALPHAS.iter().enumerate() {
+                below[k] += u64::from(r.tail.bound() <= alpha);
+            }
+        }
+    }
+    for (k, &alpha) in ALPHAS.iter().enumerate() {
+        let rate = below[k] as f64 / tests as f64;
+        assert!(
+            rate <= alpha,
+            "alpha {alpha}: observed rate {rate} over {tests} tests"
+        );
+    }
+}
