@@ -6,6 +6,7 @@ fn main() {
     let call = common::load_8k("call-en-8k.flac").unwrap();
     let libri = common::load_8k("librivox-en-16k.flac").unwrap();
     let music = common::load_8k("music-8k-morning-coffee.flac").unwrap();
+    auth(&call, &libri);
     let t = std::time::Instant::now();
     let fp = fingerprint(&call).unwrap();
     println!(
@@ -48,5 +49,36 @@ fn main() {
         for c in c.iter().take(2) {
             println!("  {c:?} match={}", c.is_match());
         }
+    }
+}
+fn auth(call: &[f32], libri: &[f32]) {
+    let orig = fingerprint(call).unwrap();
+    let mut ins = common::cut(call, 50.0, 58.0);
+    ins.extend(common::cut(libri, 3.0, 8.0));
+    ins.extend(common::cut(call, 58.0, 65.0));
+    let mut cutc = common::cut(call, 120.0, 130.0);
+    cutc.extend(common::cut(call, 134.0, 144.0));
+    for (name, x) in [
+        ("insert 8..13", ins.clone()),
+        ("cut at 10 (orig 130..134)", cutc.clone()),
+        (
+            "insert noisy speed1.07 8/1.07..13/1.07",
+            tracemark_dsp::stretch(&common::add_noise(&ins, 20.0, 5), 1.0 / 1.07).unwrap(),
+        ),
+        (
+            "cut speed 0.92",
+            tracemark_dsp::stretch(&cutc, 1.0 / 0.92).unwrap(),
+        ),
+    ] {
+        let t = std::time::Instant::now();
+        let m = authenticity_map(&orig, &fingerprint(&x).unwrap(), &MapOptions::default());
+        println!("{name}: {:?} speed {:?}", t.elapsed(), m.speed);
+        for s in &m.segments {
+            println!(
+                "  {:?} {:.2}-{:.2} {:?} {}",
+                s.status, s.leak_start_s, s.leak_end_s, s.original, s.hashes
+            );
+        }
+        println!("  missing {:?}", m.missing);
     }
 }
