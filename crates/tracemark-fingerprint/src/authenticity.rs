@@ -7,13 +7,13 @@
 //! their most common offset; consecutive windows that agree form a run; a run's edges are
 //! the first anchor and the last target of its own consistent hits, which is finer than
 //! the windows. Windows with too few landmarks (silence) vote for nothing and do not break
-//! runs. Gaps between runs shorter than [`MapOptions::min_unmatched_s`] are split between
+//! runs. A run needs [`MATCH_MIN_HASHES`] distinct hashes in all, as a whole clip does. Gaps between runs shorter than [`MapOptions::min_unmatched_s`] are split between
 //! their neighbours; longer ones are unmatched. Stretches of the original between matched
 //! stretches that no segment covers, at least [`MapOptions::min_missing_s`] long, are
 //! missing.
 
 use crate::hash::{Pair, hypotheses, pairs};
-use crate::index::{BIN_TICKS, Change, Hit, Index, TICK_S};
+use crate::index::{BIN_TICKS, Change, Hit, Index, MATCH_MIN_HASHES, TICK_S};
 use crate::peaks::{Fingerprint, TICKS_PER_HOP};
 use crate::stats::poisson_tail;
 
@@ -136,6 +136,7 @@ pub fn authenticity_map(
     let mut spans: Vec<Span> = runs
         .iter()
         .filter_map(|run| span(run, &hits, best.speed))
+        .filter(|s| s.hashes >= MATCH_MIN_HASHES)
         .collect();
     spans.sort_by(|a, b| a.start.total_cmp(&b.start));
     resolve_overlaps(&mut spans);

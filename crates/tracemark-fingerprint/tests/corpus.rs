@@ -1,0 +1,203 @@
+//! Identification and authenticity on real recorded speech and music from ../shared/corpus.
+#![allow(clippy::unwrap_used)] // tests: a panic is a failure
+
+mod common;
+
+use tracemark_attacks::{Attack, AttackContext};
+use tracemark_dsp::{AudioBuffer, SampleRate};
+use tracemark_fingerprint::{
+    Change, Index, MapOptions, SegmentStatus, authenticity_map, fingerprint,
+};
+
+struct Corpus {
+    call: Vec<f32>,
+    libri: Vec<f32>,
+    music: Vec<f32>,
+}
+
+fn corpus() -> Option<Corpus> {
+    Some(Corpus {
+        call: common::load_8k("call-en-8k.flac")?,
+        libri: common::load_8k("librivox-en-16k.flac")?,
+        music: common::load_8k("music-8k-morning-coffee.flac")?,
+    })
+}
+
+/// Call and read speech indexed; the music stays out as unrelated audio.
+fn speech_index(c: &Corpus) -> Index {
+    let mut index = Index::new();
+    index.add(1, fingerprint(&c.call).unwrap()).unwrap();
+    index.add(2, fingerprint(&c.libri).unwrap()).unwrap();
+    index
+}
+
+fn identify(index: &Index, clip: &[f32], id: u64, offset_s: f64, speed: f64, change: Change) {
+    let candidates = index.query(&fingerprint(clip).unwrap());
+    let best = &candidates[0];
+    assert!(best.is_match(), "{best:?}");
+    assert_eq!(best.recording_id, id, "{best:?}");
+    assert!((best.offset_s - offset_s).abs() <= 0.05, "{best:?}");
+    assert!((best.speed - speed).abs() <= 0.005, "{best:?}");
+    assert_eq!(best.change, change, "{best:?}");
+    assert!(
+        candidates[1..].iter().all(|c| !c.is_match()),
+        "{candidates:?}"
+    );
+}
+
+#[test]
+fn a_ten_second_clip_names_its_recording_and_offset() {
+    let Some(c) = corpus() else { return };
+    let index = speech_index(&c);
+    identify(
+        &index,
+        &common::cut(&c.call, 100.3, 110.3),
+        1,
+        100.3,
+        1.0,
+        Change::Speed,
+    );
+    identify(
+        &index,
+        &common::cut(&c.libri, 6.2, 16.2),
+        2,
+        6.2,
+        1.0,
+        Change::Speed,
+    );
+}
+
+#[test]
+fn speed_changes_up_to_ten_percent_are_identified_with_their_factor() {
+    let Some(c) = corpus() else { return };
+    let index = speech_index(&c);
+    let clip = common::cut(&c.call, 150.0, 160.0);
+    for speed in [0.9, 0.95, 1.05, 1.1] {
+        // stretch(ratio) makes the clip ratio times longer: it plays 1/ratio as fast.
+        let fast = tracemark_dsp::stretch(&clip, 1.0 / speed).unwrap();
+        identify(&index, &fast, 1, 150.0, speed, Change::Speed);
+    }
+}
+
+#[test]
+fn tempo_changes_with_pitch_kept_are_identified() {
+    let Some(c) = corpus() else { return };
+    let index = speech_index(&c);
+    let clip = common::cut(&c.call, 60.0, 70.0);
+    let buf = AudioBuffer::mono(SampleRate::try_new(8_000).unwrap(), clip).unwrap();
+    for percent in [-8.0, 8.0] {
+        let out = Attack::Tempo { percent }
+            .apply(&buf, &AttackContext::new(3))
+            .unwrap();
+        let candidates = index.query(&fingerprint(&out.downmix()).unwrap());
+        let best = &candidates[0];
+        assert!(best.is_match() && best.recording_id == 1, "{best:?}");
+        assert_eq!(best.change, Change::Tempo, "{best:?}");
+        assert!((best.offset_s - 60.0).abs() <= 0.05, "{best:?}");
+        assert!(
+            (best.speed - (1.0 + f64::from(percent) / 100.0)).abs() <= 0.01,
+            "{best:?}"
+        );
+    }
+}
+
+#[test]
+fn white_noise_at_20_db_snr_still_identifies() {
+    let Some(c) = corpus() else { return };
+    let index = speech_index(&c);
+    let noisy = common::add_noise(&common::cut(&c.call, 200.0, 210.0), 20.0, 9);
+    identify(&index, &noisy, 1, 200.0, 1.0, Change::Speed);
+}
+
+#[test]
+fn unrelated_music_and_speech_give_no_match() {
+    let Some(c) = corpus() else { return };
+    let index = speech_index(&c);
+    for start in [0.0, 20.0, 40.0, 60.0] {
+        let clip = common::cut(&c.music, start, start + 10.0);
+        let candidates = index.query(&fingerprint(&clip).unwrap());
+        assert!(candidates.iter().all(|c| !c.is_match()), "{candidates:?}");
+    }
+    // Speech from another recording: the read speech against an index of the call alone.
+    let mut call_only = Index::new();
+    call_only.add(1, fingerprint(&c.call).unwrap()).unwrap();
+    for start in [0.0, 10.0] {
+        let clip = common::cut(&c.libri, start, start + 10.0);
+        let candidates = call_only.query(&fingerprint(&clip).unwrap());
+        assert!(candidates.iter().all(|c| !c.is_match()), "{candidates:?}");
+    }
+}
+
+#[test]
+fn an_inserted_foreign_stretch_is_unmatched_within_a_second_of_its_edges() {
+    let Some(c) = corpus() else { return };
+    let mut leak = common::cut(&c.call, 30.0, 38.0);
+    leak.extend(common::cut(&c.libri, 2.0, 7.0));
+    leak.extend(common::cut(&c.call, 38.0, 48.0));
+    let original = fingerprint(&c.call).unwrap();
+    for speed in [1.0, 1.06] {
+        let clip = tracemark_dsp::stretch(&leak, 1.0 / speed).unwrap();
+        let map = authenticity_map(
+            &original,
+            &fingerprint(&clip).unwrap(),
+            &MapOptions::default(),
+        );
+        let unmatched: Vec<_> = map
+            .segments
+            .iter()
+            .filter(|s| s.status == SegmentStatus::Unmatched)
+            .collect();
+        assert_eq!(unmatched.len(), 1, "{map:?}");
+        assert!(
+            (unmatched[0].leak_start_s - 8.0 / speed).abs() <= 1.0,
+            "{map:?}"
+        );
+        assert!(
+            (unmatched[0].leak_end_s - 13.0 / speed).abs() <= 1.0,
+            "{map:?}"
+        );
+        let genuine: Vec<_> = map.segments.iter().filter_map(|s| s.original).collect();
+        assert_eq!(genuine.len(), 2, "{map:?}");
+        assert!(
+            (genuine[0].0 - 30.0).abs() <= 0.2 && (genuine[1].1 - 48.0).abs() <= 0.5,
+            "{map:?}"
+        );
+        assert!(map.missing.is_empty(), "{map:?}");
+    }
+}
+
+#[test]
+fn a_four_second_cut_shows_as_missing_within_a_second() {
+    let Some(c) = corpus() else { return };
+    let mut leak = common::cut(&c.call, 170.0, 180.0);
+    leak.extend(common::cut(&c.call, 184.0, 194.0));
+    let noisy = common::add_noise(&leak, 20.0, 4);
+    let map = authenticity_map(
+        &fingerprint(&c.call).unwrap(),
+        &fingerprint(&noisy).unwrap(),
+        &MapOptions::default(),
+    );
+    assert_eq!(map.missing.len(), 1, "{map:?}");
+    let cut = map.missing[0];
+    assert!((cut.original_start_s - 180.0).abs() <= 1.0, "{map:?}");
+    assert!((cut.original_end_s - 184.0).abs() <= 1.0, "{map:?}");
+    assert!(
+        map.segments
+            .iter()
+            .all(|s| s.status == SegmentStatus::Genuine),
+        "{map:?}"
+    );
+}
+
+#[test]
+fn a_leak_of_unrelated_audio_is_entirely_unmatched() {
+    let Some(c) = corpus() else { return };
+    let map = authenticity_map(
+        &fingerprint(&c.call).unwrap(),
+        &fingerprint(&common::cut(&c.music, 5.0, 25.0)).unwrap(),
+        &MapOptions::default(),
+    );
+    assert_eq!(map.segments.len(), 1, "{map:?}");
+    assert_eq!(map.segments[0].status, SegmentStatus::Unmatched);
+    assert!(map.speed.is_none() && map.missing.is_empty());
+}
