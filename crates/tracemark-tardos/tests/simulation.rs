@@ -74,7 +74,7 @@ fn single_leaker_among_1000_is_named_from_10_s() {
         let mut noise = sim::Noise::new(&sim::seed("single/noise", trial));
         let z = sim::averaged(&[&copies[321]], 1.5, &mut noise);
         // The likelihood score is the one to use for a lone leaker (see the sweep in
-        // docs/benchmarks/tardos.md: the symmetric score catches 90 % here).
+        // docs/benchmarks/tardos.md: the symmetric score catches 48/50 here).
         assert_only_colluders(&verdict(z.clone(), &biases, &copies, llr(&z)), &[321]);
     }
 }
