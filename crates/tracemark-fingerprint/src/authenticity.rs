@@ -393,15 +393,14 @@ fn resolve_overlaps(spans: &mut Vec<Span>) {
 fn merge_continuous(segments: Vec<Segment>) -> Vec<Segment> {
     let mut out: Vec<Segment> = Vec::with_capacity(segments.len());
     for seg in segments {
-        if let (Some(last), Some((start, end))) = (out.last_mut(), seg.original) {
-            if let Some((last_start, last_end)) = last.original {
-                if (start - last_end).abs() < 0.1 {
-                    last.leak_end_s = seg.leak_end_s;
-                    last.original = Some((last_start, end));
-                    last.hashes += seg.hashes;
-                    continue;
-                }
-            }
+        if let (Some(last), Some((start, end))) = (out.last_mut(), seg.original)
+            && let Some((last_start, last_end)) = last.original
+            && (start - last_end).abs() < 0.1
+        {
+            last.leak_end_s = seg.leak_end_s;
+            last.original = Some((last_start, end));
+            last.hashes += seg.hashes;
+            continue;
         }
         out.push(seg);
     }

@@ -22,6 +22,28 @@ const MAX_CANDIDATES: usize = 10;
 /// Inlier tolerance around the fitted time line, ticks (+/-32 ms).
 const INLIER_TICKS: f32 = 8.0;
 
+/// Hasher for the hash table's keys, which are already well-mixed landmark hashes: one
+/// multiply (Fibonacci hashing, Knuth TAOCP vol. 3, 6.4) instead of SipHash, whose
+/// flooding resistance buys nothing for keys an attacker cannot choose per bucket.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u32(&mut self, key: u32) {
+        self.0 = u64::from(key).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+type KeyMap<V> = HashMap<u32, V, std::hash::BuildHasherDefault<KeyHasher>>;
+
 /// Seconds per tick.
 pub(crate) const TICK_S: f64 = TICK_SAMPLES as f64 / SAMPLE_RATE_HZ as f64;
 
@@ -88,7 +110,7 @@ impl Candidate {
 pub struct Index {
     pub(crate) recordings: Vec<(u64, Fingerprint)>,
     by_id: HashMap<u64, u32>,
-    postings: HashMap<u32, Vec<Posting>>,
+    postings: KeyMap<Vec<Posting>>,
 }
 
 impl Index {
@@ -273,11 +295,11 @@ impl Index {
             distinct.sort_unstable();
             distinct.dedup();
             fit.inliers = distinct.len() as u32;
-            if let Some((a, b)) = least_squares(&inliers) {
-                if (0.85..1.18).contains(&b) {
-                    fit.offset_ticks = a;
-                    fit.slope = b;
-                }
+            if let Some((a, b)) = least_squares(&inliers)
+                && (0.85..1.18).contains(&b)
+            {
+                fit.offset_ticks = a;
+                fit.slope = b;
             }
         }
         fit

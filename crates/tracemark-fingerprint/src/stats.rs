@@ -12,7 +12,7 @@ fn ln_factorial(k: u64) -> f64 {
 
 /// P(X >= n) for X ~ Poisson(lambda), summed in log space so tiny tails stay accurate.
 pub(crate) fn poisson_tail(n: u64, lambda: f64) -> f64 {
-    if n == 0 || !(lambda > 0.0) {
+    if n == 0 || lambda.is_nan() || lambda <= 0.0 {
         return if n == 0 { 1.0 } else { 0.0 };
     }
     if (n as f64) <= lambda + 1.0 {
