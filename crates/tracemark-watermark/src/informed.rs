@@ -177,10 +177,35 @@ fn accumulate(
         let (a, b) = (2 * p, 2 * p + 1);
         if let (Some(ua), Some(ub)) = (&u[a], &u[b]) {
             let w = reference.gates[a].min(reference.gates[b]);
+            let (wa, wb) = (
+                cell_weights(reference.row(a)),
+                cell_weights(reference.row(b)),
+            );
             for k in 0..BAND_BINS {
-                values[p * BAND_BINS + k] += (ua[k] - ub[k]).clamp(-CLIP, CLIP) * w;
+                values[p * BAND_BINS + k] +=
+                    (ua[k] - ub[k]).clamp(-CLIP, CLIP) * w * wa[k].min(wb[k]);
             }
         }
     }
     Ok(alignment)
+}
+
+/// Bins this far below their frame's strongest bin (natural-log magnitude; 15 dB) keep
+/// full weight; the weight falls to zero 10 dB further down. Lossy codecs spend their
+/// bits on the strong bins and discard or smear the weak ones, so a weak cell's
+/// difference from the original says more about the codec than about the mark
+/// (perceptual coders quantise below the masking threshold: ISO/IEC 11172-3 Annex D).
+/// The weights depend on the original alone, never on the key.
+const FULL_WEIGHT_BELOW_PEAK: f32 = 15.0 * 0.115_129_25;
+const ZERO_WEIGHT_BELOW_PEAK: f32 = 25.0 * 0.115_129_25;
+
+fn cell_weights(row: &[f32]) -> Vec<f32> {
+    let peak = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    row.iter()
+        .map(|&l| {
+            let below = peak - l;
+            ((ZERO_WEIGHT_BELOW_PEAK - below) / (ZERO_WEIGHT_BELOW_PEAK - FULL_WEIGHT_BELOW_PEAK))
+                .clamp(0.0, 1.0)
+        })
+        .collect()
 }

@@ -28,9 +28,9 @@ pub const PAYLOAD_BITS: usize = 64;
 pub const CRC_BITS: usize = 24;
 
 /// Share of cells given to the known sync pattern (presence test and alignment).
-const SYNC_SHARE: f64 = 0.25;
+const SYNC_SHARE: f64 = 0.20;
 /// Share of cells given to the per-slot symbol layer.
-const SYMBOL_SHARE: f64 = 0.40;
+const SYMBOL_SHARE: f64 = 0.55;
 
 /// What one cell of the block carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,10 +8,10 @@
 //! ```
 //! use tracemark_dsp::{AudioBuffer, SampleRate};
 //! use tracemark_watermark::{embed, detect_blind, EmbedParams, Message, Payload, WatermarkKey};
-//! // Forty seconds of noise-like "audio" (blind detection needs long clips; see
+//! // Sixty seconds of noise-like "audio" (blind detection needs long clips; see
 //! // `detect_informed` for short ones).
 //! let mut s = 1u32;
-//! let noise: Vec<f32> = (0..320_000).map(|_| { s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223); (s >> 8) as f32 / 16_777_216.0 - 0.5 }).collect();
+//! let noise: Vec<f32> = (0..480_000).map(|_| { s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223); (s >> 8) as f32 / 16_777_216.0 - 0.5 }).collect();
 //! let audio = AudioBuffer::mono(SampleRate::try_new(8_000)?, noise)?;
 //! let key = WatermarkKey::from_bytes([42; 32]);
 //! let payload = Payload::from_hex("00000000deadbeef")?;
