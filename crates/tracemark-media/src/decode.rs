@@ -44,6 +44,9 @@ pub fn decode_bytes(
     if opus::is_ogg_opus(sniff) {
         return opus::decode(Cursor::new(bytes), limits);
     }
+    if crate::flac::is_flac(sniff) {
+        return crate::flac::decode(Cursor::new(bytes), limits);
+    }
     precheck_wav(sniff)?;
     decode_symphonia(Box::new(Cursor::new(bytes)), hint_ext, limits)
 }
@@ -69,6 +72,9 @@ fn decode_file_inner(path: &Path, limits: &Limits) -> Result<AudioBuffer, MediaE
     let hint = path.extension().and_then(|e| e.to_str());
     if opus::is_ogg_opus(&sniff) {
         return opus::decode(std::io::BufReader::new(file), limits);
+    }
+    if crate::flac::is_flac(&sniff) {
+        return crate::flac::decode(std::io::BufReader::new(file), limits);
     }
     precheck_wav(&sniff)?;
     decode_symphonia(Box::new(file), hint, limits)

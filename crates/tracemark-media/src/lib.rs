@@ -34,6 +34,7 @@ mod collect;
 mod decode;
 mod encode;
 mod error;
+mod flac;
 mod format;
 mod opus;
 mod resample;
