@@ -133,12 +133,16 @@ fn encode_flac(audio: &AudioBuffer) -> Result<Vec<u8>, MediaError> {
 /// RFC 9639 §8.2 defines that field "excluding the last block". Strict readers (symphonia)
 /// then see min != max, treat the stream as variable-blocksize, and reject its fixed-blocksize
 /// frame headers. Every block but the last has the configured size, so min = max is correct.
+/// It can also record a minimum frame size above the maximum, which claxon rightly rejects;
+/// both frame sizes are set to 0, "unknown", which RFC 9639 §8.2 allows.
 fn fix_streaminfo_min_block(bytes: &mut [u8]) {
     // "fLaC", then a metadata block header whose type (low 7 bits) is 0 = STREAMINFO;
-    // min block size is at bytes 8..10 and max at 10..12 (RFC 9639 §8.1, §8.2).
-    if bytes.len() >= 12 && &bytes[..4] == b"fLaC" && bytes[4] & 0x7f == 0 {
+    // min block size is at bytes 8..10, max at 10..12, min frame size at 12..15 and max
+    // frame size at 15..18 (RFC 9639 §8.1, §8.2).
+    if bytes.len() >= 18 && &bytes[..4] == b"fLaC" && bytes[4] & 0x7f == 0 {
         let (head, max) = bytes.split_at_mut(10);
         head[8..10].copy_from_slice(&max[..2]);
+        bytes[12..18].fill(0);
     }
 }
 
