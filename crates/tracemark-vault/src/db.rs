@@ -8,7 +8,8 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use crate::VaultError;
 
 /// Migrations, applied in order; `PRAGMA user_version` holds how many have run.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE log (
     idx        INTEGER PRIMARY KEY,
     entry      BLOB NOT NULL,
@@ -57,7 +58,14 @@ CREATE TABLE traces (
     created_at     INTEGER NOT NULL,
     log_index      INTEGER NOT NULL UNIQUE
 );
-"#];
+"#,
+    r#"
+CREATE TABLE fingerprint_index (
+    id     INTEGER PRIMARY KEY CHECK (id = 1),
+    bytes  BLOB NOT NULL
+);
+"#,
+];
 
 /// Opens (creating if asked) and migrates the database.
 pub fn open(path: &std::path::Path, create: bool) -> Result<Connection, VaultError> {
@@ -414,4 +422,27 @@ pub fn checkpoints(conn: &Connection) -> Result<Vec<(u64, String)>, VaultError> 
         .query_map([], |r| Ok((log_index(r.get(0)?), r.get(1)?)))?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
+}
+
+/// The stored fingerprint index, if any recording was ingested.
+pub fn fingerprint_index(conn: &Connection) -> Result<Option<Vec<u8>>, VaultError> {
+    Ok(conn
+        .query_row(
+            "SELECT bytes FROM fingerprint_index WHERE id = 1",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+pub fn store_fingerprint_index(tx: &Transaction<'_>, bytes: &[u8]) -> Result<(), VaultError> {
+    tx.execute(
+        "INSERT OR REPLACE INTO fingerprint_index (id, bytes) VALUES (1, ?1)",
+        [bytes],
+    )?;
+    Ok(())
+}
+
+pub fn trace_count(conn: &Connection) -> Result<i64, VaultError> {
+    Ok(conn.query_row("SELECT COUNT(*) FROM traces", [], |r| r.get(0))?)
 }

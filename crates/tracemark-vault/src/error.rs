@@ -77,6 +77,9 @@ pub enum VaultError {
         /// Why.
         reason: String,
     },
+    /// Resampling failed.
+    #[error(transparent)]
+    Dsp(#[from] tracemark_dsp::DspError),
     /// Decoding or encoding audio failed.
     #[error(transparent)]
     Media(#[from] tracemark_media::MediaError),
@@ -86,6 +89,12 @@ pub enum VaultError {
     /// The log failed.
     #[error("log: {0}")]
     Ledger(#[from] tracemark_ledger::LedgerError),
+    /// The fingerprint index failed.
+    #[error("fingerprint index: {0}")]
+    Fingerprint(#[from] tracemark_fingerprint::FingerprintError),
+    /// The code or accusation failed.
+    #[error("tracing code: {0}")]
+    Tardos(#[from] tracemark_tardos::Error),
     /// The stored log and the records disagree.
     #[error("log verification failed at entry {index}: {reason}")]
     LogBroken {

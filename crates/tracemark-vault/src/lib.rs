@@ -14,12 +14,16 @@
 
 mod db;
 mod error;
+mod issue;
 mod secret;
+mod trace;
 mod vault;
 mod verify;
 
 pub use db::{Issuance, Recipient, Recording, TraceRow};
 pub use error::VaultError;
+pub use issue::{Delivery, IssuedCopy};
 pub use secret::Secret;
+pub use trace::{DEFAULT_BOUND, RecipientStanding, ReportSegment, TraceReport};
 pub use vault::{Clock, Vault, hex, sha256, system_clock};
 pub use verify::LogReport;

@@ -255,6 +255,15 @@ impl Vault {
             .unwrap_or_default();
         let audio = decode_bytes(bytes, Some(&ext), &self.limits)?;
         let id = format!("rec-{}", &hex(&sha)[..12]);
+        let narrow = tracemark_dsp::resample(
+            &audio.downmix(),
+            audio.rate().hz(),
+            tracemark_fingerprint::SAMPLE_RATE_HZ,
+        )?;
+        let fingerprint = tracemark_fingerprint::fingerprint(&narrow)?;
+        let mut index = self.fingerprint_index()?;
+        index.add(fingerprint_id(&id), fingerprint)?;
+        let index_bytes = index.to_bytes();
         let blob = self.dir.join(ORIGINALS_DIR).join(format!("{id}.sealed"));
         let sealed = self.secret.seal(bytes, &sha)?;
         // Written before the transaction: a crash leaves at most an orphan blob, never a
@@ -277,8 +286,17 @@ impl Vault {
                 log_index: next,
             };
             db::insert_recording(tx, &r)?;
+            db::store_fingerprint_index(tx, &index_bytes)?;
             let entry = recording_entry(&r)?;
             Ok((r, vec![entry]))
+        })
+    }
+
+    /// The fingerprint index of every ingested recording.
+    pub fn fingerprint_index(&self) -> Result<tracemark_fingerprint::Index, VaultError> {
+        Ok(match db::fingerprint_index(&self.conn)? {
+            Some(bytes) => tracemark_fingerprint::Index::from_bytes(&bytes)?,
+            None => tracemark_fingerprint::Index::new(),
         })
     }
 
@@ -317,6 +335,11 @@ impl Vault {
             &self.limits,
         )?)
     }
+}
+
+/// The fingerprint index's numeric id of a recording: its 48-bit content-hash prefix.
+pub(crate) fn fingerprint_id(recording_id: &str) -> u64 {
+    u64::from_str_radix(recording_id.trim_start_matches("rec-"), 16).unwrap_or(0)
 }
 
 /// Writes a file and syncs it to disk before returning.

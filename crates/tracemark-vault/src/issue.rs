@@ -1,0 +1,173 @@
+//! Issuing marked copies: one Tardos codeword per (recording, recipient), embedded with
+//! the vault's watermark key, encoded, hashed and logged.
+
+use tracemark_ledger::LogEntry;
+use tracemark_media::{EncodeOptions, Format, encode_bytes};
+use tracemark_tardos::{Biases, Codeword, Cutoff};
+use tracemark_watermark::{EmbedParams, Message, Payload, embed, symbol_count};
+
+use crate::VaultError;
+use crate::db::{self, Issuance, Recipient, Recording};
+use crate::vault::{Vault, issuance_entry, sha256};
+
+/// One issued copy.
+#[derive(Debug, Clone)]
+pub struct IssuedCopy {
+    /// Who received it.
+    pub recipient: Recipient,
+    /// The stored issuance.
+    pub issuance: Issuance,
+    /// The file's bytes.
+    pub bytes: Vec<u8>,
+    /// File extension for the format.
+    pub extension: &'static str,
+    /// True when this recipient already had this copy (nothing new was logged).
+    pub reissued: bool,
+}
+
+/// How copies are delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delivery {
+    /// File format.
+    pub format: Format,
+    /// Bit rate for lossy formats, kbit/s.
+    pub bitrate_kbps: Option<u32>,
+}
+
+impl Delivery {
+    /// The label recorded in the log, e.g. `flac` or `mp3-64k`.
+    pub fn label(&self) -> String {
+        match self.bitrate_kbps {
+            Some(k) if !self.format.is_lossless() => format!("{}-{k}k", self.format.extension()),
+            _ => self.format.extension().to_string(),
+        }
+    }
+}
+
+impl Vault {
+    /// The recording's code biases (one per 80 ms slot).
+    pub(crate) fn biases(&self, r: &Recording) -> Result<Biases, VaultError> {
+        let slots = symbol_count(
+            (r.duration_s * f64::from(r.sample_rate)).round() as usize,
+            r.sample_rate,
+        )?;
+        let seed = self
+            .secret
+            .derive(&format!("tracemark/v1/tardos/biases/{}", r.id));
+        Biases::draw(&seed, slots, Cutoff::default()).map_err(|e| VaultError::Invalid {
+            what: "code length",
+            reason: e.to_string(),
+        })
+    }
+
+    /// The codeword of `recipient` for `r`.
+    pub(crate) fn codeword(&self, r: &Recording, biases: &Biases, recipient: &str) -> Codeword {
+        let seed = self.secret.derive(&format!(
+            "tracemark/v1/tardos/codeword/{}/{recipient}",
+            r.id
+        ));
+        Codeword::draw(&seed, biases)
+    }
+
+    /// The blind payload of `recipient`'s copy of `r`.
+    pub(crate) fn payload(&self, r: &Recording, recipient: &str) -> Payload {
+        let d = self
+            .secret
+            .derive(&format!("tracemark/v1/vault/payload/{}/{recipient}", r.id));
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&d[..8]);
+        Payload::from_bytes(b)
+    }
+
+    /// Issues `recording_id` to each named recipient. Each copy is recorded in its own
+    /// transaction, so an interruption leaves every finished copy recorded and no
+    /// half-recorded one. Issuing again returns the same copy (marking is deterministic).
+    pub fn issue(
+        &mut self,
+        recording_id: &str,
+        names: &[String],
+        delivery: Delivery,
+        mut progress: impl FnMut(usize, usize),
+    ) -> Result<Vec<IssuedCopy>, VaultError> {
+        let recording = self.recording(recording_id)?;
+        let recipients: Vec<Recipient> = names
+            .iter()
+            .map(|n| self.recipient(n))
+            .collect::<Result<_, _>>()?;
+        if recipients.is_empty() {
+            return Err(VaultError::Invalid {
+                what: "recipient list",
+                reason: "name at least one recipient".into(),
+            });
+        }
+        let original = self.original(&recording)?;
+        let biases = self.biases(&recording)?;
+        let key = self.secret.watermark_key();
+        let label = delivery.label();
+        let mut out = Vec::with_capacity(recipients.len());
+        for (n, recipient) in recipients.into_iter().enumerate() {
+            progress(n, out.capacity());
+            let codeword = self.codeword(&recording, &biases, &recipient.id);
+            let symbols: Vec<bool> = codeword.symbols().collect();
+            let payload = self.payload(&recording, &recipient.id);
+            let marked = embed(
+                &original,
+                &key,
+                &Message {
+                    payload,
+                    symbols: Some(&symbols),
+                },
+                &EmbedParams::default(),
+            )?;
+            let bytes = encode_bytes(
+                &marked,
+                delivery.format,
+                &EncodeOptions {
+                    bitrate_kbps: delivery.bitrate_kbps,
+                },
+            )?;
+            let copy_sha = sha256(&bytes);
+            if let Some(existing) = db::issuance(&self.conn, &recording.id, &recipient.id, &label)?
+            {
+                out.push(IssuedCopy {
+                    recipient,
+                    issuance: existing,
+                    bytes,
+                    extension: delivery.format.extension(),
+                    reissued: true,
+                });
+                continue;
+            }
+            let issuance = self.write(|tx, next, now| {
+                let i = Issuance {
+                    id: 0,
+                    recording_id: recording.id.clone(),
+                    recipient_id: recipient.id.clone(),
+                    payload: payload.bytes(),
+                    codeword_commitment: codeword.commitment(),
+                    format: label.clone(),
+                    copy_sha256: copy_sha,
+                    issued_at: now,
+                    log_index: next,
+                };
+                db::insert_issuance(tx, &i)?;
+                let entry: LogEntry = issuance_entry(&i)?;
+                Ok((i, vec![entry]))
+            })?;
+            out.push(IssuedCopy {
+                recipient,
+                issuance,
+                bytes,
+                extension: delivery.format.extension(),
+                reissued: false,
+            });
+        }
+        progress(out.len(), out.len());
+        Ok(out)
+    }
+
+    /// Every issuance of `recording_id`.
+    pub fn issuances_of(&self, recording_id: &str) -> Result<Vec<Issuance>, VaultError> {
+        db::issuances_of(&self.conn, recording_id)
+    }
+}
