@@ -1,17 +1,14 @@
-//! The `tracemark` command-line tool: key generation, marking, detection and the demo.
+//! The `tracemark` command-line tool.
 
-use std::path::{Path, PathBuf};
+mod demo;
+mod mark;
+mod vault_cmd;
 
-use anyhow::{Context, Result, bail};
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use serde_json::json;
-use tracemark_dsp::AudioBuffer;
-use tracemark_media::{
-    EncodeOptions, Format, Limits, decode_bytes, decode_file, encode_bytes, encode_file,
-};
-use tracemark_watermark::{
-    EmbedParams, Message, Payload, WatermarkKey, detect_blind, detect_informed, embed,
-};
+use tracemark_watermark::{EmbedParams, Message, Payload, embed};
 
 #[derive(Parser)]
 #[command(
@@ -20,12 +17,80 @@ use tracemark_watermark::{
     about = "Forensic audio watermarking and leak attribution"
 )]
 struct Cli {
+    /// The vault directory (default: $TRACEMARK_VAULT, else ./tracemark-vault).
+    #[arg(
+        long,
+        global = true,
+        env = "TRACEMARK_VAULT",
+        default_value = "tracemark-vault"
+    )]
+    vault: PathBuf,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand)]
 enum Command {
+    /// Create a vault: database, watermark secret and log signing key.
+    Init,
+    /// Manage recipients.
+    Recipient {
+        #[command(subcommand)]
+        action: RecipientCmd,
+    },
+    /// Store a recording (encrypted) and index its fingerprint; prints its id.
+    Ingest {
+        /// The audio file.
+        file: PathBuf,
+        /// A title for the recording.
+        #[arg(long)]
+        title: String,
+        /// Print a JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the stored recordings.
+    Recordings {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write one marked copy per recipient to DIR/<recipient>.<ext>.
+    Issue {
+        /// Recording id.
+        recording: String,
+        /// Recipients, comma-separated names.
+        #[arg(long, value_delimiter = ',', required = true)]
+        to: Vec<String>,
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+        /// wav, flac, mp3 or opus.
+        #[arg(long, default_value = "flac")]
+        format: String,
+        /// Bit rate for mp3 and opus, kbit/s.
+        #[arg(long)]
+        bitrate: Option<u32>,
+    },
+    /// Trace a leaked file: which recording, which parts are genuine, whose copy.
+    Trace {
+        /// The leaked audio.
+        file: PathBuf,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Also write the self-contained HTML report here.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// Bound on the probability of accusing any innocent recipient.
+        #[arg(long, default_value_t = tracemark_vault::DEFAULT_BOUND)]
+        bound: f64,
+    },
+    /// The tamper-evident log.
+    Log {
+        #[command(subcommand)]
+        action: LogCmd,
+    },
     /// Write a new 256-bit watermark key to KEYFILE (refuses to overwrite).
     Keygen {
         /// Where to write the key (hex, mode 0600).
@@ -64,21 +129,92 @@ enum Command {
         /// The audio to examine.
         input: PathBuf,
     },
-    /// Mark a real call recording, attack it and detect the mark, all in a temporary
-    /// directory.
-    Demo,
+    /// In a temporary vault: ingest a real call, issue eight copies, make three leaks,
+    /// trace them, write HTML reports.
+    Demo {
+        /// Where to write the copies, leaks and reports (default: a temporary directory).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum RecipientCmd {
+    /// Register a recipient.
+    Add {
+        /// Unique name.
+        name: String,
+        /// E-mail address.
+        #[arg(long)]
+        email: Option<String>,
+    },
+    /// List recipients.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum LogCmd {
+    /// Recompute the log, check every checkpoint and every record; exit 1 if broken.
+    Verify,
+    /// Print the latest signed checkpoint and the key that verifies it.
+    Checkpoint,
+    /// List the last N entries (all by default).
+    Show {
+        /// How many of the latest entries.
+        n: Option<usize>,
+    },
 }
 
 fn main() {
-    if let Err(e) = run(Cli::parse()) {
-        eprintln!("tracemark: {e:#}");
-        std::process::exit(2);
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("tracemark: {e:#}");
+            std::process::exit(2);
+        }
     }
 }
 
-fn run(cli: Cli) -> Result<()> {
+fn run(cli: Cli) -> Result<i32> {
+    let v = &cli.vault;
     match cli.command {
-        Command::Keygen { keyfile } => keygen(&keyfile),
+        Command::Init => vault_cmd::init(v),
+        Command::Recipient {
+            action: RecipientCmd::Add { name, email },
+        } => vault_cmd::recipient_add(v, &name, email.as_deref()),
+        Command::Recipient {
+            action: RecipientCmd::List { json },
+        } => vault_cmd::recipient_list(v, json),
+        Command::Ingest { file, title, json } => vault_cmd::ingest(v, &file, &title, json),
+        Command::Recordings { json } => vault_cmd::recordings(v, json),
+        Command::Issue {
+            recording,
+            to,
+            out,
+            format,
+            bitrate,
+        } => vault_cmd::issue(v, &recording, &to, &out, &format, bitrate),
+        Command::Trace {
+            file,
+            json,
+            report,
+            bound,
+        } => vault_cmd::trace(v, &file, json, report.as_deref(), bound),
+        Command::Log {
+            action: LogCmd::Verify,
+        } => vault_cmd::log_verify(v),
+        Command::Log {
+            action: LogCmd::Checkpoint,
+        } => vault_cmd::log_checkpoint(v),
+        Command::Log {
+            action: LogCmd::Show { n },
+        } => vault_cmd::log_show(v, n),
+        Command::Keygen { keyfile } => mark::keygen(&keyfile).map(|()| 0),
         Command::Embed {
             key,
             payload,
@@ -87,9 +223,9 @@ fn run(cli: Cli) -> Result<()> {
             input,
             output,
         } => {
-            let key = read_key(&key)?;
+            let key = mark::read_key(&key)?;
             let payload = Payload::from_hex(&payload).context("--payload")?;
-            let audio = decode(&input)?;
+            let audio = mark::decode(&input)?;
             let marked = embed(
                 &audio,
                 &key,
@@ -100,7 +236,7 @@ fn run(cli: Cli) -> Result<()> {
                 &EmbedParams { strength },
             )
             .with_context(|| format!("marking {}", input.display()))?;
-            write(&marked, &output, bitrate)
+            mark::write(&marked, &output, bitrate).map(|()| 0)
         }
         Command::Detect {
             key,
@@ -108,208 +244,15 @@ fn run(cli: Cli) -> Result<()> {
             json,
             input,
         } => {
-            let key = read_key(&key)?;
-            let clip = decode(&input)?;
+            let key = mark::read_key(&key)?;
+            let clip = mark::decode(&input)?;
             let report = match original {
-                Some(path) => informed_report(&clip, &decode(&path)?, &key)?,
-                None => blind_report(&clip, &key)?,
+                Some(path) => mark::informed_report(&clip, &mark::decode(&path)?, &key)?,
+                None => mark::blind_report(&clip, &key)?,
             };
-            print_report(&report, json);
-            Ok(())
+            mark::print_report(&report, json);
+            Ok(0)
         }
-        Command::Demo => demo(),
+        Command::Demo { out } => demo::run(out).map(|()| 0),
     }
-}
-
-fn keygen(path: &Path) -> Result<()> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no system randomness: {e}"))?;
-    let key = WatermarkKey::from_bytes(bytes);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path).with_context(|| {
-        format!(
-            "creating key file {} (it must not exist yet)",
-            path.display()
-        )
-    })?;
-    use std::io::Write;
-    writeln!(file, "{}", key.to_hex()).with_context(|| format!("writing {}", path.display()))?;
-    println!("wrote key {} to {}", key.id_hex(), path.display());
-    Ok(())
-}
-
-fn read_key(path: &Path) -> Result<WatermarkKey> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading key file {}", path.display()))?;
-    WatermarkKey::from_hex(&text).with_context(|| format!("key file {}", path.display()))
-}
-
-fn decode(path: &Path) -> Result<AudioBuffer> {
-    Ok(decode_file(path, &Limits::default())?)
-}
-
-fn write(audio: &AudioBuffer, path: &Path, bitrate: Option<u32>) -> Result<()> {
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-    let Some(format) = Format::from_extension(ext) else {
-        bail!(
-            "cannot tell the output format of {}: use .wav, .flac, .mp3 or .opus",
-            path.display()
-        );
-    };
-    encode_file(
-        audio,
-        path,
-        format,
-        &EncodeOptions {
-            bitrate_kbps: bitrate,
-        },
-    )?;
-    Ok(())
-}
-
-fn blind_report(clip: &AudioBuffer, key: &WatermarkKey) -> Result<serde_json::Value> {
-    let d = detect_blind(clip, key)?;
-    Ok(json!({
-        "mode": "blind",
-        "detected": d.detected,
-        "payload": d.payload.map(|p| p.to_hex()),
-        "p_value": d.p_value,
-        "z": d.z,
-        "hypotheses": d.hypotheses,
-        "block_offset_s": d.block_offset_s,
-        "key_id": key.id_hex(),
-    }))
-}
-
-fn informed_report(
-    clip: &AudioBuffer,
-    original: &AudioBuffer,
-    key: &WatermarkKey,
-) -> Result<serde_json::Value> {
-    let d = detect_informed(clip, original, key)?;
-    let covered = d.symbols.iter().filter(|s| s.cells > 0).count();
-    Ok(json!({
-        "mode": "informed",
-        "detected": d.detected,
-        "payload": d.payload.map(|p| p.to_hex()),
-        "p_value": d.p_value,
-        "z": d.z,
-        "alignment": {
-            "offset_s": d.alignment.offset_s,
-            "scale": d.alignment.scale,
-            "kind": format!("{:?}", d.alignment.kind).to_lowercase(),
-            "score": d.alignment.score,
-        },
-        "slots_observed": covered,
-        "key_id": key.id_hex(),
-    }))
-}
-
-fn print_report(report: &serde_json::Value, json: bool) {
-    if json {
-        println!("{report}");
-        return;
-    }
-    let detected = report["detected"].as_bool().unwrap_or(false);
-    let p = report["p_value"].as_f64().unwrap_or(1.0);
-    let mode = report["mode"].as_str().unwrap_or("");
-    if detected {
-        match report["payload"].as_str() {
-            Some(payload) => {
-                println!("{mode}: mark found, payload {payload} (false-alarm probability {p:.2e})")
-            }
-            None => println!(
-                "{mode}: mark found but the payload did not decode (false-alarm probability {p:.2e})"
-            ),
-        }
-    } else {
-        println!(
-            "{mode}: no mark of this key found (best false-alarm probability {p:.2e}, threshold 1e-9)"
-        );
-    }
-}
-
-/// Where the demo finds its recording: the committed excerpt, found from the binary's
-/// build-time workspace location or the current directory.
-fn demo_audio() -> Result<PathBuf> {
-    let candidates = [
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../assets/call-en-8k-excerpt.flac"),
-        PathBuf::from("assets/call-en-8k-excerpt.flac"),
-    ];
-    candidates.into_iter().find(|p| p.exists()).context(
-        "the demo recording assets/call-en-8k-excerpt.flac is missing; run from the repository",
-    )
-}
-
-fn demo() -> Result<()> {
-    let dir = std::env::temp_dir().join(format!("tracemark-demo-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let source = demo_audio()?;
-    let original = decode(&source)?;
-    println!(
-        "recording: {} ({:.0} s, {} Hz)",
-        source.display(),
-        original.duration_s(),
-        original.rate().hz()
-    );
-    let key_path = dir.join("demo.key");
-    keygen(&key_path)?;
-    let key = read_key(&key_path)?;
-    let payload = Payload::from_hex("7472616365000001")?;
-    let marked = embed(
-        &original,
-        &key,
-        &Message {
-            payload,
-            symbols: None,
-        },
-        &EmbedParams::default(),
-    )?;
-    let marked_path = dir.join("marked.flac");
-    encode_file(
-        &marked,
-        &marked_path,
-        Format::Flac,
-        &EncodeOptions::default(),
-    )?;
-    println!(
-        "marked copy: {} carrying payload {}",
-        marked_path.display(),
-        payload.to_hex()
-    );
-
-    let mp3 = decode_bytes(
-        &encode_bytes(
-            &marked,
-            Format::Mp3,
-            &EncodeOptions {
-                bitrate_kbps: Some(64),
-            },
-        )?,
-        Some("mp3"),
-        &Limits::default(),
-    )?;
-    let rate = f64::from(mp3.rate().hz());
-    let crop = mp3.slice((17.3 * rate) as usize, (27.3 * rate) as usize);
-    let cases: [(&str, &AudioBuffer); 3] = [
-        ("marked copy, whole", &marked),
-        ("MP3 64 kbit/s, whole", &mp3),
-        ("MP3 64 kbit/s, 10 s clip", &crop),
-    ];
-    for (name, clip) in cases {
-        println!("\n== {name}");
-        print_report(&blind_report(clip, &key)?, false);
-        print_report(&informed_report(clip, &original, &key)?, false);
-    }
-    println!("\n== the unmarked original (must find nothing)");
-    print_report(&blind_report(&original, &key)?, false);
-    print_report(&informed_report(&original, &original, &key)?, false);
-    println!("\nfiles are in {}", dir.display());
-    Ok(())
 }

@@ -399,7 +399,10 @@ pub fn insert_log(
 }
 
 /// Every log entry in index order: (index, encoded entry, stored leaf hash).
-pub fn log_rows(conn: &Connection) -> Result<Vec<(i64, Vec<u8>, Vec<u8>)>, VaultError> {
+/// A stored log row: index, encoded entry, stored leaf hash.
+pub type LogRow = (i64, Vec<u8>, Vec<u8>);
+
+pub fn log_rows(conn: &Connection) -> Result<Vec<LogRow>, VaultError> {
     let mut st = conn.prepare("SELECT idx, entry, leaf_hash FROM log ORDER BY idx")?;
     let rows = st
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?

@@ -294,7 +294,7 @@ impl Vault {
                 genuine: s.status == SegmentStatus::Genuine,
                 leak_start_s: s.leak_start_s,
                 leak_end_s: s.leak_end_s,
-                original: s.original,
+                original: s.original.map(|(a, b)| (a.max(0.0), b.max(0.0))),
             })
             .collect();
         report.missing = map

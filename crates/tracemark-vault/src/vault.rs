@@ -165,6 +165,14 @@ impl Vault {
         Ok(value)
     }
 
+    /// Every log entry, encoded, with its index.
+    pub fn log_entries(&self) -> Result<Vec<(u64, Vec<u8>)>, VaultError> {
+        Ok(db::log_rows(&self.conn)?
+            .into_iter()
+            .map(|(i, e, _)| (i.max(0) as u64, e))
+            .collect())
+    }
+
     /// The latest signed checkpoint, if anything was logged.
     pub fn latest_checkpoint(&self) -> Result<Option<String>, VaultError> {
         Ok(db::checkpoints(&self.conn)?.pop().map(|(_, note)| note))

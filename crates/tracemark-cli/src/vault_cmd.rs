@@ -1,0 +1,226 @@
+//! The vault commands.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+use tracemark_media::Format;
+use tracemark_vault::{Delivery, Vault, hex};
+
+/// One line describing an encoded log entry.
+fn describe(encoded: &[u8]) -> String {
+    match tracemark_ledger::LogEntry::decode(encoded) {
+        Ok(e) => format!("{e:?}"),
+        Err(e) => format!("undecodable entry: {e}"),
+    }
+}
+
+fn open(dir: &Path) -> Result<Vault> {
+    Ok(Vault::open(dir)?)
+}
+
+pub fn init(dir: &Path) -> Result<i32> {
+    let v = Vault::init(dir)?;
+    println!(
+        "created vault {} (log key {})",
+        dir.display(),
+        v.verifier_key()
+    );
+    Ok(0)
+}
+
+pub fn recipient_add(dir: &Path, name: &str, email: Option<&str>) -> Result<i32> {
+    let r = open(dir)?.add_recipient(name, email)?;
+    println!("{}\t{}", r.id, r.name);
+    Ok(0)
+}
+
+pub fn recipient_list(dir: &Path, json: bool) -> Result<i32> {
+    let list = open(dir)?.recipients()?;
+    if json {
+        let v: Vec<_> = list.iter().map(|r| json!({"id": r.id, "name": r.name, "email": r.email, "created_at_ms": r.created_at})).collect();
+        println!("{}", serde_json::Value::Array(v));
+    } else {
+        for r in list {
+            println!("{}\t{}\t{}", r.id, r.name, r.email.unwrap_or_default());
+        }
+    }
+    Ok(0)
+}
+
+pub fn ingest(dir: &Path, file: &Path, title: &str, json: bool) -> Result<i32> {
+    let mut v = open(dir)?;
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let r = v
+        .ingest(&bytes, name, title)
+        .with_context(|| format!("ingesting {}", file.display()))?;
+    if json {
+        println!(
+            "{}",
+            json!({"id": r.id, "title": r.title, "sha256": hex(&r.sha256), "duration_s": r.duration_s, "sample_rate": r.sample_rate, "channels": r.channels, "format": r.format})
+        );
+    } else {
+        println!("{}", r.id);
+    }
+    Ok(0)
+}
+
+pub fn recordings(dir: &Path, json: bool) -> Result<i32> {
+    let list = open(dir)?.recordings()?;
+    if json {
+        let v: Vec<_> = list.iter().map(|r| json!({"id": r.id, "title": r.title, "sha256": hex(&r.sha256), "duration_s": r.duration_s})).collect();
+        println!("{}", serde_json::Value::Array(v));
+    } else {
+        for r in list {
+            println!("{}\t{:.1} s\t{}", r.id, r.duration_s, r.title);
+        }
+    }
+    Ok(0)
+}
+
+pub fn issue(
+    dir: &Path,
+    recording: &str,
+    to: &[String],
+    out: &Path,
+    format: &str,
+    bitrate: Option<u32>,
+) -> Result<i32> {
+    let Some(format) = Format::from_extension(format) else {
+        bail!("unknown format {format:?}: use wav, flac, mp3 or opus");
+    };
+    let mut v = open(dir)?;
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let bar = ProgressBar::new(to.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} copies {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let copies = v.issue(
+        recording,
+        to,
+        Delivery {
+            format,
+            bitrate_kbps: bitrate,
+        },
+        |done, _| bar.set_position(done as u64),
+    )?;
+    bar.finish_and_clear();
+    for c in copies {
+        let path = out.join(format!(
+            "{}.{}",
+            safe_file_name(&c.recipient.name),
+            c.extension
+        ));
+        std::fs::write(&path, &c.bytes).with_context(|| format!("writing {}", path.display()))?;
+        println!(
+            "{}\t{}{}",
+            c.recipient.name,
+            path.display(),
+            if c.reissued {
+                "\t(same copy as issued before)"
+            } else {
+                ""
+            }
+        );
+    }
+    Ok(0)
+}
+
+/// A recipient name as a file name: anything but letters, digits, '-', '_' and '.' becomes '_'.
+pub fn safe_file_name(name: &str) -> String {
+    let s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if s.starts_with('.') || s.is_empty() {
+        format!("_{s}")
+    } else {
+        s
+    }
+}
+
+pub fn trace(
+    dir: &Path,
+    file: &Path,
+    json: bool,
+    report: Option<&Path>,
+    bound: f64,
+) -> Result<i32> {
+    let mut v = open(dir)?;
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let r = v
+        .trace(&bytes, name, bound)
+        .with_context(|| format!("tracing {}", file.display()))?;
+    if let Some(path) = report {
+        let html = tracemark_report::render_html(&r, &v.verifier_key().to_string());
+        std::fs::write(path, html).with_context(|| format!("writing {}", path.display()))?;
+    }
+    if json {
+        println!("{}", v.trace_row(&r.id)?.report_json);
+    } else {
+        println!("{}: {}", r.id, r.verdict());
+        for s in &r.segments {
+            match s.original {
+                Some((a, b)) => println!(
+                    "  leak {:>7.2}-{:>7.2} s  genuine    original {a:.2}-{b:.2} s",
+                    s.leak_start_s, s.leak_end_s
+                ),
+                None => println!(
+                    "  leak {:>7.2}-{:>7.2} s  UNMATCHED",
+                    s.leak_start_s, s.leak_end_s
+                ),
+            }
+        }
+        for (a, b) in &r.missing {
+            println!("  original {a:.2}-{b:.2} s  MISSING from the leak");
+        }
+    }
+    Ok(0)
+}
+
+pub fn log_verify(dir: &Path) -> Result<i32> {
+    match open(dir)?.verify_log() {
+        Ok(r) => {
+            println!(
+                "log verified: {} entries, {} signed checkpoints, {} records match their entries",
+                r.entries, r.checkpoints, r.records
+            );
+            Ok(0)
+        }
+        Err(e) => {
+            eprintln!("tracemark: LOG BROKEN: {e}");
+            Ok(1)
+        }
+    }
+}
+
+pub fn log_checkpoint(dir: &Path) -> Result<i32> {
+    let v = open(dir)?;
+    match v.latest_checkpoint()? {
+        Some(note) => {
+            print!("{note}");
+            eprintln!("verifier key: {}", v.verifier_key());
+            Ok(0)
+        }
+        None => bail!("the log is empty: nothing has been recorded yet"),
+    }
+}
+
+pub fn log_show(dir: &Path, n: Option<usize>) -> Result<i32> {
+    let entries = open(dir)?.log_entries()?;
+    let skip = n.map_or(0, |n| entries.len().saturating_sub(n));
+    for (idx, encoded) in entries.iter().skip(skip) {
+        println!("{idx}\t{}", describe(encoded));
+    }
+    Ok(0)
+}
