@@ -42,13 +42,13 @@ pub fn decode_bytes(
     check_size(bytes.len() as u64, limits)?;
     let sniff = &bytes[..bytes.len().min(SNIFF_LEN)];
     if opus::is_ogg_opus(sniff) {
-        return opus::decode(Cursor::new(bytes), limits);
+        return guarded(|| opus::decode(Cursor::new(bytes), limits));
     }
     if crate::flac::is_flac(sniff) {
-        return crate::flac::decode(Cursor::new(bytes), limits);
+        return guarded(|| crate::flac::decode(Cursor::new(bytes), limits));
     }
     precheck_wav(sniff)?;
-    decode_symphonia(Box::new(Cursor::new(bytes)), hint_ext, limits)
+    guarded(|| decode_symphonia(Box::new(Cursor::new(bytes)), hint_ext, limits))
 }
 
 /// Decodes a file into planar `f32` audio; every error names `path`.
@@ -71,13 +71,13 @@ fn decode_file_inner(path: &Path, limits: &Limits) -> Result<AudioBuffer, MediaE
     file.seek(SeekFrom::Start(0)).map_err(MediaError::io)?;
     let hint = path.extension().and_then(|e| e.to_str());
     if opus::is_ogg_opus(&sniff) {
-        return opus::decode(std::io::BufReader::new(file), limits);
+        return guarded(|| opus::decode(std::io::BufReader::new(file), limits));
     }
     if crate::flac::is_flac(&sniff) {
-        return crate::flac::decode(std::io::BufReader::new(file), limits);
+        return guarded(|| crate::flac::decode(std::io::BufReader::new(file), limits));
     }
     precheck_wav(&sniff)?;
-    decode_symphonia(Box::new(file), hint, limits)
+    guarded(|| decode_symphonia(Box::new(file), hint, limits))
 }
 
 fn check_size(len: u64, limits: &Limits) -> Result<(), MediaError> {
@@ -139,21 +139,36 @@ fn map_probe(e: SymError) -> MediaError {
     }
 }
 
-/// Checks the channel count of a RIFF/WAVE `fmt ` chunk found in `head` (the first bytes of
-/// the input) before symphonia sees it: symphonia 0.6.1 computes `channels * bytes_per_sample`
-/// in `u16` (wave/chunks.rs), which overflows and panics in debug builds for absurd counts.
-/// Layout per the RIFF/WAVE spec: `RIFF` len `WAVE`, then chunks of id, u32 LE length, body;
-/// the `fmt ` body starts with format tag (u16) and channel count (u16).
+/// Checks the `fmt ` chunk of a RIFF/WAVE header found in `head` (the first bytes of the
+/// input, where symphonia's prober also looks, junk prefix included) before symphonia parses
+/// it: symphonia 0.6.1 computes `channels * (bits_per_sample / 8)` in `u16`
+/// (wave/chunks.rs:100), which overflows, and panics in debug and fuzz builds, for hostile
+/// headers (found by `cargo fuzz run decode`). Layout per the RIFF/WAVE spec: `RIFF` len
+/// `WAVE`, then chunks of id, u32 LE length, body; the `fmt ` body holds format tag,
+/// channels (offset 2), rate, byte rate, block align, bits per sample (offset 14), all LE.
 fn precheck_wav(head: &[u8]) -> Result<(), MediaError> {
-    if head.len() < 12 || &head[..4] != b"RIFF" || &head[8..12] != b"WAVE" {
+    let Some(riff) = head
+        .windows(12)
+        .position(|w| &w[..4] == b"RIFF" && &w[8..12] == b"WAVE")
+    else {
         return Ok(());
-    }
-    let mut at = 12usize;
+    };
+    let mut at = riff + 12;
     while let Some(hdr) = head.get(at..at + 8) {
         let len = u32::from_le_bytes([hdr[4], hdr[5], hdr[6], hdr[7]]) as usize;
         if &hdr[..4] == b"fmt " {
-            if let Some(ch) = head.get(at + 10..at + 12) {
+            let body = &head[at + 8..];
+            if let Some(ch) = body.get(2..4) {
                 check_channels(usize::from(u16::from_le_bytes([ch[0], ch[1]])))?;
+            }
+            if let Some(bits) = body.get(14..16).map(|b| u16::from_le_bytes([b[0], b[1]])) {
+                // 64-bit float is the widest sample any WAVE codec defines.
+                if bits > 64 {
+                    return Err(MediaError::corrupt(
+                        0,
+                        format!("WAV fmt chunk declares {bits} bits per sample"),
+                    ));
+                }
             }
             return Ok(());
         }
@@ -164,6 +179,28 @@ fn precheck_wav(head: &[u8]) -> Result<(), MediaError> {
             .saturating_add(len & 1);
     }
     Ok(())
+}
+
+/// Runs a dependency decoder, turning a panic inside it into [`MediaError::Corrupt`].
+///
+/// Why this exists: our own code never panics on input, but symphonia 0.6.1 has arithmetic
+/// that overflows on hostile headers (fuzzing found wave/chunks.rs:100; [`precheck_wav`] guards
+/// that one). Release builds wrap such overflow silently; debug and fuzz builds panic, and a
+/// library must not take its caller down for a malformed file. Everything the closure touches is
+/// dropped on unwind and never observed again, so `AssertUnwindSafe` is sound. This does not
+/// help under `panic = "abort"`, and the default panic hook still prints the message.
+fn guarded<T>(f: impl FnOnce() -> Result<T, MediaError>) -> Result<T, MediaError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|payload| {
+        let what = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        Err(MediaError::corrupt(
+            0,
+            format!("a decoder dependency panicked on this input ({what}); please report it"),
+        ))
+    })
 }
 
 fn decode_symphonia<'s>(
@@ -312,6 +349,36 @@ mod tests {
         )
         .expect_err("text");
         assert!(matches!(e, MediaError::UnrecognisedFormat { .. }), "{e}");
+    }
+
+    #[test]
+    fn fuzz_crash_riff_after_junk_with_44101_channels_is_a_clean_error() {
+        // Minimised from fuzz artifact crash-74648929: two junk bytes, then a WAV whose fmt
+        // chunk declares 44101 channels (symphonia 0.6.1 overflows u16 on it).
+        let mut bytes = vec![0xff, 0xf2];
+        bytes.extend_from_slice(b"RIFF\xc6\x25\0\0WAVEfmt \x10\0\0\0\x01\0\x45\xac");
+        bytes.extend_from_slice(&[0x80, 0x3e, 0, 0, 0, 0x7d, 0, 0, 2, 0, 16, 0]);
+        bytes.extend_from_slice(b"data\x04\0\0\0\0\0\0\0");
+        let e = decode_bytes(&bytes, None, &Limits::default()).expect_err("hostile");
+        assert!(
+            matches!(e, MediaError::Channels { count: 44_101, .. }),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn wav_with_absurd_bits_per_sample_is_corrupt() {
+        let mut bytes = b"RIFF\x24\0\0\0WAVEfmt \x10\0\0\0\x01\0\x02\0".to_vec();
+        bytes.extend_from_slice(&[0x40, 0x1f, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff]);
+        bytes.extend_from_slice(b"data\0\0\0\0");
+        let e = decode_bytes(&bytes, None, &Limits::default()).expect_err("hostile");
+        assert!(matches!(e, MediaError::Corrupt { .. }), "{e}");
+    }
+
+    #[test]
+    fn a_panicking_dependency_becomes_a_corrupt_error() {
+        let r: Result<(), MediaError> = guarded(|| panic!("boom"));
+        assert!(matches!(r, Err(MediaError::Corrupt { reason, .. }) if reason.contains("boom")));
     }
 
     #[test]
