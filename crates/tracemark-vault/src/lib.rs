@@ -14,6 +14,7 @@
 
 mod db;
 mod error;
+mod evidence;
 mod issue;
 mod secret;
 mod trace;
@@ -22,6 +23,10 @@ mod verify;
 
 pub use db::{Issuance, Recipient, Recording, TraceRow};
 pub use error::VaultError;
+pub use evidence::{
+    EVIDENCE_FORMAT, EVIDENCE_VERSION, EvidenceError, EvidenceSummary, MAX_BUNDLE_BYTES,
+    MAX_BUNDLE_ENTRIES, MAX_HTML_BYTES, MAX_REPORT_JSON_BYTES, verify_evidence,
+};
 pub use issue::{Delivery, IssuedCopy};
 pub use secret::Secret;
 pub use trace::{DEFAULT_BOUND, RecipientStanding, ReportSegment, TraceReport};
