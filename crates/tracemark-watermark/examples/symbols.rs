@@ -14,7 +14,7 @@ fn main() {
     let key = WatermarkKey::from_bytes([9; 32]);
     let n = symbol_count(audio.frames(), audio.rate().hz()).expect("count");
     let symbols: Vec<bool> = (0..n)
-        .map(|i| (i * 2_654_435_761usize >> 7) & 1 == 1)
+        .map(|i| ((i * 2_654_435_761usize) >> 7) & 1 == 1)
         .collect();
     let payload = Payload::from_hex("0123456789abcdef").expect("hex");
     let marked = embed(
