@@ -328,7 +328,7 @@ fn spliced_stretches_are_aligned_separately_and_pooled() {
         .map(|s| s.slot)
         .collect();
     // Slots of 0-10 s and 20-30 s are observed, 10-20 s are not.
-    assert!(observed.iter().any(|&s| s < 120) && observed.iter().any(|&s| s >= 250 && s < 375));
+    assert!(observed.iter().any(|&s| s < 120) && observed.iter().any(|s| (250..375).contains(s)));
     assert!(
         !observed.iter().any(|&s| (130..240).contains(&s)),
         "cut stretch observed"
