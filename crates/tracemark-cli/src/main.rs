@@ -91,6 +91,11 @@ enum Command {
         #[command(subcommand)]
         action: LogCmd,
     },
+    /// Evidence bundles a third party can verify offline.
+    Evidence {
+        #[command(subcommand)]
+        action: EvidenceCmd,
+    },
     /// Write a new 256-bit watermark key to KEYFILE (refuses to overwrite).
     Keygen {
         /// Where to write the key (hex, mode 0600).
@@ -157,6 +162,30 @@ enum RecipientCmd {
 }
 
 #[derive(Subcommand)]
+enum EvidenceCmd {
+    /// Write one file with the trace report, the accused's issuance records, inclusion
+    /// proofs against a signed checkpoint, the checkpoint and the public key.
+    Export {
+        /// The trace id (t-N).
+        trace: String,
+        /// Where to write the bundle.
+        #[arg(long)]
+        out: PathBuf,
+        /// The HTML report written by `trace --report`, to include.
+        #[arg(long)]
+        html: Option<PathBuf>,
+    },
+    /// Check a bundle offline, with no vault; exit 1 naming what failed.
+    Verify {
+        /// The bundle.
+        path: PathBuf,
+        /// The public key you trust (C2SP verifier key); default: the one in the bundle.
+        #[arg(long)]
+        pubkey: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
 enum LogCmd {
     /// Recompute the log, check every checkpoint and every record; exit 1 if broken.
     Verify,
@@ -214,6 +243,12 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Log {
             action: LogCmd::Show { n },
         } => vault_cmd::log_show(v, n),
+        Command::Evidence {
+            action: EvidenceCmd::Export { trace, out, html },
+        } => vault_cmd::evidence_export(v, &trace, &out, html.as_deref()),
+        Command::Evidence {
+            action: EvidenceCmd::Verify { path, pubkey },
+        } => vault_cmd::evidence_verify(&path, pubkey.as_deref()),
         Command::Keygen { keyfile } => mark::keygen(&keyfile).map(|()| 0),
         Command::Embed {
             key,

@@ -224,3 +224,41 @@ pub fn log_show(dir: &Path, n: Option<usize>) -> Result<i32> {
     }
     Ok(0)
 }
+
+pub fn evidence_export(dir: &Path, trace: &str, out: &Path, html: Option<&Path>) -> Result<i32> {
+    let mut v = open(dir)?;
+    let html = match html {
+        Some(p) => Some(std::fs::read(p).with_context(|| format!("reading {}", p.display()))?),
+        None => None,
+    };
+    let bundle = v.export_evidence(trace, html.as_deref())?;
+    std::fs::write(out, &bundle).with_context(|| format!("writing {}", out.display()))?;
+    println!(
+        "wrote evidence bundle for {trace} to {} (sha256 {})",
+        out.display(),
+        hex(&tracemark_vault::sha256(&bundle))
+    );
+    Ok(0)
+}
+
+pub fn evidence_verify(path: &Path, pubkey: Option<&str>) -> Result<i32> {
+    let bundle = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    match tracemark_vault::verify_evidence(&bundle, pubkey) {
+        Ok(s) => {
+            println!(
+                "evidence verified: trace {}, recording {}, accused [{}], {} log entries proven against the signed checkpoint of size {}, key {}",
+                s.trace_id,
+                s.recording.as_deref().unwrap_or("none"),
+                s.accused.join(", "),
+                s.entries_verified,
+                s.checkpoint_size,
+                s.verifier_key
+            );
+            Ok(0)
+        }
+        Err(e) => {
+            eprintln!("tracemark: EVIDENCE REJECTED: {}: {e}", path.display());
+            Ok(1)
+        }
+    }
+}

@@ -182,6 +182,32 @@ fn vault_flow_issue_trace_and_log_verify() {
     let html = std::fs::read_to_string(&report).expect("report");
     assert!(html.contains("id=\"timeline\"") && html.contains("Bob") && !html.contains("<script"));
 
+    // An evidence bundle verifies offline, and a changed byte is rejected.
+    let trace_id = out["trace_id"].as_str().expect("id").to_string();
+    let bundle = dir.path().join("evidence.json");
+    let b = bundle.to_str().expect("utf8");
+    ok(&tracemark(
+        &v,
+        &[
+            "evidence",
+            "export",
+            &trace_id,
+            "--out",
+            b,
+            "--html",
+            report.to_str().expect("utf8"),
+        ],
+    ));
+    let nowhere = dir.path().join("no-vault-here");
+    assert!(ok(&tracemark(&nowhere, &["evidence", "verify", b])).contains("evidence verified"));
+    let mut bytes = std::fs::read(&bundle).expect("bundle");
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x01;
+    std::fs::write(&bundle, bytes).expect("write");
+    let out = tracemark(&nowhere, &["evidence", "verify", b]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("EVIDENCE REJECTED"));
+
     assert!(ok(&tracemark(&v, &["log", "verify"])).contains("log verified"));
     assert!(ok(&tracemark(&v, &["log", "checkpoint"])).contains("tracemark.vault/"));
     assert!(ok(&tracemark(&v, &["log", "show", "2"])).lines().count() == 2);
