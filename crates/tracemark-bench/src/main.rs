@@ -51,7 +51,7 @@ struct RobustnessArgs {
     /// The ten-attack subset, one seed, 50 false-positive trials (under 3 minutes).
     #[arg(long)]
     quick: bool,
-    /// Seeds; each gives a random key and payload [default: 2, --quick: 1].
+    /// Seeds; each gives a random key and payload [default: 3, --quick: 1].
     #[arg(long)]
     seeds: Option<u64>,
     /// Corpus directory [default: ../shared/corpus beside the workspace].
@@ -81,7 +81,8 @@ struct RobustnessArgs {
 }
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    root.canonicalize().unwrap_or(root)
 }
 
 /// The issue 2 targets that combine an attack with a short clip: "payload exact from any
@@ -157,6 +158,31 @@ fn command_output(cmd: &str, args: &[&str], dir: &Path) -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
+/// The commit, and whether the measured crates differed from it when the run started.
+fn git_state(root: &Path) -> String {
+    let commit = command_output("git", &["rev-parse", "--short", "HEAD"], root);
+    let mut args = vec!["status", "--porcelain", "--"];
+    args.extend(MEASURED_CRATES);
+    let dirty = command_output("git", &args, root);
+    if dirty.is_empty() {
+        format!("{commit} (measured crates unmodified)")
+    } else {
+        format!(
+            "{commit} with uncommitted changes in: {}",
+            dirty.replace('\n', ", ")
+        )
+    }
+}
+
+/// The crates whose behaviour the benchmark measures.
+const MEASURED_CRATES: [&str; 5] = [
+    "crates/tracemark-watermark",
+    "crates/tracemark-coding",
+    "crates/tracemark-dsp",
+    "crates/tracemark-attacks",
+    "crates/tracemark-codec-attacks",
+];
+
 fn robustness(args: RobustnessArgs) -> Result<()> {
     let started = Instant::now();
     let root = workspace_root();
@@ -168,7 +194,8 @@ fn robustness(args: RobustnessArgs) -> Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| root.join("docs/benchmarks"));
-    let seeds = args.seeds.unwrap_or(if args.quick { 1 } else { 2 });
+    let git_commit = git_state(&root);
+    let seeds = args.seeds.unwrap_or(if args.quick { 1 } else { 3 });
     let fp_trials = args.fp_trials.unwrap_or(if args.quick { 50 } else { 1000 });
     let speed_reps = if args.quick { 3 } else { 5 };
     let names: Vec<String> = if args.files.is_empty() {
@@ -271,7 +298,7 @@ fn robustness(args: RobustnessArgs) -> Result<()> {
             argv.join(" ")
         ),
         date_utc: command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"], &root),
-        git_commit: command_output("git", &["rev-parse", "--short", "HEAD"], &root),
+        git_commit,
         machine: report::Machine {
             nproc: std::thread::available_parallelism().map_or(1, usize::from),
             cpu_model: cpu_model(),
