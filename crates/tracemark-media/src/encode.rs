@@ -13,7 +13,7 @@ use crate::{EncodeOptions, Format, MediaError, opus};
 /// | format | what is written | why |
 /// |---|---|---|
 /// | WAV | 32-bit IEEE float (`WAVE_FORMAT_IEEE_FLOAT`) | bit-exact for `f32` buffers: no quantisation touches a watermark |
-/// | FLAC | 24-bit integer, clamped to ±1 | FLAC has no float; 24-bit noise sits near −146 dBFS, ~100 dB below any watermark |
+/// | FLAC | 16-bit integer, rounded, clamped to ±1 | FLAC has no float; 16-bit rounding noise sits near −101 dBFS, some 60 dB below any watermark on audible material. Not 24-bit: flacenc 0.5 caps the Rice parameter at 14 (RICE1 only, RFC 9639 §9.2.7.1), which 24-bit residuals overflow: a 120 s 8 kHz call came out at 71 MB, 37 times its WAV |
 /// | MP3 | LAME CBR, joint stereo, with a LAME/Info tag | the tag lets decoders trim encoder delay and padding (gapless), so durations are kept |
 /// | Opus | Ogg Opus, 20 ms frames, `Application::Audio`, gapless end-trim | see below |
 ///
@@ -80,14 +80,16 @@ fn encode_wav(audio: &AudioBuffer) -> Result<Vec<u8>, MediaError> {
     Ok(cursor.into_inner())
 }
 
-/// Full scale of 24-bit PCM: 2^23.
-const FULL_SCALE_24: f32 = 8_388_608.0;
+/// Bits per sample of the FLAC files written (see the table above for why not 24).
+pub(crate) const FLAC_BITS: usize = 16;
+/// Full scale of 16-bit PCM: 2^15.
+const FULL_SCALE_16: f32 = 32_768.0;
 
-/// Converts to 24-bit integer PCM, clamping to the representable range.
-pub(crate) fn to_i24(x: f32) -> i32 {
-    (x * FULL_SCALE_24)
+/// Converts to 16-bit integer PCM, clamping to the representable range.
+pub(crate) fn to_i16(x: f32) -> i32 {
+    (x * FULL_SCALE_16)
         .round()
-        .clamp(-FULL_SCALE_24, FULL_SCALE_24 - 1.0) as i32
+        .clamp(-FULL_SCALE_16, FULL_SCALE_16 - 1.0) as i32
 }
 
 fn encode_flac(audio: &AudioBuffer) -> Result<Vec<u8>, MediaError> {
@@ -109,7 +111,7 @@ fn encode_flac(audio: &AudioBuffer) -> Result<Vec<u8>, MediaError> {
     };
     let mut interleaved = Vec::with_capacity(audio.frames() * channels);
     for i in 0..audio.frames() {
-        interleaved.extend(audio.channels().iter().map(|ch| to_i24(ch[i])));
+        interleaved.extend(audio.channels().iter().map(|ch| to_i16(ch[i])));
     }
     let config = flacenc::config::Encoder::default()
         .into_verified()
@@ -117,7 +119,7 @@ fn encode_flac(audio: &AudioBuffer) -> Result<Vec<u8>, MediaError> {
     let source = flacenc::source::MemSource::from_samples(
         &interleaved,
         channels,
-        24,
+        FLAC_BITS,
         audio.rate().hz() as usize,
     );
     let stream = flacenc::encode_with_fixed_block_size(&config, source, config.block_size)
@@ -273,12 +275,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn i24_conversion_clamps_and_rounds() {
-        assert_eq!(to_i24(0.0), 0);
-        assert_eq!(to_i24(1.0), 8_388_607);
-        assert_eq!(to_i24(-1.0), -8_388_608);
-        assert_eq!(to_i24(2.0), 8_388_607);
-        assert_eq!(to_i24(0.5 / FULL_SCALE_24 * 3.0), 2);
+    fn i16_conversion_clamps_and_rounds() {
+        assert_eq!(to_i16(0.0), 0);
+        assert_eq!(to_i16(1.0), 32_767);
+        assert_eq!(to_i16(-1.0), -32_768);
+        assert_eq!(to_i16(2.0), 32_767);
+        assert_eq!(to_i16(0.5 / FULL_SCALE_16 * 3.0), 2);
     }
 
     #[test]

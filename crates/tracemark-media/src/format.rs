@@ -7,7 +7,7 @@
 pub enum Format {
     /// RIFF WAVE, written as 32-bit IEEE float (bit-exact for [`tracemark_dsp::AudioBuffer`]).
     Wav,
-    /// FLAC, written as 24-bit integer PCM.
+    /// FLAC, written as 16-bit integer PCM.
     Flac,
     /// MPEG-1/2/2.5 Layer III via LAME, constant bitrate, with a LAME/Info tag for gapless
     /// decoding.

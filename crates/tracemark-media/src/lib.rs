@@ -7,7 +7,7 @@
 //! (never a panic), sample rate and channel count are checked before anything is allocated,
 //! and [`Limits`] caps input size and decoded duration, stopping as soon as a cap is crossed.
 //!
-//! Encoding writes WAV (32-bit float), FLAC (24-bit), MP3 (LAME, LGPL-3.0) and Ogg Opus; see
+//! Encoding writes WAV (32-bit float), FLAC (16-bit), MP3 (LAME, LGPL-3.0) and Ogg Opus; see
 //! [`encode_bytes`] for what each format keeps and why.
 //!
 //! This crate sits on top of `tracemark-dsp` and below the CLI and server; the pure crates

@@ -76,9 +76,9 @@ fn round_trip(format: Format, rate: u32, channels: usize) {
                 .zip(out.channels())
                 .flat_map(|(a, b)| a.iter().zip(b).map(|(x, y)| (x - y).abs()))
                 .fold(0.0f32, f32::max);
-            // 24-bit quantisation: at most half a step of 2^-23.
+            // 16-bit quantisation: at most half a step of 2^-15.
             assert!(
-                max_err <= 0.5 / 8_388_608.0 + 1e-9,
+                max_err <= 0.5 / 32_768.0 + 1e-9,
                 "{what}: max error {max_err}"
             );
         }
@@ -249,6 +249,30 @@ fn the_duration_cap_stops_a_long_corpus_file() {
     let e = decode_file(&path, &limits).expect_err("240 s file over a 10 s cap");
     assert!(matches!(e, MediaError::Limit { .. }), "{e}");
     assert_eq!(e.path(), Some(path.as_path()));
+}
+
+#[test]
+fn flac_written_from_real_speech_and_music_is_smaller_than_16_bit_pcm() {
+    // Regression: 24-bit FLAC from flacenc overflowed its Rice coder and came out 37 times
+    // larger than the float WAV (71 MB for 120 s of an 8 kHz call).
+    for name in ["call-en-8k.flac", "music-44k-elvish-theme.flac"] {
+        let path = corpus_dir().join(name);
+        if !path.is_file() {
+            println!("note: {} absent; skipped", path.display());
+            continue;
+        }
+        let audio = decode_file(&path, &Limits::default()).expect("decode corpus");
+        let audio = audio.slice(0, 20 * audio.rate().hz() as usize);
+        let flac = encode_bytes(&audio, Format::Flac, &EncodeOptions::default()).expect("flac");
+        let pcm16 = audio.frames() * audio.channel_count() * 2;
+        assert!(
+            flac.len() < pcm16,
+            "{name}: FLAC {} bytes against {pcm16} bytes of 16-bit PCM",
+            flac.len()
+        );
+        let back = decode_bytes(&flac, Some("flac"), &Limits::default()).expect("decode flac");
+        assert_eq!(back.frames(), audio.frames(), "{name}");
+    }
 }
 
 // ---- hostile input ---------------------------------------------------------------------
