@@ -1,7 +1,7 @@
 //! Shared analysis: the log-magnitude spectrogram of the marked band on the mark's grid,
 //! and the silence gate.
 
-use tracemark_dsp::{Stft, StftScratch};
+use tracemark_dsp::Stft;
 
 use crate::layout::{BAND_BINS, BAND_HI, BAND_LO};
 
@@ -11,24 +11,6 @@ use crate::layout::{BAND_BINS, BAND_HI, BAND_LO};
 pub const SILENCE_DB: f64 = 50.0;
 /// Percentile of frame energies used as the loud reference.
 const LOUD_PERCENTILE: f64 = 0.95;
-
-/// Band energy of every frame (frame `f` starts at `f * hop`).
-pub fn band_energies(
-    signal: &[f32],
-    stft: &Stft,
-    offset: usize,
-    scratch: &mut StftScratch,
-) -> Vec<f64> {
-    frame_starts(signal.len(), stft.hop(), offset)
-        .map(|start| {
-            let spec = stft.analyze(signal, start as isize, scratch);
-            spec[BAND_LO..=BAND_HI]
-                .iter()
-                .map(|c| f64::from(c.norm_sqr()))
-                .sum()
-        })
-        .collect()
-}
 
 /// Start samples of the frames covering a signal of `len` samples.
 pub fn frame_starts(len: usize, hop: usize, offset: usize) -> impl Iterator<Item = usize> {

@@ -6,10 +6,11 @@
 //! spectrum watermarking for multimedia", IEEE Trans. Image Proc. 6(12), 1997) and nothing
 //! is added to silence.
 
-use tracemark_dsp::{AudioBuffer, Stft};
+use tracemark_dsp::{AudioBuffer, Complex32, Stft, StftScratch, resample};
 
 use crate::WatermarkError;
-use crate::analysis::{band_energies, frame_gates, frame_starts};
+use crate::analysis::{frame_gates, frame_starts};
+use crate::blind::DETECT_RATE;
 use crate::key::WatermarkKey;
 use crate::layout::{BAND_BINS, BAND_LO, FRAME_S, Layout, Role, SLOT_PAIRS};
 use crate::payload::{Payload, PayloadCoder};
@@ -69,8 +70,12 @@ pub fn embed(
     if matches!(message.symbols, Some(s) if s.is_empty()) {
         return Err(WatermarkError::EmptyCodeword);
     }
-    let n = frame_len(audio.rate().hz())?;
-    let stft = Stft::new(n);
+    let rate = audio.rate().hz();
+    frame_len(rate)?;
+    // The mark lives below 3400 Hz, so it is computed at the detection rate (8 kHz, where
+    // frames are 320 samples) and only its difference is brought back to the input's rate:
+    // the costly transforms never run at 44.1 or 48 kHz.
+    let stft = Stft::new((f64::from(DETECT_RATE) * FRAME_S) as usize);
     let hop = stft.hop();
     let coder = PayloadCoder::new(key);
     let layout = Layout::new(key, coder.coded_len());
@@ -80,9 +85,18 @@ pub fn embed(
         .map(|&b| if b { 1.0 } else { -1.0 })
         .collect();
 
-    let mix = audio.downmix();
+    let mix = if audio.channel_count() == 1 {
+        resample(&audio.channels()[0], rate, DETECT_RATE)?
+    } else {
+        resample(&audio.downmix(), rate, DETECT_RATE)?
+    };
     let mut scratch = stft.scratch();
-    let gates = frame_gates(&band_energies(&mix, &stft, 0, &mut scratch));
+    let mix_band = band_spectra(&mix, &stft, &mut scratch);
+    let energies: Vec<f64> = mix_band
+        .chunks_exact(BAND_BINS)
+        .map(|row| row.iter().map(|c| f64::from(c.norm_sqr())).sum())
+        .collect();
+    let gates = frame_gates(&energies);
 
     // The gain offset of every cell of every frame, computed once and applied to each
     // channel so that all channels (and so any downmix) carry the same mark.
@@ -117,27 +131,48 @@ pub fn embed(
     }
 
     let mut out_channels = Vec::with_capacity(audio.channel_count());
+    let mut marked = vec![Default::default(); stft.len() / 2 + 1];
     for channel in audio.channels() {
-        let mut delta = vec![0.0f32; channel.len()];
-        for (f, start) in frame_starts(channel.len(), hop, 0).enumerate() {
+        // Mono: the mix is the channel, and its spectra are already at hand.
+        let own;
+        let (band, len) = if audio.channel_count() == 1 {
+            (&mix_band, mix.len())
+        } else {
+            let narrow = resample(channel, rate, DETECT_RATE)?;
+            own = band_spectra(&narrow, &stft, &mut scratch);
+            (&own, narrow.len())
+        };
+        let mut delta = vec![0.0f32; len];
+        for (f, start) in frame_starts(len, hop, 0).enumerate() {
             let row = &gains[f * BAND_BINS..(f + 1) * BAND_BINS];
             if row.iter().all(|&g| g == 0.0) {
                 continue;
             }
-            let spec = stft.analyze(channel, start as isize, &mut scratch);
-            let mut marked = vec![Default::default(); spec.len()];
-            for (k, g) in row.iter().enumerate() {
-                marked[BAND_LO + k] = spec[BAND_LO + k] * *g;
+            let spec = &band[f * BAND_BINS..(f + 1) * BAND_BINS];
+            // The inverse transform works in place: clear what the last frame left.
+            marked.fill(Default::default());
+            for (k, (g, x)) in row.iter().zip(spec).enumerate() {
+                marked[BAND_LO + k] = x * *g;
             }
             stft.synthesize_add(&mut marked, start as isize, &mut delta, &mut scratch);
         }
-        out_channels.push(
-            channel
-                .iter()
-                .zip(&delta)
-                .map(|(x, d)| x + d)
-                .collect::<Vec<f32>>(),
-        );
+        let mut out = resample(&delta, DETECT_RATE, rate)?;
+        out.resize(channel.len(), 0.0);
+        for (y, x) in out.iter_mut().zip(channel) {
+            *y += x;
+        }
+        out_channels.push(out);
     }
     Ok(AudioBuffer::try_new(audio.rate(), out_channels)?)
+}
+
+/// The marked band of every frame of `signal` (frame `f` starts at `f * hop`), row-major
+/// `frames x BAND_BINS`.
+fn band_spectra(signal: &[f32], stft: &Stft, scratch: &mut StftScratch) -> Vec<Complex32> {
+    let mut out = Vec::new();
+    for start in frame_starts(signal.len(), stft.hop(), 0) {
+        let spec = stft.analyze(signal, start as isize, scratch);
+        out.extend_from_slice(&spec[BAND_LO..BAND_LO + BAND_BINS]);
+    }
+    out
 }
