@@ -191,13 +191,14 @@ fn scores(h: &mut String, r: &TraceReport) {
         height - 8.0,
         r.bound
     );
-    h.push_str("\n<p>Bar length: the strength of the evidence, \u{2212}log<sub>10</sub> of the corrected p-value (the bound on the chance that an innocent recipient scores this high). Recipients whose bar crosses the dashed line are accused.</p>\n<table><tr><th>recipient</th><th>score</th><th>p-value bound</th><th>corrected for all tests</th><th>blind payload</th><th>accused</th></tr>");
+    h.push_str("\n<p>Bar length: the strength of the evidence, \u{2212}log<sub>10</sub> of the corrected p-value (the bound on the chance that an innocent recipient scores this high). Recipients whose bar crosses the dashed line are accused.</p>\n<table><tr><th>recipient</th><th>score</th><th>score function</th><th>p-value bound</th><th>corrected for all tests</th><th>blind payload</th><th>accused</th></tr>");
     for s in &r.standings {
         let _ = write!(
             h,
-            "<tr><td>{}</td><td>{:.1}</td><td>{:.2e}</td><td>{:.2e}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{:.1}</td><td>{}</td><td>{:.2e}</td><td>{:.2e}</td><td>{}</td><td>{}</td></tr>",
             escape(&s.name),
             s.score,
+            escape(&s.score_function),
             s.p_value,
             s.corrected_p_value,
             if s.payload_match {
@@ -258,8 +259,8 @@ fn method(h: &mut String, r: &TraceReport) {
     let _ = write!(
         h,
         "<h2>Method</h2>\n<p>Every recipient received a copy of the recording carrying an inaudible watermark: every 80 ms of audio carries one symbol of a code word drawn at random for that recipient (a symmetric Tardos code; Tardos, J. ACM 2008; \u{160}kori\u{107} et al., Des. Codes Cryptogr. 2008). Who received which code word was recorded, when the copy was issued, in a signed append-only log that nobody can rewrite without detection.</p>\
-<p>To trace the leak, tracemark first recognised the recording from its acoustic fingerprint (spectral landmarks; Wang, ISMIR 2003), which also shows which stretches of the leak are genuine, which match nothing in the original, and which parts of the original are missing. Over the genuine stretches it compared the leak with the original to read the symbols, and scored every recipient's code word against them.</p>\
-<p>An innocent recipient's code word was drawn independently of the leak, so the probability that it scores this high can be bounded exactly, without any assumption about the audio (a Chernoff bound over the known code distribution). That bound was multiplied by the number of recipients and recordings tested ({}), so the chance that <em>anyone</em> innocent is accused is at most {:.0e}. A recipient is accused only when the corrected bound falls below it. Copies averaged or spliced by several recipients still point to at least one of them; audio that never carried a copy points to nobody.</p>\n",
+<p>To trace the leak, tracemark first recognised the recording from its acoustic fingerprint (spectral landmarks; Wang, ISMIR 2003), which also shows which stretches of the leak are genuine, which match nothing in the original, and which parts of the original are missing. Over the genuine stretches it compared the leak with the original to read the symbols, and scored every recipient's code word against them twice: with the symmetric Tardos score, which assumes nothing about how the leak was made, and with the likelihood ratio of a single leaker at the symbol strength measured in the leak (Meerwald and Furon, IEEE TIFS 2012); each recipient keeps the stronger of the two, and both count as tests below.</p>\
+<p>An innocent recipient's code word was drawn independently of the leak, so the probability that it scores this high can be bounded exactly, without any assumption about the audio (a Chernoff bound over the known code distribution). That bound was multiplied by the number of recipients, recordings and score functions tested ({}), so the chance that <em>anyone</em> innocent is accused is at most {:.0e}. A recipient is accused only when the corrected bound falls below it. Copies averaged or spliced by several recipients still point to at least one of them; audio that never carried a copy points to nobody.</p>\n",
         r.tests, r.bound
     );
 }

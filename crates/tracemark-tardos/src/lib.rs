@@ -61,7 +61,8 @@ mod score;
 pub mod sim;
 
 pub use accuse::{
-    AccusationConfig, DEFAULT_FALSE_ACCUSATION_BOUND, RecipientScore, Verdict, accuse,
+    AccusationConfig, DEFAULT_FALSE_ACCUSATION_BOUND, RecipientScore, Verdict, accuse, accuse_any,
+    default_score_functions,
 };
 pub use code::{Biases, Codeword, Cutoff, DEFAULT_COALITION, MAX_SLOTS};
 pub use null::{NullModel, Tail};

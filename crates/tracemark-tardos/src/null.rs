@@ -19,6 +19,7 @@ use crate::{Error, math};
 /// The innocent-score distribution for one observed leak and one code.
 #[derive(Clone, Debug)]
 pub struct NullModel {
+    function: ScoreFunction,
     len: usize,
     slots: Vec<usize>,
     hi: Vec<f64>,
@@ -85,6 +86,7 @@ impl NullModel {
         }
         let n = observations.observed();
         let mut model = Self {
+            function: score,
             len: biases.len(),
             slots: Vec::with_capacity(n),
             hi: Vec::with_capacity(n),
@@ -122,6 +124,11 @@ impl NullModel {
         // "Accuracy and Stability of Numerical Algorithms", 2nd ed., §4.2); doubled.
         model.rounding = 2.0 * (n as f64 + 1.0) * f64::EPSILON * abs_sum;
         Ok(model)
+    }
+
+    /// The score function the model was built for.
+    pub fn function(&self) -> ScoreFunction {
+        self.function
     }
 
     /// Number of slots of the code.

@@ -72,6 +72,16 @@ impl ScoreFunction {
     }
 }
 
+impl std::fmt::Display for ScoreFunction {
+    /// `symmetric`, or `log-likelihood mu=0.830`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::SoftSymmetric => f.write_str("symmetric"),
+            Self::LogLikelihood { mu } => write!(f, "log-likelihood mu={mu:.3}"),
+        }
+    }
+}
+
 /// `ln(e^a + e^b)` without overflow.
 pub(crate) fn log_add_exp(a: f64, b: f64) -> f64 {
     let (hi, lo) = if a >= b { (a, b) } else { (b, a) };

@@ -157,3 +157,45 @@ fn over_10000_innocent_traces_nobody_is_accused_and_the_bound_is_conservative() 
         );
     }
 }
+
+#[test]
+fn accusing_under_two_score_functions_doubles_the_tests_and_keeps_each_recipients_best() {
+    let (biases, copies) = code("any/0", 375, 200);
+    let mut noise = sim::Noise::new(&sim::seed("any/noise", 0));
+    let z = sim::averaged(&[&copies[17]], 0.8, &mut noise);
+    let obs = Observations::fully_observed(z.clone()).expect("finite");
+    let functions = tracemark_tardos::default_score_functions(&obs);
+    let config = AccusationConfig::default();
+    let any = tracemark_tardos::accuse_any(&obs, &biases, &functions, &copies, &config)
+        .expect("lengths agree");
+    let single: Vec<Verdict> = functions
+        .iter()
+        .map(|&f| verdict(z.clone(), &biases, &copies, f))
+        .collect();
+    assert_eq!(any.tests, 2.0 * single[0].tests);
+    for (j, s) in any.scores.iter().enumerate() {
+        let best = single[0].scores[j]
+            .corrected
+            .min(single[1].scores[j].corrected);
+        // Twice the best single-function corrected bound (capped at 1), from that function.
+        assert!(
+            (s.corrected - (2.0 * best).min(1.0)).abs() <= 1e-9 * s.corrected.max(1e-300),
+            "recipient {j}: {} vs {}",
+            s.corrected,
+            best
+        );
+        assert!(functions.contains(&s.function));
+    }
+    assert!(
+        any.accused.iter().all(|r| r.index == 17),
+        "{:?}",
+        any.accused
+    );
+    assert!(
+        any.accused.iter().all(|r| r.corrected < config.bound()),
+        "{:?}",
+        any.accused
+    );
+    let none = tracemark_tardos::accuse_any(&obs, &biases, &[], &copies, &config);
+    assert!(none.is_err());
+}

@@ -8,7 +8,7 @@ use std::time::Instant;
 use anyhow::Result;
 use tracemark_dsp::AudioBuffer;
 use tracemark_tardos::{
-    AccusationConfig, Biases, Codeword, NullModel, Observations, ScoreFunction, accuse, sim,
+    AccusationConfig, Biases, Codeword, Observations, accuse_any, default_score_functions, sim,
 };
 use tracemark_vault::{DEFAULT_BOUND, TraceReport};
 use tracemark_watermark::detect_informed_segments;
@@ -58,7 +58,7 @@ impl Tally {
 /// The soft symbols one real trace observed, kept for re-scoring.
 struct Observed {
     kind: usize,
-    model: NullModel,
+    soft: Observations,
 }
 
 /// The results of both levels.
@@ -145,13 +145,18 @@ pub fn run(
         tally_report(&mut full[kind], &report, &guilty);
         if observed.len() < plan.observations && report.slots_observed > 0 {
             let soft = extract(&leak.audio, src.original, &key, &report, biases.len())?;
-            let model = NullModel::new(&soft, &biases, ScoreFunction::SoftSymmetric)?;
             if let Some(top) = report.standings.first() {
                 checked += 1;
-                let mine = model.score(&a.codeword(&secret, &biases, &top.id))?;
+                // Each recipient keeps the score function with the smaller bound, whatever
+                // the number of tests, so scoring the top codeword alone picks the same one.
+                let word = [a.codeword(&secret, &biases, &top.id)];
+                let config = AccusationConfig::new(DEFAULT_BOUND)?;
+                let functions = default_score_functions(&soft);
+                let v = accuse_any(&soft, &biases, &functions, &word, &config)?;
+                let mine = v.scores.first().map_or(f64::NAN, |s| s.score);
                 matched += usize::from((mine - top.score).abs() <= 1e-6 * top.score.abs().max(1.0));
             }
-            observed.push(Observed { kind, model });
+            observed.push(Observed { kind, soft });
         }
     }
     let simulated = rescore(&observed, plan, &biases)?;
@@ -214,7 +219,7 @@ fn extract(
 
 /// Scoring level: each simulated trace takes one real observation (in turn) and scores
 /// `sim_innocents` fresh innocent codewords against it, accusing exactly as the vault
-/// does (Chernoff bound x recipients, below 1e-6).
+/// does (both score functions, Chernoff bound x recipients x 2, below 1e-6).
 fn rescore(observed: &[Observed], plan: &Plan, biases: &Biases) -> Result<Vec<Tally>> {
     let mut out: Vec<Tally> = KINDS.iter().map(|_| Tally::new()).collect();
     if observed.is_empty() {
@@ -231,7 +236,8 @@ fn rescore(observed: &[Observed], plan: &Plan, biases: &Biases) -> Result<Vec<Ta
                 Codeword::draw(&sim::seed("tracebench/innocent", n), biases)
             })
             .collect();
-        let verdict = accuse(&o.model, &words, &config)?;
+        let functions = default_score_functions(&o.soft);
+        let verdict = accuse_any(&o.soft, biases, &functions, &words, &config)?;
         tally.traces += 1;
         tally.identified += 1;
         tally.innocent_tests += words.len();

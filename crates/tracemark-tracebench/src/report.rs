@@ -13,8 +13,8 @@ pub fn markdown(c: &Config, r: &Results, total_s: f64) -> String {
         s,
         "Recording: call-en-8k.flac, first {:.0} s, 8 kHz mono. Vault A issued {} WAV copies \
          ({:.3} s per copy: embed + encode + logged transaction), vault B {} copies \
-         ({:.3} s per copy); setup {:.0} s. Bound 1e-6 (Bonferroni over recipients x \
-         recordings). Seed {}. Total {:.0} s.\n",
+         ({:.3} s per copy); setup {:.0} s. Bound 1e-6 (Bonferroni over recipients x 2 score \
+         functions x recordings). Seed {}. Total {:.0} s.\n",
         c.seconds,
         c.recipients,
         r.issue_a_s,

@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 use tracemark_dsp::{AudioBuffer, resample};
 use tracemark_fingerprint::{MapOptions, SegmentStatus, authenticity_map, fingerprint};
-use tracemark_tardos::{AccusationConfig, NullModel, Observations, ScoreFunction, accuse};
+use tracemark_tardos::{AccusationConfig, Observations, accuse_any, default_score_functions};
 use tracemark_watermark::{detect_blind, detect_informed_segments};
 
 use crate::VaultError;
@@ -35,8 +35,11 @@ pub struct RecipientStanding {
     pub id: String,
     /// Recipient name.
     pub name: String,
-    /// Tardos score.
+    /// Tardos score under `score_function`.
     pub score: f64,
+    /// Which score gave this recipient's smallest bound: `symmetric` or
+    /// `log-likelihood mu=...` (both are tested and counted; see `tracemark_tardos::accuse_any`).
+    pub score_function: String,
     /// Uncorrected p-value bound (Chernoff).
     pub p_value: f64,
     /// Bonferroni-corrected p-value bound.
@@ -130,7 +133,7 @@ impl TraceReport {
             })).collect::<Vec<_>>(),
             "recipients": self.standings.iter().map(|s| json!({
                 "recipient": s.name, "recipient_id": s.id, "score": s.score,
-                "p_value_uncorrected": s.p_value, "p_value": s.corrected_p_value,
+                "score_function": s.score_function, "p_value_uncorrected": s.p_value, "p_value": s.corrected_p_value,
                 "accused": s.accused, "blind_payload_match": s.payload_match,
             })).collect::<Vec<_>>(),
             "segments": self.segments.iter().map(|s| {
@@ -345,10 +348,10 @@ impl Vault {
             .map(|r| self.codeword(&recording, &biases, r))
             .collect();
         let observations = Observations::try_new(soft, cells)?;
-        let model = NullModel::new(&observations, &biases, ScoreFunction::SoftSymmetric)?;
         let config =
             AccusationConfig::new(bound)?.with_recordings_tested(recordings.len().max(1) as u64);
-        let verdict = accuse(&model, &codewords, &config)?;
+        let functions = default_score_functions(&observations);
+        let verdict = accuse_any(&observations, &biases, &functions, &codewords, &config)?;
         report.tests = verdict.tests;
         report.bound = verdict.bound;
         let accused: Vec<usize> = verdict.accused.iter().map(|a| a.index).collect();
@@ -370,6 +373,7 @@ impl Vault {
                         .map(|n| n.name.clone())
                         .unwrap_or_else(|| id.clone()),
                     score: s.score,
+                    score_function: s.function.to_string(),
                     p_value: s.tail.bound(),
                     corrected_p_value: s.corrected,
                     accused: accused.contains(&s.index),
