@@ -114,7 +114,6 @@ pub fn accuse(
     let tests =
         codewords.len().max(1) as f64 * config.recordings_tested as f64 * config.keys_tried as f64;
     let ln_tests = tests.ln();
-    let ln_threshold = config.bound.ln();
     let mut scores = Vec::with_capacity(codewords.len());
     for (index, codeword) in codewords.iter().enumerate() {
         let score = model.score(codeword)?;
@@ -127,6 +126,13 @@ pub fn accuse(
             corrected: (tail.ln_bound + ln_tests).min(0.0).exp(),
         });
     }
+    Ok(finish(scores, tests, config.bound))
+}
+
+/// The verdict over `scores`: those whose corrected bound is below `bound` are accused,
+/// strongest evidence first.
+fn finish(scores: Vec<RecipientScore>, tests: f64, bound: f64) -> Verdict {
+    let (ln_tests, ln_threshold) = (tests.ln(), bound.ln());
     let mut accused: Vec<RecipientScore> = scores
         .iter()
         .filter(|r| r.tail.ln_bound + ln_tests < ln_threshold)
@@ -138,12 +144,12 @@ pub fn accuse(
             .total_cmp(&b.tail.ln_bound)
             .then(a.index.cmp(&b.index))
     });
-    Ok(Verdict {
+    Verdict {
         scores,
         accused,
         tests,
-        bound: config.bound,
-    })
+        bound,
+    }
 }
 
 /// The score functions a trace tests by default: the soft symmetric score (no attack
@@ -173,13 +179,6 @@ pub fn accuse_any(
     codewords: &[Codeword],
     config: &AccusationConfig,
 ) -> Result<Verdict, Error> {
-    if functions.is_empty() {
-        return Err(Error::InvalidParameter {
-            name: "score functions",
-            value: 0.0,
-            reason: "at least one score function is needed",
-        });
-    }
     let config = config.with_keys_tried(config.keys_tried * functions.len() as u64);
     let mut best: Option<Verdict> = None;
     for &function in functions {
@@ -197,26 +196,12 @@ pub fn accuse_any(
             }
         });
     }
-    // `functions` is not empty, so `best` is set.
-    let mut verdict = best.ok_or(Error::InvalidParameter {
+    let best = best.ok_or(Error::InvalidParameter {
         name: "score functions",
         value: 0.0,
         reason: "at least one score function is needed",
     })?;
-    let ln_threshold = config.bound.ln() - verdict.tests.ln();
-    verdict.accused = verdict
-        .scores
-        .iter()
-        .filter(|r| r.tail.ln_bound < ln_threshold)
-        .copied()
-        .collect();
-    verdict.accused.sort_by(|a, b| {
-        a.tail
-            .ln_bound
-            .total_cmp(&b.tail.ln_bound)
-            .then(a.index.cmp(&b.index))
-    });
-    Ok(verdict)
+    Ok(finish(best.scores, best.tests, best.bound))
 }
 
 #[cfg(test)]

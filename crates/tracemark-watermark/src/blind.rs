@@ -43,7 +43,12 @@ pub struct Detection {
 
 /// Downmixes and resamples to the detection rate.
 pub(crate) fn to_detect_rate(audio: &AudioBuffer) -> Result<Vec<f32>, WatermarkError> {
-    Ok(resample(&audio.downmix(), audio.rate().hz(), DETECT_RATE)?)
+    let rate = audio.rate().hz();
+    // A mono buffer is its own downmix: resample it without copying it first.
+    Ok(match audio.channels() {
+        [mono] => resample(mono, rate, DETECT_RATE)?,
+        _ => resample(&audio.downmix(), rate, DETECT_RATE)?,
+    })
 }
 
 /// Pair values from a log spectrogram: `d = L[2p + parity] - L[2p + parity + 1]`, clipped

@@ -10,7 +10,7 @@ use tracemark_dsp::{AudioBuffer, Complex32, Stft, StftScratch, resample};
 
 use crate::WatermarkError;
 use crate::analysis::{frame_gates, frame_starts};
-use crate::blind::DETECT_RATE;
+use crate::blind::{DETECT_RATE, to_detect_rate};
 use crate::key::WatermarkKey;
 use crate::layout::{BAND_BINS, BAND_LO, FRAME_S, Layout, Role, SLOT_PAIRS};
 use crate::payload::{Payload, PayloadCoder};
@@ -85,11 +85,7 @@ pub fn embed(
         .map(|&b| if b { 1.0 } else { -1.0 })
         .collect();
 
-    let mix = if audio.channel_count() == 1 {
-        resample(&audio.channels()[0], rate, DETECT_RATE)?
-    } else {
-        resample(&audio.downmix(), rate, DETECT_RATE)?
-    };
+    let mix = to_detect_rate(audio)?;
     let mut scratch = stft.scratch();
     let mix_band = band_spectra(&mix, &stft, &mut scratch);
     let energies: Vec<f64> = mix_band
