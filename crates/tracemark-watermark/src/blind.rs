@@ -10,6 +10,7 @@ use crate::evidence::{Folded, hoeffding_p};
 use crate::key::WatermarkKey;
 use crate::layout::{BAND_BINS, BLOCK_PAIRS, Layout};
 use crate::payload::{Payload, PayloadCoder};
+use crate::whiten::whiten_rows;
 
 /// Detection runs at 8 kHz: the mark lives below 3.4 kHz (ITU-T G.712 band).
 pub const DETECT_RATE: u32 = 8_000;
@@ -52,22 +53,32 @@ pub(crate) fn to_detect_rate(audio: &AudioBuffer) -> Result<Vec<f32>, WatermarkE
 }
 
 /// Pair values from a log spectrogram: `d = L[2p + parity] - L[2p + parity + 1]`, clipped
-/// and weighted by the quieter frame's gate. (Dividing by a local host-variance estimate
-/// was tried and scored no better on the corpus speech.) Every step depends on the audio
-/// alone, never on the key, so the false-alarm bound holds.
+/// to +-2 * CLIP, whitened across frequency ([`whiten_rows`]), clipped to +-CLIP and weighted
+/// by the quieter frame's gate. (Dividing by a local host-variance estimate was tried and
+/// scored no better on the corpus speech.) Every step depends on the audio alone, never on
+/// the key, so the false-alarm bound holds.
 pub(crate) fn pair_values(spec: &LogSpectrogram, parity: usize) -> Vec<f32> {
     let frames = spec.frames();
     let pairs = frames.saturating_sub(parity) / 2;
     let mut out = Vec::with_capacity(pairs * BAND_BINS);
+    let mut gates = Vec::with_capacity(pairs);
     for p in 0..pairs {
         let (a, b) = (2 * p + parity, 2 * p + parity + 1);
         let w = spec.gates[a].min(spec.gates[b]);
-        out.extend(
-            spec.row(a)
-                .iter()
-                .zip(spec.row(b))
-                .map(|(x, y)| (x - y).clamp(-CLIP, CLIP) * w),
-        );
+        gates.push(w);
+        out.extend(spec.row(a).iter().zip(spec.row(b)).map(|(x, y)| {
+            if w > 0.0 {
+                (x - y).clamp(-2.0 * CLIP, 2.0 * CLIP)
+            } else {
+                0.0
+            }
+        }));
+    }
+    whiten_rows(&mut out, BAND_BINS);
+    for (row, w) in out.chunks_exact_mut(BAND_BINS).zip(gates) {
+        for v in row {
+            *v = v.clamp(-CLIP, CLIP) * w;
+        }
     }
     out
 }

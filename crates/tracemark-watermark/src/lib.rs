@@ -33,6 +33,7 @@ mod informed;
 mod key;
 pub mod layout;
 mod payload;
+mod whiten;
 
 pub use align::{Alignment, Anchor, ScaleKind};
 pub use blind::{DETECT_RATE, DETECTION_THRESHOLD, Detection, detect_blind};

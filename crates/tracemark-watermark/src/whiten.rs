@@ -1,0 +1,174 @@
+//! Host whitening across frequency for blind detection.
+//!
+//! Without the original, the host's own frame-to-frame change is the noise the mark must
+//! beat, and on speech it is strongly correlated between neighbouring bins (an onset or a
+//! pitch glide moves a whole region of the spectrum; the analysis window spreads every
+//! component over several bins). The keyed signs are independent from bin to bin, so
+//! subtracting from each pair value its linear prediction from the neighbouring bins of the
+//! same pair removes much of the host and little of the mark: the optimal linear detector
+//! in coloured noise correlates with the whitened observation (Kay, *Fundamentals of
+//! Statistical Signal Processing: Detection Theory*, 1998, sec. 4.5).
+//!
+//! The predictor is symmetric, `p(k) = sum_j c_j (d(k - j) + d(k + j))` for `j = 1..=TAPS`,
+//! and is fitted by least squares on the clip itself. It depends on the audio alone, never
+//! on the key, so the presence test's Hoeffding bound still holds.
+//!
+//! Measured on the first 60 s of the corpus (the `probe` example's unattacked clip, mark at
+//! the known position): per-cell sync SNR 0.035 -> 0.052 on call-en-8k and 0.036 -> 0.045
+//! on librivox-en-16k; one neighbour a side gave most of it on the call (0.052) and less on
+//! read speech (0.042); adding the neighbouring pairs in time gained nothing.
+
+/// Neighbouring bins used on each side.
+pub const TAPS: usize = 4;
+
+/// Whitens `values`, rows of `width` cells, in place. `values[i] == 0.0` marks a cell with
+/// no evidence (a silent frame); such cells are left at zero and count as zero neighbours.
+pub fn whiten_rows(values: &mut [f32], width: usize) {
+    let Some(coef) = fit(values, width) else {
+        return;
+    };
+    let mut row_copy = vec![0.0f32; width];
+    for row in values.chunks_exact_mut(width) {
+        row_copy.copy_from_slice(row);
+        for (k, v) in row.iter_mut().enumerate() {
+            if *v != 0.0 {
+                *v -= predict(&row_copy, k, &coef);
+            }
+        }
+    }
+}
+
+/// The symmetric sum of the neighbours `j` bins away from `k` (zero beyond the band).
+fn neighbours(row: &[f32], k: usize, j: usize) -> f32 {
+    let below = k.checked_sub(j).map_or(0.0, |i| row[i]);
+    let above = row.get(k + j).copied().unwrap_or(0.0);
+    below + above
+}
+
+fn predict(row: &[f32], k: usize, coef: &[f64; TAPS]) -> f32 {
+    coef.iter()
+        .enumerate()
+        .map(|(j, c)| c * f64::from(neighbours(row, k, j + 1)))
+        .sum::<f64>() as f32
+}
+
+/// Least-squares predictor coefficients from the normal equations, or `None` when there
+/// is too little evidence to fit them (then nothing is changed).
+fn fit(values: &[f32], width: usize) -> Option<[f64; TAPS]> {
+    let mut gram = [[0.0f64; TAPS]; TAPS];
+    let mut rhs = [0.0f64; TAPS];
+    let mut n = 0usize;
+    for row in values.chunks_exact(width) {
+        for (k, &y) in row.iter().enumerate() {
+            if y == 0.0 {
+                continue;
+            }
+            n += 1;
+            let x: [f64; TAPS] = std::array::from_fn(|j| f64::from(neighbours(row, k, j + 1)));
+            for r in 0..TAPS {
+                for c in 0..TAPS {
+                    gram[r][c] += x[r] * x[c];
+                }
+                rhs[r] += x[r] * f64::from(y);
+            }
+        }
+    }
+    if n < 20 * TAPS {
+        return None;
+    }
+    solve(gram, rhs)
+}
+
+/// Solves a small symmetric system by Gaussian elimination with partial pivoting.
+fn solve(mut a: [[f64; TAPS]; TAPS], mut b: [f64; TAPS]) -> Option<[f64; TAPS]> {
+    for col in 0..TAPS {
+        let pivot = (col..TAPS).max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))?;
+        if a[pivot][col].abs() < 1e-12 {
+            return None;
+        }
+        a.swap(col, pivot);
+        b.swap(col, pivot);
+        for r in col + 1..TAPS {
+            let f = a[r][col] / a[col][col];
+            for c in col..TAPS {
+                a[r][c] -= f * a[col][c];
+            }
+            b[r] -= f * b[col];
+        }
+    }
+    let mut x = [0.0f64; TAPS];
+    for r in (0..TAPS).rev() {
+        let tail: f64 = (r + 1..TAPS).map(|c| a[r][c] * x[c]).sum();
+        x[r] = (b[r] - tail) / a[r][r];
+    }
+    x.iter().all(|v| v.is_finite()).then_some(x)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A small deterministic generator (no global state, no dependency).
+    fn noise(n: usize, mut seed: u64) -> Vec<f32> {
+        (0..n)
+            .map(|_| {
+                seed = seed
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                ((seed >> 40) as f32 / (1u64 << 24) as f32) - 0.5
+            })
+            .collect()
+    }
+
+    fn energy(v: &[f32]) -> f64 {
+        v.iter().map(|x| f64::from(x * x)).sum()
+    }
+
+    #[test]
+    fn white_rows_are_left_nearly_alone() {
+        let mut v = noise(125 * 400, 1);
+        let before = v.clone();
+        whiten_rows(&mut v, 125);
+        let change: Vec<f32> = v.iter().zip(&before).map(|(a, b)| a - b).collect();
+        assert!(energy(&change) < 0.01 * energy(&before));
+    }
+
+    #[test]
+    fn correlated_host_is_removed_and_an_independent_pattern_kept() {
+        // A host smooth across frequency (a moving average of white noise) plus a small
+        // independent +-1 pattern: whitening must cut the host and keep the pattern's
+        // correlation.
+        let width = 125;
+        let white = noise(width * 400, 7);
+        let signs: Vec<f32> = noise(width * 400, 99)
+            .iter()
+            .map(|x| if *x > 0.0 { 1.0 } else { -1.0 })
+            .collect();
+        let mut v: Vec<f32> = Vec::with_capacity(white.len());
+        for (r, row) in white.chunks_exact(width).enumerate() {
+            for k in 0..width {
+                let lo = k.saturating_sub(3);
+                let hi = (k + 3).min(width - 1);
+                let host: f32 = row[lo..=hi].iter().sum();
+                v.push(host + 0.05 * signs[r * width + k]);
+            }
+        }
+        let z = |v: &[f32]| {
+            let t: f64 = v.iter().zip(&signs).map(|(a, s)| f64::from(a * s)).sum();
+            t / energy(v).sqrt()
+        };
+        let before = z(&v);
+        whiten_rows(&mut v, width);
+        let after = z(&v);
+        assert!(after > 2.0 * before, "z {before} -> {after}");
+    }
+
+    #[test]
+    fn too_little_evidence_changes_nothing() {
+        let mut v = vec![0.0f32; 125 * 10];
+        v[3] = 1.0;
+        let before = v.clone();
+        whiten_rows(&mut v, 125);
+        assert_eq!(v, before);
+    }
+}
