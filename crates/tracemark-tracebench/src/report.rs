@@ -151,7 +151,7 @@ fn innocents(s: &mut String, r: &Results) {
          (95 % upper limit on the per-trace rate: {:.1e}; the design bound is 1e-6 per trace).",
         upper95(with, traces)
     );
-    s.push_str("\nUncorrected p-values of innocents at or below alpha (rate; the bound must keep it <= alpha):\n\n| level | innocent tests |");
+    s.push_str("\nUncorrected p-values of innocents at or below alpha (rate; each recipient keeps the smaller of its two score functions' p-values, so the bound must keep it <= 2 alpha, and the corrected p-value carries that factor 2):\n\n| level | innocent tests |");
     for a in ALPHAS {
         let _ = write!(s, " alpha {a:.0e} |");
     }
