@@ -12,6 +12,36 @@ pub const SILENCE_DB: f64 = 50.0;
 /// Percentile of frame energies used as the loud reference.
 const LOUD_PERCENTILE: f64 = 0.95;
 
+/// Cells this far below their frame's strongest marked bin (in dB) start getting a
+/// stronger mark...
+pub const BOOST_FROM_DB: f32 = 20.0;
+/// ...one more times the base strength for every further this many dB...
+pub const BOOST_STEP_DB: f32 = 5.0;
+/// ...up to this many times the base strength (reached 45 dB below the peak).
+pub const BOOST_MAX: f32 = 6.0;
+
+/// How many times the base strength a cell gets, given its frame's strongest marked bin's
+/// power `peak` and its own power `power` (both on the 8 kHz analysis grid).
+///
+/// A multiplicative mark of fixed depth spends nearly all its energy in the strong bins,
+/// yet in the log domain, where it is detected, every cell counts alike. Weak bins lie
+/// under the masking of the strong components around them (Zwicker & Fastl,
+/// *Psychoacoustics*, 3rd ed., ch. 4: a masker raises the threshold across several critical
+/// bands, more towards higher frequencies), and deepening their mark costs almost no
+/// energy. Measured with `tracemark-bench` on the corpus (base strength 0.05): on 60 s of
+/// the call, SNR 31.1 -> 30.6 dB, PESQ-WB 4.535 -> 4.517, ViSQOL 4.996 -> 4.989; blind
+/// z 10.0 -> 29.0 (read speech, 24.7 s: 6.3 -> 16.2); mean signed symbol z with the
+/// original after Opus 12 kbit/s 0.81 -> 1.28. Boosting only bins far below their
+/// neighbourhood's peak (within +-200 Hz) instead of the frame's kept most of the cost and
+/// lost most of the gain.
+pub fn level_boost(peak: f32, power: f32) -> f32 {
+    if !(power > 0.0) || !(peak > power) {
+        return 1.0;
+    }
+    let below_db = 10.0 * (peak / power).log10();
+    (1.0 + (below_db - BOOST_FROM_DB) / BOOST_STEP_DB).clamp(1.0, BOOST_MAX)
+}
+
 /// Start samples of the frames covering a signal of `len` samples.
 pub fn frame_starts(len: usize, hop: usize, offset: usize) -> impl Iterator<Item = usize> {
     (offset..len).step_by(hop.max(1))
@@ -83,5 +113,42 @@ impl LogSpectrogram {
     /// The band row of frame `f`.
     pub fn row(&self, f: usize) -> &[f32] {
         &self.values[f * BAND_BINS..(f + 1) * BAND_BINS]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn boost_at(below_db: f32) -> f32 {
+        level_boost(1.0, 10f32.powf(-below_db / 10.0))
+    }
+
+    #[test]
+    fn boost_starts_20_db_down_and_caps_at_six() {
+        assert_eq!(boost_at(0.0), 1.0);
+        assert_eq!(boost_at(19.0), 1.0);
+        assert!((boost_at(25.0) - 2.0).abs() < 1e-4);
+        assert!((boost_at(35.0) - 4.0).abs() < 1e-4);
+        assert_eq!(boost_at(45.0), BOOST_MAX);
+        assert_eq!(boost_at(90.0), BOOST_MAX);
+    }
+
+    #[test]
+    fn boost_is_neutral_for_degenerate_powers() {
+        assert_eq!(level_boost(0.0, 0.0), 1.0);
+        assert_eq!(level_boost(1.0, 0.0), 1.0);
+        assert_eq!(level_boost(1.0, f32::NAN), 1.0);
+        assert_eq!(level_boost(f32::NAN, 1.0), 1.0);
+    }
+
+    #[test]
+    fn gates_close_50_db_below_the_loud_frames() {
+        let energies = [1.0, 1.0, 1.0, 1e-4, 1e-6, 1e-8];
+        let gates = frame_gates(&energies);
+        assert_eq!(&gates[..3], &[1.0, 1.0, 1.0]);
+        assert_eq!(gates[3], 1.0); // 40 dB down: full weight
+        assert!((gates[4] - 0.0).abs() < 1e-6); // 60 dB down: closed
+        assert_eq!(gates[5], 0.0);
     }
 }

@@ -9,7 +9,7 @@
 use tracemark_dsp::{AudioBuffer, Complex32, Stft, StftScratch, resample};
 
 use crate::WatermarkError;
-use crate::analysis::{frame_gates, frame_starts};
+use crate::analysis::{frame_gates, frame_starts, level_boost};
 use crate::blind::{DETECT_RATE, to_detect_rate};
 use crate::key::WatermarkKey;
 use crate::layout::{BAND_BINS, BAND_LO, FRAME_S, Layout, Role, SLOT_PAIRS};
@@ -106,7 +106,10 @@ pub fn embed(
         let pair = f / 2;
         let parity = if f % 2 == 0 { 1.0 } else { -1.0 };
         let slot = pair / SLOT_PAIRS;
+        let row = &mix_band[f * BAND_BINS..(f + 1) * BAND_BINS];
+        let peak = row.iter().map(|c| c.norm_sqr()).fold(0.0f32, f32::max);
         for k in 0..BAND_BINS {
+            let alpha = alpha * level_boost(peak, row[k].norm_sqr());
             let cell = layout.cell(pair, k);
             let value = match cell.role {
                 Role::Sync => 1.0,

@@ -72,9 +72,16 @@ impl Folded {
     }
 }
 
-/// Hoeffding's one-sided bound `exp(-z^2 / 2)` for a sync z-score (1 for z <= 0).
+/// Hoeffding's one-sided bound `exp(-z^2 / 2)` for a sync z-score (1 for z <= 0). Beyond
+/// z = 37.6 the bound underflows a double; it is then reported as the smallest normal
+/// double (about 2.2e-308), which is larger than the bound and so still a valid one: a
+/// report should never say a false alarm is impossible.
 pub fn hoeffding_p(z: f64) -> f64 {
-    if z <= 0.0 { 1.0 } else { (-0.5 * z * z).exp() }
+    if z <= 0.0 {
+        1.0
+    } else {
+        (-0.5 * z * z).exp().max(f64::MIN_POSITIVE)
+    }
 }
 
 /// The soft estimate of one codeword symbol.
@@ -121,4 +128,17 @@ pub fn symbol_estimates(
             cells: n,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hoeffding_bound_never_reports_zero() {
+        assert_eq!(hoeffding_p(-1.0), 1.0);
+        assert!((hoeffding_p(2.0) - (-2.0f64).exp()).abs() < 1e-15);
+        let huge = hoeffding_p(100.0);
+        assert!(huge > 0.0 && huge <= 1e-300);
+    }
 }
