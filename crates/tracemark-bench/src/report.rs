@@ -309,12 +309,21 @@ fn survival(m: &mut String, r: &Report) {
     }
 }
 
-/// Recovery of `attack` in `mode` over the speech recordings only: (cells, recovered).
-fn speech_rate(r: &Report, attack: &str, mode: Mode) -> Option<(usize, usize)> {
+/// The blind targets assume "full 60 s of speech"; shorter speech is reported beside them.
+const FULL_SPEECH_S: f64 = 59.5;
+
+/// Recovery of `attack` in `mode` over the speech recordings whose length passes `keep`:
+/// (cells, recovered).
+fn speech_rate(
+    r: &Report,
+    attack: &str,
+    mode: Mode,
+    keep: impl Fn(f64) -> bool,
+) -> Option<(usize, usize)> {
     let speech: Vec<&str> = r
         .files
         .iter()
-        .filter(|f| f.kind == Kind::Speech)
+        .filter(|f| f.kind == Kind::Speech && keep(f.seconds_used))
         .map(|f| f.name.as_str())
         .collect();
     let s = find(r, attack, mode)?;
@@ -333,10 +342,26 @@ fn targets(m: &mut String, r: &Report) {
         "## Targets of issue 2
 "
     );
+    let names = |full: bool| {
+        let list: Vec<String> = r
+            .files
+            .iter()
+            .filter(|f| f.kind == Kind::Speech && (f.seconds_used >= FULL_SPEECH_S) == full)
+            .map(|f| format!("{} {:.1} s", f.name, f.seconds_used))
+            .collect();
+        if list.is_empty() {
+            "none".to_string()
+        } else {
+            list.join(", ")
+        }
+    };
     let _ = writeln!(
         m,
-        "Measured on the speech recordings of this run (call-en-8k 60 s; librivox-en-16k is \
-         only 24.7 s long, shorter than the 60 s the blind targets assume).\n"
+        "Measured on the speech recordings of this run. The blind targets assume 60 s of \
+         speech, so their verdict counts only speech that long ({}); shorter speech ({}) is \
+         shown in brackets. The informed targets count every speech recording.\n",
+        names(true),
+        names(false)
     );
     let _ = writeln!(m, "| target | measured | met |");
     let _ = writeln!(m, "|---|---|---|");
@@ -413,11 +438,27 @@ fn targets(m: &mut String, r: &Report) {
         "tempo-5%>crop-5s",
     )];
     for (label, mode, attack) in rows.iter().chain(extra.iter()) {
-        let got = speech_rate(r, attack, *mode);
+        let (got, measured) = if *mode == Mode::Blind {
+            // The verdict counts speech of the length the target assumes; shorter speech
+            // is shown beside it, not hidden.
+            let full = speech_rate(r, attack, *mode, |s| s >= FULL_SPEECH_S);
+            let short = speech_rate(r, attack, *mode, |s| s < FULL_SPEECH_S);
+            let text = format!(
+                "{}{}",
+                full.map_or("-".into(), |(n, k)| format!("{k}/{n} cells of 60 s speech")),
+                short.map_or(String::new(), |(n, k)| format!(
+                    " (shorter speech: {k}/{n})"
+                ))
+            );
+            (full, text)
+        } else {
+            let all = speech_rate(r, attack, *mode, |_| true);
+            let text = all.map_or("-".into(), |(n, k)| format!("{k}/{n} speech cells"));
+            (all, text)
+        };
         let _ = writeln!(
             m,
-            "| {label}: payload exact | {} | {} |",
-            got.map_or("-".into(), |(n, k)| format!("{k}/{n} speech cells")),
+            "| {label}: payload exact | {measured} | {} |",
             verdict(got.map(|(n, k)| n == k))
         );
     }

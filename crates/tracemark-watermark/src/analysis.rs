@@ -35,7 +35,8 @@ pub const BOOST_MAX: f32 = 6.0;
 /// neighbourhood's peak (within +-200 Hz) instead of the frame's kept most of the cost and
 /// lost most of the gain.
 pub fn level_boost(peak: f32, power: f32) -> f32 {
-    if !(power > 0.0) || !(peak > power) {
+    let comparable = power > 0.0 && peak > power;
+    if !comparable {
         return 1.0;
     }
     let below_db = 10.0 * (peak / power).log10();

@@ -5,7 +5,7 @@
 use tracemark_dsp::{AudioBuffer, Stft};
 
 use crate::WatermarkError;
-use crate::align::{Alignment, align};
+use crate::align::{Alignment, ScaleKind, align};
 use crate::analysis::LogSpectrogram;
 use crate::blind::{DETECT_RATE, DETECTION_THRESHOLD, to_detect_rate};
 use crate::evidence::{Folded, SymbolSoft, hoeffding_p, symbol_estimates};
@@ -158,7 +158,10 @@ fn accumulate(
     for f in 0..frames {
         let t = (f * hop) as f64 / f64::from(DETECT_RATE);
         let row = alignment.clip_time_of(t).and_then(|ct| {
-            let start = (ct * f64::from(DETECT_RATE)).round() as isize;
+            let mut start = (ct * f64::from(DETECT_RATE)).round() as isize;
+            if alignment.kind == ScaleKind::Tempo {
+                start += waveform_lag(orig, f * hop, &clip, start, stft.len());
+            }
             if start < 0 || start as usize + stft.len() > clip.len() {
                 return None;
             }
@@ -206,6 +209,60 @@ fn accumulate(
         }
     }
     Ok(alignment)
+}
+
+/// Lags searched either side of a frame's predicted clip position after a tempo change:
+/// 12 ms at 8 kHz, a little more than the 10 ms a WSOLA time-scaler may shift each 20 ms
+/// hop (Verhelst & Roelands, ICASSP 1993, use half a synthesis hop).
+const TEMPO_SEARCH: usize = 96;
+
+/// The lag (samples, within +-[`TEMPO_SEARCH`]) at which the clip's waveform around
+/// `predicted` best matches the original frame starting at `orig_start` (normalised
+/// cross-correlation over `len` samples); 0 when nothing matches.
+///
+/// A tempo change that keeps the pitch (WSOLA and its kin) copies the signal in short
+/// segments, each shifted by up to half a hop, often by a pitch period, to keep the
+/// waveform continuous. The mark alternates every 20 ms, so a frame read 5-10 ms off the
+/// original's grid loses half of it or more. The waveform, not the spectrum, pins the
+/// shift down: a shift by one pitch period barely changes a frame's magnitudes. The search
+/// uses the audio alone, never the key.
+fn waveform_lag(
+    orig: &[f32],
+    orig_start: usize,
+    clip: &[f32],
+    predicted: isize,
+    len: usize,
+) -> isize {
+    let Some(reference) = orig.get(orig_start..orig_start + len) else {
+        return 0;
+    };
+    let ref_energy: f32 = reference.iter().map(|x| x * x).sum();
+    if ref_energy <= 0.0 {
+        return 0;
+    }
+    let radius = TEMPO_SEARCH as isize;
+    let mut best = (0.0f32, 0isize);
+    for lag in -radius..=radius {
+        let at = predicted + lag;
+        if at < 0 {
+            continue;
+        }
+        let Some(piece) = clip.get(at as usize..at as usize + len) else {
+            continue;
+        };
+        let (mut dot, mut energy) = (0.0f32, 0.0f32);
+        for (a, b) in reference.iter().zip(piece) {
+            dot += a * b;
+            energy += b * b;
+        }
+        if energy > 0.0 {
+            let score = dot / (ref_energy * energy).sqrt();
+            if score > best.0 {
+                best = (score, lag);
+            }
+        }
+    }
+    best.1
 }
 
 /// Adaptive weighting: cells are grouped by how far below their pair's strongest bin the

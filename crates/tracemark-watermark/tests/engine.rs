@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use tracemark_attacks::{Attack, AttackContext};
 use tracemark_dsp::{AudioBuffer, SampleRate, resample, stretch};
 use tracemark_media::{EncodeOptions, Format, Limits, decode_bytes, decode_file, encode_bytes};
 use tracemark_watermark::{
@@ -333,4 +334,48 @@ fn spliced_stretches_are_aligned_separately_and_pooled() {
         !observed.iter().any(|&s| (130..240).contains(&s)),
         "cut stretch observed"
     );
+}
+
+/// The first `seconds` of a corpus recording.
+fn corpus_head(name: &str, seconds: usize) -> Option<AudioBuffer> {
+    let audio = corpus(name)?;
+    let rate = audio.rate().hz() as usize;
+    Some(audio.slice(0, (seconds * rate).min(audio.frames())))
+}
+
+#[test]
+fn blind_detection_reads_real_speech_after_mp3_and_from_a_10_s_crop() {
+    let Some(original) = corpus_head("call-en-8k.flac", 60) else {
+        return;
+    };
+    let k = key(11);
+    let marked = mark(&original, &k);
+    let rate = marked.rate().hz() as usize;
+    let crop = marked.slice(23 * rate, 33 * rate);
+    for (name, clip) in [("mp3-64k", mp3(&marked, 64)), ("crop 10 s", crop)] {
+        let d = detect_blind(&clip, &k).expect("blind");
+        assert!(d.detected, "{name}: p {}", d.p_value);
+        assert_eq!(d.payload, Some(payload()), "{name}: z {}", d.z);
+    }
+}
+
+#[test]
+fn informed_detection_follows_a_tempo_change_on_a_5_s_clip() {
+    let Some(original) = corpus_head("call-en-8k.flac", 60) else {
+        return;
+    };
+    let k = key(12);
+    let marked = mark(&original, &k);
+    let rate = marked.rate().hz() as usize;
+    for percent in [5.0f32, -5.0] {
+        // WSOLA: pitch kept, each 20 ms hop shifted by up to 10 ms to keep the waveform
+        // continuous.
+        let faster = Attack::Tempo { percent }
+            .apply(&marked, &AttackContext::new(1))
+            .expect("tempo");
+        let clip = faster.slice(20 * rate, 25 * rate);
+        let d = detect_informed(&clip, &original, &k).expect("informed");
+        assert!(d.detected, "tempo {percent:+}%: p {}", d.p_value);
+        assert_eq!(d.payload, Some(payload()), "tempo {percent:+}%: z {}", d.z);
+    }
 }
