@@ -20,6 +20,11 @@ pub const BOOST_STEP_DB: f32 = 5.0;
 /// ...up to this many times the base strength (reached 45 dB below the peak).
 pub const BOOST_MAX: f32 = 6.0;
 
+/// `10^(BOOST_FROM_DB / 10)`: the power ratio where the boost starts.
+const BOOST_FROM_RATIO: f32 = 100.0;
+/// `10^((BOOST_FROM_DB + (BOOST_MAX - 1) * BOOST_STEP_DB) / 10)`: where it reaches its cap.
+const BOOST_MAX_RATIO: f32 = 31_622.777;
+
 /// How many times the base strength a cell gets, given its frame's strongest marked bin's
 /// power `peak` and its own power `power` (both on the 8 kHz analysis grid).
 ///
@@ -35,9 +40,13 @@ pub const BOOST_MAX: f32 = 6.0;
 /// neighbourhood's peak (within +-200 Hz) instead of the frame's kept most of the cost and
 /// lost most of the gain.
 pub fn level_boost(peak: f32, power: f32) -> f32 {
+    // Most cells lie within 20 dB of the peak or more than 45 dB below it: no logarithm.
     let comparable = power > 0.0 && peak > power;
-    if !comparable {
+    if !comparable || power * BOOST_FROM_RATIO >= peak {
         return 1.0;
+    }
+    if power * BOOST_MAX_RATIO <= peak {
+        return BOOST_MAX;
     }
     let below_db = 10.0 * (peak / power).log10();
     (1.0 + (below_db - BOOST_FROM_DB) / BOOST_STEP_DB).clamp(1.0, BOOST_MAX)
@@ -133,6 +142,19 @@ mod tests {
         assert!((boost_at(35.0) - 4.0).abs() < 1e-4);
         assert_eq!(boost_at(45.0), BOOST_MAX);
         assert_eq!(boost_at(90.0), BOOST_MAX);
+    }
+
+    #[test]
+    fn boost_shortcuts_agree_with_the_decibel_rule() {
+        let db = |ratio: f32| 10.0 * ratio.log10();
+        assert!((db(BOOST_FROM_RATIO) - BOOST_FROM_DB).abs() < 1e-4);
+        let cap_db = BOOST_FROM_DB + (BOOST_MAX - 1.0) * BOOST_STEP_DB;
+        assert!((db(BOOST_MAX_RATIO) - cap_db).abs() < 1e-4);
+        for tenth_db in 0..700 {
+            let below = tenth_db as f32 / 10.0;
+            let want = (1.0 + (below - BOOST_FROM_DB) / BOOST_STEP_DB).clamp(1.0, BOOST_MAX);
+            assert!((boost_at(below) - want).abs() < 1e-3, "{below} dB");
+        }
     }
 
     #[test]
