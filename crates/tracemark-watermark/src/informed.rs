@@ -413,3 +413,57 @@ impl CellClasses {
         weights
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A pitched, non-periodic test waveform: a 150 Hz pulse train through a decaying
+    /// resonance, with a slow vibrato so that no two periods are identical.
+    fn voiced(len: usize) -> Vec<f32> {
+        let mut out = vec![0.0f32; len];
+        let mut phase = 0.0f64;
+        let mut state = (0.0f32, 0.0f32);
+        for (i, y) in out.iter_mut().enumerate() {
+            let f0 = 150.0 + 10.0 * (i as f64 / 8_000.0 * 5.0).sin();
+            phase += f0 / 8_000.0;
+            let pulse = if phase >= 1.0 {
+                phase -= 1.0;
+                1.0
+            } else {
+                0.0
+            };
+            // Two-pole resonator at 700 Hz (formant-like).
+            let (r, w) = (0.97f32, 2.0 * std::f32::consts::PI * 700.0 / 8_000.0);
+            let v = pulse + 2.0 * r * w.cos() * state.0 - r * r * state.1;
+            state = (v, state.0);
+            *y = v;
+        }
+        out
+    }
+
+    #[test]
+    fn waveform_lag_finds_a_segment_moved_by_a_pitch_period_or_less() {
+        let orig = voiced(16_000);
+        let len = 320;
+        for shift in [-80isize, -53, -7, 0, 12, 53, 90] {
+            // The clip holds the original's frame at 4000 + shift.
+            let mut clip = orig.clone();
+            clip.rotate_left((shift.rem_euclid(orig.len() as isize)) as usize);
+            let lag = waveform_lag(&orig, 4_000, &clip, 4_000, len);
+            // The original frame at 4000 sits in the clip at 4000 - shift.
+            assert_eq!(lag, -shift, "shift {shift}");
+        }
+    }
+
+    #[test]
+    fn waveform_lag_is_zero_without_anything_to_match() {
+        let silence = vec![0.0f32; 4_000];
+        let orig = voiced(4_000);
+        assert_eq!(waveform_lag(&silence, 1_000, &orig, 1_000, 320), 0);
+        assert_eq!(waveform_lag(&orig, 1_000, &silence, 1_000, 320), 0);
+        // Out of range on either side.
+        assert_eq!(waveform_lag(&orig, 3_900, &orig, 1_000, 320), 0);
+        assert_eq!(waveform_lag(&orig, 1_000, &orig[..500], 1_000, 320), 0);
+    }
+}
