@@ -121,14 +121,15 @@ pub fn detect_informed_segments(
     // 16k 9/9 (6/9), GSM 9/9 (7/9), noise 10 dB on 5 s 2/9 (0/9).
     let gated = cells.weighted(&diffs, &observed, |_| 1.0);
     let z_equal = Folded::new(&gated).sync_z(&layout, 0);
-    let inverse = cells.inverse_variances(&diffs, &observed);
+    let squares = cells.class_squares(&diffs, &observed);
+    let inverse = CellClasses::inverse_variances(&squares);
     let scaled = cells.weighted(&diffs, &observed, |c| inverse[usize::from(cells.class[c])]);
     let z_inverse = Folded::new(&scaled).sync_z(&layout, 0);
     let z = z_equal.max(z_inverse);
     let p_value = (2.0 * hoeffding_p(z)).min(1.0);
     let detected = p_value < DETECTION_THRESHOLD;
     // Payload and symbols are read with weights fitted to this clip on the sync cells.
-    let fitted = cells.fit(&diffs, &observed, &layout);
+    let fitted = cells.fit(&diffs, &observed, &layout, &squares);
     let adaptive = cells.weighted(&diffs, &observed, |c| fitted[usize::from(cells.class[c])]);
     let payload = if detected {
         Folded::new(&adaptive).decode(&layout, &coder, 0)
@@ -333,9 +334,9 @@ impl CellClasses {
         out
     }
 
-    /// One over each class's variance of pair values (all cells of fully gated pairs):
-    /// audio only, never the key.
-    fn inverse_variances(&self, diffs: &[f32], observed: &[bool]) -> [f32; CLASSES] {
+    /// Per class: the sum of squared pair values and the number of cells, over every cell
+    /// of the fully gated pairs the clip covers. Audio only, never the key.
+    fn class_squares(&self, diffs: &[f32], observed: &[bool]) -> [(f64, f64); CLASSES] {
         let mut all = [(0.0f64, 0.0f64); CLASSES];
         for (p, _) in observed
             .iter()
@@ -349,10 +350,15 @@ impl CellClasses {
                 all[class].1 += 1.0;
             }
         }
+        all
+    }
+
+    /// One over each class's mean square (see [`Self::class_squares`]).
+    fn inverse_variances(squares: &[(f64, f64); CLASSES]) -> [f32; CLASSES] {
         let mut out = [0.0f32; CLASSES];
-        for (w, &(squares, n)) in out.iter_mut().zip(&all) {
-            if n > 1.0 && squares > 0.0 {
-                *w = (n / squares) as f32;
+        for (w, &(sum, n)) in out.iter_mut().zip(squares) {
+            if n > 1.0 && sum > 0.0 {
+                *w = (n / sum) as f32;
             }
         }
         out
@@ -364,11 +370,16 @@ impl CellClasses {
     /// independently of any caller's codeword, so the weights cannot favour one codeword
     /// over another; they do depend on the key, which is why the presence test does not
     /// use them.
-    fn fit(&self, diffs: &[f32], observed: &[bool], layout: &Layout) -> [f32; CLASSES] {
-        // Per class: sum of sign * diff and count over sync cells; sum of squares and
-        // count over all cells.
+    fn fit(
+        &self,
+        diffs: &[f32],
+        observed: &[bool],
+        layout: &Layout,
+        all: &[(f64, f64); CLASSES],
+    ) -> [f32; CLASSES] {
+        // Per class: sum of sign * diff and count over sync cells (`all` holds the sum of
+        // squares and count over all cells).
         let mut sync = [(0.0f64, 0.0f64); CLASSES];
-        let mut all = [(0.0f64, 0.0f64); CLASSES];
         for (p, _) in observed
             .iter()
             .enumerate()
@@ -377,8 +388,6 @@ impl CellClasses {
             for k in 0..BAND_BINS {
                 let c = p * BAND_BINS + k;
                 let (d, class) = (f64::from(diffs[c]), usize::from(self.class[c]));
-                all[class].0 += d * d;
-                all[class].1 += 1.0;
                 let cell = layout.cell(p, k);
                 if cell.role == Role::Sync {
                     sync[class].0 += f64::from(cell.sign) * d;
