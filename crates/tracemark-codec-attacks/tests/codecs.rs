@@ -4,36 +4,36 @@
 
 use tracemark_attacks::{AmrNbMode, Attack, AttackContext, AttackError, Codec};
 use tracemark_codec_attacks::{CodecError, ToolBackend, tool_available};
-use tracemark_dsp::{AudioBuffer, SampleRate};
+use tracemark_dsp::{AudioBuffer, SampleRate, resample};
 
-fn speech() -> AudioBuffer {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/corpus/librivox-en-16k.flac");
-    if let Ok(mut reader) = claxon::FlacReader::open(&path) {
-        let info = reader.streaminfo();
-        let scale = 1.0 / (1u64 << (info.bits_per_sample - 1)) as f32;
-        let samples: Vec<f32> = reader
-            .samples()
-            .take(8 * info.sample_rate as usize)
-            .map(|s| s.unwrap() as f32 * scale)
-            .collect();
-        return AudioBuffer::mono(SampleRate::try_new(info.sample_rate).unwrap(), samples).unwrap();
-    }
-    eprintln!("note: corpus absent, using a synthetic harmonic stand-in for speech");
-    let fs = 16_000;
-    let samples = (0..8 * fs)
-        .map(|i| {
-            let t = f64::from(i) / f64::from(fs);
-            let f0 = 120.0 + 30.0 * (t * 1.3).sin();
-            let env = 0.5 + 0.5 * (t * 4.0).sin();
-            ((1..20)
-                .map(|h| (std::f64::consts::TAU * f0 * f64::from(h) * t).sin() / f64::from(h))
-                .sum::<f64>()
-                * 0.1
-                * env) as f32
-        })
+/// The first 8 s of a FLAC file, if it opens.
+fn flac_head(path: &std::path::Path) -> Option<AudioBuffer> {
+    let mut reader = claxon::FlacReader::open(path).ok()?;
+    let info = reader.streaminfo();
+    let scale = 1.0 / (1u64 << (info.bits_per_sample - 1)) as f32;
+    let samples: Vec<f32> = reader
+        .samples()
+        .take(8 * info.sample_rate as usize)
+        .map(|s| s.unwrap() as f32 * scale)
         .collect();
-    AudioBuffer::mono(SampleRate::try_new(fs).unwrap(), samples).unwrap()
+    Some(AudioBuffer::mono(SampleRate::try_new(info.sample_rate).unwrap(), samples).unwrap())
+}
+
+/// 8 s of 16 kHz speech: the shared corpus's read speech, or, on a clone without the
+/// corpus, the call excerpt committed in assets/ (8 kHz telephone speech) resampled to
+/// 16 kHz. The codec rates and correlations below are calibrated on real speech; a
+/// synthetic harmonic stand-in made Opus spend twice its nominal rate and lost most of its
+/// energy to the telephone band-pass.
+fn speech() -> AudioBuffer {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    if let Some(audio) = flac_head(&root.join("../../../shared/corpus/librivox-en-16k.flac")) {
+        return audio;
+    }
+    eprintln!("note: corpus absent, using the committed call excerpt at 16 kHz");
+    let call = flac_head(&root.join("../../assets/call-en-8k-excerpt.flac"))
+        .expect("assets/call-en-8k-excerpt.flac is committed");
+    let wide = resample(&call.channels()[0], call.rate().hz(), 16_000).unwrap();
+    AudioBuffer::mono(SampleRate::try_new(16_000).unwrap(), wide).unwrap()
 }
 
 fn lag_and_correlation(a: &[f32], b: &[f32], max_lag: isize) -> (isize, f64) {
@@ -119,10 +119,14 @@ fn codecs_compress_to_their_rate_and_return_aligned_correlated_audio() {
             x
         };
         if matches!(codec, Codec::Codec2 { .. }) {
-            // A vocoder keeps the envelope, not the waveform: align on 5 ms envelopes.
+            // A vocoder keeps the envelope, not the waveform: align on 2.5 ms envelopes
+            // (40 samples at 16 kHz). Codec2 places pitch pulses by its own phase model,
+            // so its envelope's lag depends on the voice: 0-1 ms on the read speech, 5.0 ms
+            // on the call excerpt (the same at 1 ms resolution). Up to 5 ms is accepted;
+            // a delay error of a frame (20 ms) or more is not.
             let (lag, c) = lag_and_correlation(&envelope(x), &envelope(y), 10);
             assert!(
-                lag.abs() <= 1 && c > 0.7,
+                lag.abs() <= 2 && c > 0.7,
                 "codec2: envelope lag {lag}, corr {c}"
             );
         } else {
