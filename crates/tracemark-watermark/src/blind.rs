@@ -6,7 +6,7 @@ use tracemark_dsp::{AudioBuffer, Stft, resample};
 
 use crate::WatermarkError;
 use crate::analysis::LogSpectrogram;
-use crate::evidence::{Folded, hoeffding_p};
+use crate::evidence::{Folded, combined_p, hoeffding_p};
 use crate::key::WatermarkKey;
 use crate::layout::{BAND_BINS, BLOCK_PAIRS, Layout};
 use crate::payload::{Payload, PayloadCoder};
@@ -29,8 +29,9 @@ const MIN_SECONDS: f64 = 1.0;
 pub struct Detection {
     /// Whether a mark of this key is present (corrected p-value below 1e-9).
     pub detected: bool,
-    /// Probability that audio without this key's mark scores this high, corrected for
-    /// every hypothesis searched.
+    /// Probability that audio without this key's mark scores this high (and, when a
+    /// payload was decoded, passes its keyed CRC), corrected for every hypothesis searched
+    /// (see `evidence::combined_p`).
     pub p_value: f64,
     /// The best sync z-score.
     pub z: f64,
@@ -119,13 +120,14 @@ pub fn detect_blind(audio: &AudioBuffer, key: &WatermarkKey) -> Result<Detection
             minimum_s: MIN_SECONDS,
         });
     };
-    let p_value = (hoeffding_p(z) * hypotheses as f64).min(1.0);
+    let decoded = folded.decode(&layout, &coder, phase);
+    let p_value = combined_p(
+        (hoeffding_p(z) * hypotheses as f64).min(1.0),
+        1,
+        decoded.is_some(),
+    );
     let detected = p_value < DETECTION_THRESHOLD;
-    let payload = if detected {
-        folded.decode(&layout, &coder, phase)
-    } else {
-        None
-    };
+    let payload = decoded.filter(|_| detected);
     let frame_s = crate::layout::FRAME_S / 2.0;
     let clip_start_in_block = (phase * 2) as f64 * frame_s
         - (offset as f64 / f64::from(DETECT_RATE))

@@ -2,13 +2,14 @@
 //! cell's log magnitude with the original's, so the host signal, the largest noise in
 //! blind detection, cancels.
 
-use tracemark_dsp::{AudioBuffer, Stft};
+use tracemark_dsp::{AudioBuffer, Complex32, Stft};
 
 use crate::WatermarkError;
 use crate::align::{Alignment, ScaleKind, align};
-use crate::analysis::LogSpectrogram;
+use crate::analysis::{LogSpectrogram, level_boost};
 use crate::blind::{DETECT_RATE, DETECTION_THRESHOLD, to_detect_rate};
-use crate::evidence::{Folded, SymbolSoft, hoeffding_p, symbol_estimates};
+use crate::coherent::PhaseMatch;
+use crate::evidence::{Folded, SymbolSoft, combined_p, hoeffding_p, symbol_estimates};
 use crate::key::WatermarkKey;
 use crate::layout::{BAND_BINS, BAND_HI, BAND_LO, FRAME_S, Layout, Role, slots_for_pairs};
 use crate::payload::{Payload, PayloadCoder};
@@ -20,6 +21,10 @@ use crate::payload::{Payload, PayloadCoder};
 /// 0.5 (MP3 16k, GSM and tempo +5 % on a 5 s clip each 6/9 against 5/9, 5/9 and 4/9); 0.3
 /// was close to 0.2, and 1.0 worse than 0.5 (MP3 16k 3/9).
 const CLIP: f32 = 0.2;
+/// Coherent values are clipped to +-0.5 of the original's power in the cell: a relative
+/// change of the cell's amplitude by half, five times the strong cells' mark and above the
+/// weakest cells' (0.3), so foreign or badly aligned material cannot outweigh the rest.
+const COHERENT_CLIP: f32 = 0.5;
 /// Shortest clip worth aligning.
 const MIN_SECONDS: f64 = 1.0;
 
@@ -28,11 +33,12 @@ const MIN_SECONDS: f64 = 1.0;
 pub struct InformedDetection {
     /// Whether a mark of this key is present (p-value below 1e-9).
     pub detected: bool,
-    /// Probability that a clip without this key's mark scores this high. The alignment
+    /// Probability that a clip without this key's mark scores this high (and, when a
+    /// payload was decoded, passes its keyed CRC: `evidence::combined_p`). The alignment
     /// uses the audio alone, so one position is tested; the p-value is corrected for the
-    /// two weightings of the presence test.
+    /// three weightings of the presence test.
     pub p_value: f64,
-    /// The sync z-score (the larger of the two weightings').
+    /// The sync z-score (the largest of the three weightings').
     pub z: f64,
     /// The payload, when the mark is present and its CRC checks.
     pub payload: Option<Payload>,
@@ -75,7 +81,10 @@ pub fn detect_informed_segments(
     let stft = Stft::new((f64::from(DETECT_RATE) * FRAME_S) as usize);
     let reference = LogSpectrogram::compute(&orig, &stft, 0);
     let pairs = reference.frames() / 2;
-    let mut diffs = vec![0.0f32; pairs * BAND_BINS];
+    let mut evidence = PairEvidence {
+        log: vec![0.0f32; pairs * BAND_BINS],
+        coherent: vec![0.0f32; pairs * BAND_BINS],
+    };
     let mut observed = vec![false; pairs];
     let rate = f64::from(DETECT_RATE);
     let mut longest: Option<(f64, Alignment)> = None;
@@ -90,7 +99,7 @@ pub fn detect_informed_segments(
             &orig,
             &reference,
             &stft,
-            &mut diffs,
+            &mut evidence,
             &mut observed,
         )?;
         let length = (end - start) as f64;
@@ -108,34 +117,50 @@ pub fn detect_informed_segments(
     let coder = PayloadCoder::new(key);
     let layout = Layout::new(key, coder.coded_len());
     let cells = CellClasses::new(&reference);
-    // Two presence tests, each with weights fixed by the audio alone (the original's gate,
-    // the clip's own class variances), never by the key, so that each p-value is a
-    // Hoeffding bound (see `evidence`); the smaller is doubled (Bonferroni over the two).
-    // Equal weights: since weak cells get a deeper mark (`analysis::level_boost`) they
-    // carry as much evidence per cell as strong ones after a codec (on 60 s of the call
-    // after Opus 12 kbit/s, equal weights keep 92 % of the information of per-level
-    // matched weights; the older rule, which dropped cells 25 dB below their frame's peak,
-    // 15 %). Inverse class variance: where noise or a codec swamps some classes (white
-    // noise buries the weak cells) they count for less. Measured with `tracemark-bench`
-    // (3 seeds): with both, 5 s clips 9/9 payloads (7/9 with equal weights alone), MP3
-    // 16k 9/9 (6/9), GSM 9/9 (7/9), noise 10 dB on 5 s 2/9 (0/9).
-    let gated = cells.weighted(&diffs, &observed, |_| 1.0);
+    // Three presence tests, each with weights fixed by the audio alone (the original's
+    // gate and levels, the clip's own class variances), never by the key, so that each
+    // p-value is a Hoeffding bound (see `evidence`); the smallest is tripled (Bonferroni
+    // over the three).
+    // Equal weights on the log-magnitude values: since weak cells get a deeper mark
+    // (`analysis::level_boost`) they carry as much evidence per cell as strong ones after
+    // a codec (on 60 s of the call after Opus 12 kbit/s, equal weights keep 92 % of the
+    // information of per-level matched weights; the older rule, which dropped cells 25 dB
+    // below their frame's peak, 15 %). Inverse class variance: where a codec swamps some
+    // classes they count for less. Measured with `tracemark-bench` (3 seeds): with both,
+    // 5 s clips 9/9 payloads (7/9 with equal weights alone), MP3 16k 9/9 (6/9), GSM 9/9
+    // (7/9). The coherent projection (`coherent`), weighted as the embedder shaped the
+    // mark, is the matched filter for additive noise.
+    let diffs = &evidence.log;
+    let gated = cells.weighted(diffs, &observed, |_| 1.0);
     let z_equal = Folded::new(&gated).sync_z(&layout, 0);
-    let squares = cells.class_squares(&diffs, &observed);
-    let inverse = CellClasses::inverse_variances(&squares);
-    let scaled = cells.weighted(&diffs, &observed, |c| inverse[usize::from(cells.class[c])]);
+    let stats = cells.class_stats(&evidence, &observed);
+    let inverse = ClassStats::inverse_variances(&stats);
+    let scaled = cells.weighted(diffs, &observed, |c| inverse[usize::from(cells.class[c])]);
     let z_inverse = Folded::new(&scaled).sync_z(&layout, 0);
-    let z = z_equal.max(z_inverse);
-    let p_value = (2.0 * hoeffding_p(z)).min(1.0);
-    let detected = p_value < DETECTION_THRESHOLD;
+    let z_coherent = Folded::new(&evidence.coherent).sync_z(&layout, 0);
+    let z = z_equal.max(z_inverse).max(z_coherent);
     // Payload and symbols are read with weights fitted to this clip on the sync cells.
-    let fitted = cells.fit(&diffs, &observed, &layout, &squares);
-    let adaptive = cells.weighted(&diffs, &observed, |c| fitted[usize::from(cells.class[c])]);
-    let payload = if detected {
-        Folded::new(&adaptive).decode(&layout, &coder, 0)
-    } else {
-        None
-    };
+    let (log_weights, coherent_weights) = cells.fit(&evidence, &observed, &layout, &stats, true);
+    let (log_weights_alone, _) = cells.fit(&evidence, &observed, &layout, &stats, false);
+    let log_only = cells.weighted(diffs, &observed, |c| {
+        log_weights_alone[usize::from(cells.class[c])]
+    });
+    let mut adaptive = cells.weighted(diffs, &observed, |c| {
+        log_weights[usize::from(cells.class[c])]
+    });
+    for (c, a) in adaptive.iter_mut().enumerate() {
+        *a += evidence.coherent[c] * coherent_weights[usize::from(cells.class[c])];
+    }
+    // The payload is read with both values, then (where distortion that is not additive
+    // noise, such as clipping, misleads the joint fit) with the log-magnitude values
+    // alone, as before the coherent values existed. A payload that passes its keyed CRC
+    // is evidence too (`evidence::combined_p`).
+    let decoded = Folded::new(&adaptive)
+        .decode(&layout, &coder, 0)
+        .or_else(|| Folded::new(&log_only).decode(&layout, &coder, 0));
+    let p_value = combined_p((3.0 * hoeffding_p(z)).min(1.0), 2, decoded.is_some());
+    let detected = p_value < DETECTION_THRESHOLD;
+    let payload = decoded.filter(|_| detected);
     let symbols = symbol_estimates(&layout, &adaptive, 0, slots_for_pairs(pairs));
     Ok(InformedDetection {
         detected,
@@ -147,49 +172,61 @@ pub fn detect_informed_segments(
     })
 }
 
-/// Aligns one stretch of clip (8 kHz) and adds its host-cancelled pair differences into
-/// `diffs` (indexed by the original's pairs), marking the pairs it covers in `observed`.
+/// A clip frame read at an original frame's position: per band bin, the clip's power,
+/// the original's power, and the projection of the clip on the original
+/// (`coherent::PhaseMatch`).
+struct FrameRow {
+    power: Vec<f32>,
+    original: Vec<f32>,
+    projection: Vec<f32>,
+}
+
+/// Aligns one stretch of clip (8 kHz) and adds its host-cancelled pair values into
+/// `evidence` (indexed by the original's pairs), marking the pairs it covers in `observed`.
 fn accumulate(
     clip: &[f32],
     orig: &[f32],
     reference: &LogSpectrogram,
     stft: &Stft,
-    diffs: &mut [f32],
+    evidence: &mut PairEvidence,
     observed: &mut [bool],
 ) -> Result<Alignment, WatermarkError> {
     let (alignment, clip) = align(orig, clip)?;
     let hop = stft.hop();
     let frames = reference.frames();
 
-    // The clip's band power at the position of every original frame it covers.
+    // The clip's band at the position of every original frame it covers.
     let mut scratch = stft.scratch();
-    let mut rows: Vec<Option<Vec<f32>>> = Vec::with_capacity(frames);
+    let mut matcher = PhaseMatch::new(stft.len());
+    let mut rows: Vec<Option<FrameRow>> = Vec::with_capacity(frames);
     let (mut loud_sum, mut loud_n) = (0.0f64, 0usize);
     for f in 0..frames {
         let t = (f * hop) as f64 / f64::from(DETECT_RATE);
-        let row = alignment.clip_time_of(t).and_then(|ct| {
+        let Some(start) = alignment.clip_time_of(t).and_then(|ct| {
             let mut start = (ct * f64::from(DETECT_RATE)).round() as isize;
             if alignment.kind == ScaleKind::Tempo {
                 start += waveform_lag(orig, f * hop, &clip, start, stft.len());
             }
-            if start < 0 || start as usize + stft.len() > clip.len() {
-                return None;
-            }
-            let spec = stft.analyze(&clip, start, &mut scratch);
-            Some(
-                spec[BAND_LO..=BAND_HI]
-                    .iter()
-                    .map(|c| c.norm_sqr())
-                    .collect::<Vec<f32>>(),
-            )
-        });
-        if let Some(r) = &row
-            && reference.gates[f] >= 1.0
-        {
-            loud_sum += r.iter().map(|&v| f64::from(v)).sum::<f64>();
+            (start >= 0 && start as usize + stft.len() <= clip.len()).then_some(start)
+        }) else {
+            rows.push(None);
+            continue;
+        };
+        let y: Vec<Complex32> =
+            stft.analyze(&clip, start, &mut scratch)[BAND_LO..=BAND_HI].to_vec();
+        let x = &stft.analyze(orig, (f * hop) as isize, &mut scratch)[BAND_LO..=BAND_HI];
+        let mut projection = vec![0.0f32; BAND_BINS];
+        matcher.project(x, &y, &mut projection);
+        let row = FrameRow {
+            power: y.iter().map(|c| c.norm_sqr()).collect(),
+            original: x.iter().map(|c| c.norm_sqr()).collect(),
+            projection,
+        };
+        if reference.gates[f] >= 1.0 {
+            loud_sum += row.power.iter().map(|&v| f64::from(v)).sum::<f64>();
             loud_n += BAND_BINS;
         }
-        rows.push(row);
+        rows.push(Some(row));
     }
     let floor = if loud_n > 0 {
         (loud_sum / loud_n as f64 * 1e-8) as f32
@@ -197,24 +234,68 @@ fn accumulate(
         1e-30
     };
 
-    // Host-cancelled values u = log|clip| - log|original|, then pair differences.
+    // Log-magnitude: u = log|clip| - log|original| per cell, then pair differences.
     let u: Vec<Option<Vec<f32>>> = rows
-        .into_iter()
+        .iter()
         .enumerate()
         .map(|(f, row)| {
-            row.map(|r| {
-                r.iter()
+            row.as_ref().map(|r| {
+                r.power
+                    .iter()
                     .zip(reference.row(f))
                     .map(|(c, o)| 0.5 * (c + floor).max(1e-30).ln() - o)
                     .collect()
             })
         })
         .collect();
+    // Coherent: the clip's transfer function per bin over the stretch (a gain, a filter;
+    // the mark's random signs average out of it), then what it leaves of each cell's
+    // projection, as the embedder would have shaped the mark: times the cell's boost and
+    // the frame's gate.
+    let (mut cross, mut power) = (vec![0.0f64; BAND_BINS], vec![0.0f64; BAND_BINS]);
+    for (f, row) in rows.iter().enumerate() {
+        if let Some(r) = row {
+            let g = f64::from(reference.gates[f]);
+            for k in 0..BAND_BINS {
+                cross[k] += g * f64::from(r.projection[k]);
+                power[k] += g * f64::from(r.original[k]);
+            }
+        }
+    }
+    let transfer: Vec<f32> = cross
+        .iter()
+        .zip(&power)
+        .map(|(c, p)| if *p > 0.0 { (c / p) as f32 } else { 0.0 })
+        .collect();
+    let coherent: Vec<Option<Vec<f32>>> = rows
+        .iter()
+        .enumerate()
+        .map(|(f, row)| {
+            row.as_ref().map(|r| {
+                let peak = r.original.iter().copied().fold(0.0f32, f32::max);
+                (0..BAND_BINS)
+                    .map(|k| {
+                        let x = r.original[k];
+                        let left = (r.projection[k] - transfer[k] * x)
+                            .clamp(-COHERENT_CLIP * x, COHERENT_CLIP * x);
+                        left * level_boost(peak, x) * reference.gates[f]
+                    })
+                    .collect()
+            })
+        })
+        .collect();
     for p in 0..frames / 2 {
-        if let (Some(ua), Some(ub)) = (&u[2 * p], &u[2 * p + 1]) {
+        if let (Some(ua), Some(ub), Some(ca), Some(cb)) = (
+            &u[2 * p],
+            &u[2 * p + 1],
+            &coherent[2 * p],
+            &coherent[2 * p + 1],
+        ) {
             observed[p] = true;
             for k in 0..BAND_BINS {
-                diffs[p * BAND_BINS + k] += (ua[k] - ub[k]).clamp(-CLIP, CLIP);
+                let c = p * BAND_BINS + k;
+                evidence.log[c] += (ua[k] - ub[k]).clamp(-CLIP, CLIP);
+                evidence.coherent[c] += ca[k] - cb[k];
             }
         }
     }
@@ -334,92 +415,144 @@ impl CellClasses {
         out
     }
 
-    /// Per class: the sum of squared pair values and the number of cells, over every cell
-    /// of the fully gated pairs the clip covers. Audio only, never the key.
-    fn class_squares(&self, diffs: &[f32], observed: &[bool]) -> [(f64, f64); CLASSES] {
-        let mut all = [(0.0f64, 0.0f64); CLASSES];
+    /// Per class, over every cell of the fully gated pairs the clip covers: the second
+    /// moments of the two pair values and the number of cells. Audio only, never the key.
+    fn class_stats(&self, evidence: &PairEvidence, observed: &[bool]) -> [ClassStats; CLASSES] {
+        let mut all = [ClassStats::default(); CLASSES];
         for (p, _) in observed
             .iter()
             .enumerate()
             .filter(|(p, o)| **o && self.gate[*p] >= 1.0)
         {
-            let cells = p * BAND_BINS..(p + 1) * BAND_BINS;
-            for (d, class) in diffs[cells.clone()].iter().zip(&self.class[cells]) {
-                let class = usize::from(*class);
-                all[class].0 += f64::from(*d).powi(2);
-                all[class].1 += 1.0;
+            for c in p * BAND_BINS..(p + 1) * BAND_BINS {
+                let (d, v) = (f64::from(evidence.log[c]), f64::from(evidence.coherent[c]));
+                let s = &mut all[usize::from(self.class[c])];
+                s.dd += d * d;
+                s.dv += d * v;
+                s.vv += v * v;
+                s.n += 1.0;
             }
         }
         all
     }
 
-    /// One over each class's mean square (see [`Self::class_squares`]).
-    fn inverse_variances(squares: &[(f64, f64); CLASSES]) -> [f32; CLASSES] {
-        let mut out = [0.0f32; CLASSES];
-        for (w, &(sum, n)) in out.iter_mut().zip(squares) {
-            if n > 1.0 && sum > 0.0 {
-                *w = (n / sum) as f32;
-            }
-        }
-        out
-    }
-
-    /// Matched-filter weight `mean / variance` per class, the mean of `sign * diff`
-    /// measured on the sync cells of fully gated pairs (shrunk as described at
-    /// [`SHRINK_CELLS`]), the variance on all their cells. Sync signs are drawn
-    /// independently of any caller's codeword, so the weights cannot favour one codeword
-    /// over another; they do depend on the key, which is why the presence test does not
-    /// use them.
+    /// Matched-filter weights per class for the log-magnitude and the coherent pair values
+    /// (returned in that order; without `with_coherent`, for the log-magnitude ones alone): `Sigma^-1 mu`, with `mu` the mean of `sign x value` measured
+    /// on the sync cells of fully gated pairs (shrunk as described at [`SHRINK_CELLS`],
+    /// negative means taken as 0) and `Sigma` their covariance on all cells. The coherent
+    /// values are first scaled to unit mean square per class, so that their means can be
+    /// shrunk across classes. Sync signs are drawn independently of any caller's codeword,
+    /// so the weights cannot favour one codeword over another; they do depend on the key,
+    /// which is why the presence test does not use them.
     fn fit(
         &self,
-        diffs: &[f32],
+        evidence: &PairEvidence,
         observed: &[bool],
         layout: &Layout,
-        all: &[(f64, f64); CLASSES],
-    ) -> [f32; CLASSES] {
-        // Per class: sum of sign * diff and count over sync cells (`all` holds the sum of
-        // squares and count over all cells).
-        let mut sync = [(0.0f64, 0.0f64); CLASSES];
+        all: &[ClassStats; CLASSES],
+        with_coherent: bool,
+    ) -> ([f32; CLASSES], [f32; CLASSES]) {
+        let scale: Vec<f64> = all
+            .iter()
+            .map(|s| if s.vv > 0.0 { (s.n / s.vv).sqrt() } else { 0.0 })
+            .collect();
+        // Per class: sums of sign x value over sync cells (log, scaled coherent) and count.
+        let mut sync = [(0.0f64, 0.0f64, 0.0f64); CLASSES];
         for (p, _) in observed
             .iter()
             .enumerate()
             .filter(|(p, o)| **o && self.gate[*p] >= 1.0)
         {
             for k in 0..BAND_BINS {
-                let c = p * BAND_BINS + k;
-                let (d, class) = (f64::from(diffs[c]), usize::from(self.class[c]));
                 let cell = layout.cell(p, k);
                 if cell.role == Role::Sync {
-                    sync[class].0 += f64::from(cell.sign) * d;
-                    sync[class].1 += 1.0;
+                    let c = p * BAND_BINS + k;
+                    let class = usize::from(self.class[c]);
+                    let sign = f64::from(cell.sign);
+                    let acc = &mut sync[class];
+                    acc.0 += sign * f64::from(evidence.log[c]);
+                    acc.1 += sign * f64::from(evidence.coherent[c]) * scale[class];
+                    acc.2 += 1.0;
                 }
             }
         }
         let pool = |range: std::ops::Range<usize>| {
-            range.fold((0.0, 0.0), |(s, n), c| (s + sync[c].0, n + sync[c].1))
+            range.fold((0.0, 0.0, 0.0), |acc, c| {
+                (acc.0 + sync[c].0, acc.1 + sync[c].1, acc.2 + sync[c].2)
+            })
         };
-        let shrink =
-            |(sum, n): (f64, f64), prior: f64| (sum + SHRINK_CELLS * prior) / (n + SHRINK_CELLS);
-        let (total, count) = pool(0..CLASSES);
-        let clip_mean = if count > 0.0 { total / count } else { 0.0 };
-        let mut weights = [0.0f32; CLASSES];
+        let shrink = |(d, v, n): (f64, f64, f64), prior: (f64, f64)| {
+            (
+                (d + SHRINK_CELLS * prior.0) / (n + SHRINK_CELLS),
+                (v + SHRINK_CELLS * prior.1) / (n + SHRINK_CELLS),
+            )
+        };
+        let (d, v, count) = pool(0..CLASSES);
+        let clip_mean = if count > 0.0 {
+            (d / count, v / count)
+        } else {
+            (0.0, 0.0)
+        };
+        let mut log_weights = [0.0f32; CLASSES];
+        let mut coherent_weights = [0.0f32; CLASSES];
         for level in 0..LEVEL_CLASSES {
             let classes = level * BAND_CLASSES..(level + 1) * BAND_CLASSES;
             let level_mean = shrink(pool(classes.clone()), clip_mean);
             for c in classes {
-                let mean = shrink(sync[c], level_mean);
-                let (squares, n) = all[c];
-                let variance = if n > 1.0 {
-                    squares / n - mean * mean
-                } else {
-                    0.0
-                };
-                if mean > 0.0 && variance > 0.0 {
-                    weights[c] = (mean / variance) as f32;
+                let s = all[c];
+                if s.n <= 1.0 {
+                    continue;
                 }
+                let (md, mv) = shrink(sync[c], level_mean);
+                let (md, mv) = (md.max(0.0), mv.max(0.0));
+                let k = scale[c];
+                let a = s.dd / s.n - md * md;
+                let b = s.dv * k / s.n - md * mv;
+                let e = s.vv * k * k / s.n - mv * mv;
+                let det = a * e - b * b;
+                let (wd, wv) = if with_coherent && a > 0.0 && e > 0.0 && det > 1e-6 * a * e {
+                    ((e * md - b * mv) / det, (a * mv - b * md) / det)
+                } else if a > 0.0 {
+                    (md / a, 0.0)
+                } else {
+                    (0.0, 0.0)
+                };
+                log_weights[c] = wd as f32;
+                coherent_weights[c] = (wv * k) as f32;
             }
         }
-        weights
+        (log_weights, coherent_weights)
+    }
+}
+
+/// Host-cancelled pair values of every cell of the original (row-major `pairs x
+/// BAND_BINS`, zero where the clip does not cover the pair), in two forms: the difference
+/// of log magnitudes (clipped to [`CLIP`]) and the coherent projection (`coherent`).
+struct PairEvidence {
+    log: Vec<f32>,
+    coherent: Vec<f32>,
+}
+
+/// Second moments of one class's pair values (`d` log-magnitude, `v` coherent) over `n`
+/// cells.
+#[derive(Debug, Clone, Copy, Default)]
+struct ClassStats {
+    dd: f64,
+    dv: f64,
+    vv: f64,
+    n: f64,
+}
+
+impl ClassStats {
+    /// One over each class's mean square of log-magnitude values.
+    fn inverse_variances(stats: &[ClassStats; CLASSES]) -> [f32; CLASSES] {
+        let mut out = [0.0f32; CLASSES];
+        for (w, s) in out.iter_mut().zip(stats) {
+            if s.n > 1.0 && s.dd > 0.0 {
+                *w = (s.n / s.dd) as f32;
+            }
+        }
+        out
     }
 }
 

@@ -25,6 +25,7 @@
 mod align;
 mod analysis;
 mod blind;
+mod coherent;
 mod embed;
 mod error;
 mod evidence;
