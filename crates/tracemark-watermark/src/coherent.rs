@@ -22,16 +22,14 @@ use tracemark_dsp::Complex32;
 use crate::layout::{BAND_BINS, BAND_LO};
 
 /// Remaining delay searched either side, in samples at 8 kHz (2 ms: beyond the envelope
-/// alignment's error, measured at most ~1 ms).
-const SEARCH: f32 = 16.0;
-/// Step of the delay search, in samples; the peak is then interpolated.
-const STEP: f32 = 0.5;
+/// alignment's error, measured at most ~1 ms), on a grid of whole samples; the peak is
+/// then refined half a sample either side and interpolated.
+const SEARCH: i32 = 16;
 
 /// Finds a frame's delay and phase relative to the original and projects the clip on it.
 pub struct PhaseMatch {
-    /// `e^{i 2 pi (BAND_LO + k) tau / n}` for every searched delay `tau` (rows) and bin.
+    /// `e^{i 2 pi (BAND_LO + k) tau / n}` for every whole-sample delay `tau` (rows) and bin.
     rotations: Vec<Complex32>,
-    taus: Vec<f32>,
     frame_len: usize,
     cross: Vec<Complex32>,
 }
@@ -39,17 +37,12 @@ pub struct PhaseMatch {
 impl PhaseMatch {
     /// For frames of `frame_len` samples.
     pub fn new(frame_len: usize) -> Self {
-        let steps = (SEARCH / STEP) as i32;
-        let taus: Vec<f32> = (-steps..=steps).map(|i| i as f32 * STEP).collect();
-        let rotations = taus
-            .iter()
-            .flat_map(|&tau| {
-                (0..BAND_BINS).map(move |k| rotation((BAND_LO + k) as f32, tau, frame_len))
-            })
-            .collect();
+        let mut rotations = Vec::with_capacity((2 * SEARCH as usize + 1) * BAND_BINS);
+        for tau in -SEARCH..=SEARCH {
+            rotations.extend(Rotations::new(tau as f32, frame_len).take(BAND_BINS));
+        }
         Self {
             rotations,
-            taus,
             frame_len,
             cross: vec![Complex32::default(); BAND_BINS],
         }
@@ -61,50 +54,74 @@ impl PhaseMatch {
         for ((c, a), b) in self.cross.iter_mut().zip(x).zip(y) {
             *c = a.conj() * b;
         }
-        let score = |row: usize| -> Complex32 {
-            self.rotations[row * BAND_BINS..(row + 1) * BAND_BINS]
-                .iter()
+        let (best, _) = self
+            .rotations
+            .chunks_exact(BAND_BINS)
+            .enumerate()
+            .map(|(j, row)| {
+                let sum: Complex32 = row.iter().zip(&self.cross).map(|(r, c)| r * c).sum();
+                (j, sum.norm_sqr())
+            })
+            .fold((0, f32::NEG_INFINITY), |a, b| if b.1 > a.1 { b } else { a });
+        let whole = (best as i32 - SEARCH) as f32;
+        // Half a sample either side, then a parabola through the three magnitudes.
+        let at = |tau: f32| -> Complex32 {
+            Rotations::new(tau, self.frame_len)
                 .zip(&self.cross)
                 .map(|(r, c)| r * c)
                 .sum()
         };
-        let magnitudes: Vec<f32> = (0..self.taus.len()).map(|j| score(j).norm()).collect();
-        let best = magnitudes
-            .iter()
-            .enumerate()
-            .max_by(|a, b| a.1.total_cmp(b.1))
-            .map_or(0, |(j, _)| j);
-        // Parabolic interpolation of the magnitude peak.
-        let mut tau = self.taus[best];
-        if best > 0 && best + 1 < magnitudes.len() {
-            let (a, b, c) = (magnitudes[best - 1], magnitudes[best], magnitudes[best + 1]);
-            let den = a - 2.0 * b + c;
-            if den < 0.0 {
-                tau += STEP * (0.5 * (a - c) / den).clamp(-0.5, 0.5);
-            }
-        }
-        let total: Complex32 = self
-            .cross
-            .iter()
-            .enumerate()
-            .map(|(k, c)| c * rotation((BAND_LO + k) as f32, tau, self.frame_len))
-            .sum();
+        let (left, centre, right) = (at(whole - 0.5), at(whole), at(whole + 0.5));
+        let (a, b, c) = (left.norm(), centre.norm(), right.norm());
+        let den = a - 2.0 * b + c;
+        let tau = if den < 0.0 {
+            whole + 0.5 * (0.5 * (a - c) / den).clamp(-1.0, 1.0)
+        } else {
+            whole
+        };
+        let total = at(tau);
         let unphase = if total.norm() > 0.0 {
             total.conj() / total.norm()
         } else {
             Complex32::new(1.0, 0.0)
         };
-        for (k, (o, c)) in out.iter_mut().zip(&self.cross).enumerate() {
-            *o = (c * rotation((BAND_LO + k) as f32, tau, self.frame_len) * unphase).re;
+        for ((o, c), r) in out
+            .iter_mut()
+            .zip(&self.cross)
+            .zip(Rotations::new(tau, self.frame_len))
+        {
+            *o = (c * r * unphase).re;
         }
     }
 }
 
-fn rotation(bin: f32, tau: f32, frame_len: usize) -> Complex32 {
-    Complex32::from_polar(
-        1.0,
-        2.0 * std::f32::consts::PI * bin * tau / frame_len as f32,
-    )
+/// `e^{i 2 pi (BAND_LO + k) tau / n}` for k = 0, 1, ..., by repeated multiplication (two
+/// transcendental calls per frame instead of two per bin; the rounding error after the
+/// band's 125 steps stays near 1e-5).
+struct Rotations {
+    next: Complex32,
+    step: Complex32,
+}
+
+impl Rotations {
+    fn new(tau: f32, frame_len: usize) -> Self {
+        let unit = 2.0 * std::f64::consts::PI * f64::from(tau) / frame_len as f64;
+        let polar = |angle: f64| Complex32::new(angle.cos() as f32, angle.sin() as f32);
+        Self {
+            next: polar(unit * BAND_LO as f64),
+            step: polar(unit),
+        }
+    }
+}
+
+impl Iterator for Rotations {
+    type Item = Complex32;
+
+    fn next(&mut self) -> Option<Complex32> {
+        let out = self.next;
+        self.next *= self.step;
+        Some(out)
+    }
 }
 
 #[cfg(test)]

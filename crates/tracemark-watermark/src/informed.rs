@@ -215,8 +215,11 @@ fn accumulate(
         let y: Vec<Complex32> =
             stft.analyze(&clip, start, &mut scratch)[BAND_LO..=BAND_HI].to_vec();
         let x = &stft.analyze(orig, (f * hop) as isize, &mut scratch)[BAND_LO..=BAND_HI];
+        // A silent frame carries no mark (its gate is 0): nothing to project.
         let mut projection = vec![0.0f32; BAND_BINS];
-        matcher.project(x, &y, &mut projection);
+        if reference.gates[f] > 0.0 {
+            matcher.project(x, &y, &mut projection);
+        }
         let row = FrameRow {
             power: y.iter().map(|c| c.norm_sqr()).collect(),
             original: x.iter().map(|c| c.norm_sqr()).collect(),
