@@ -133,31 +133,40 @@ pub fn detect_informed_segments(
     let diffs = &evidence.log;
     let gated = cells.weighted(diffs, &observed, |_| 1.0);
     let z_equal = Folded::new(&gated).sync_z(&layout, 0);
-    let stats = cells.class_stats(&evidence, &observed);
+    let stats = cells.class_stats(&evidence, &observed, Half::All);
     let inverse = ClassStats::inverse_variances(&stats);
     let scaled = cells.weighted(diffs, &observed, |c| inverse[usize::from(cells.class[c])]);
     let z_inverse = Folded::new(&scaled).sync_z(&layout, 0);
     let z_coherent = Folded::new(&evidence.coherent).sync_z(&layout, 0);
     let z = z_equal.max(z_inverse).max(z_coherent);
-    // Payload and symbols are read with weights fitted to this clip on the sync cells.
-    let (log_weights, coherent_weights) = cells.fit(&evidence, &observed, &layout, &stats, true);
-    let (log_weights_alone, _) = cells.fit(&evidence, &observed, &layout, &stats, false);
-    let log_only = cells.weighted(diffs, &observed, |c| {
-        log_weights_alone[usize::from(cells.class[c])]
-    });
-    let mut adaptive = cells.weighted(diffs, &observed, |c| {
-        log_weights[usize::from(cells.class[c])]
-    });
-    for (c, a) in adaptive.iter_mut().enumerate() {
-        *a += evidence.coherent[c] * coherent_weights[usize::from(cells.class[c])];
-    }
-    // The payload is read with both values, then (where distortion that is not additive
-    // noise, such as clipping, misleads the joint fit) with the log-magnitude values
-    // alone, as before the coherent values existed. A payload that passes its keyed CRC
-    // is evidence too (`evidence::combined_p`).
+    // Payload and symbols are read with weights fitted to this clip on the sync cells:
+    // jointly on both values, or on the log-magnitude values alone, whichever reads the
+    // clip better out of sample (the coherent values add nothing but estimation noise
+    // after a coder that keeps magnitudes and not phases).
+    let read = |with_coherent: bool| -> Vec<f32> {
+        let (log_w, coherent_w) = cells.fit(
+            &evidence,
+            &observed,
+            &layout,
+            &stats,
+            with_coherent,
+            Half::All,
+        );
+        let mut values = cells.weighted(diffs, &observed, |c| log_w[usize::from(cells.class[c])]);
+        if with_coherent {
+            for (c, v) in values.iter_mut().enumerate() {
+                *v += evidence.coherent[c] * coherent_w[usize::from(cells.class[c])];
+            }
+        }
+        values
+    };
+    let joint_first = cells.joint_reads_better(&evidence, &observed, &layout);
+    let adaptive = read(joint_first);
+    // The payload is read the chosen way, then the other. A payload that passes its keyed
+    // CRC is evidence too (`evidence::combined_p`).
     let decoded = Folded::new(&adaptive)
         .decode(&layout, &coder, 0)
-        .or_else(|| Folded::new(&log_only).decode(&layout, &coder, 0));
+        .or_else(|| Folded::new(&read(!joint_first)).decode(&layout, &coder, 0));
     let p_value = combined_p((3.0 * hoeffding_p(z)).min(1.0), 2, decoded.is_some());
     let detected = p_value < DETECTION_THRESHOLD;
     let payload = decoded.filter(|_| detected);
@@ -172,8 +181,8 @@ pub fn detect_informed_segments(
     })
 }
 
-/// A clip frame read at an original frame's position: per band bin, the clip's power,
-/// the original's power, and the projection of the clip on the original
+/// A clip frame read at an original frame's position: per band bin, the clip's power, the
+/// original's power, and the projection of the clip on the original
 /// (`coherent::PhaseMatch`).
 struct FrameRow {
     power: Vec<f32>,
@@ -237,8 +246,37 @@ fn accumulate(
         1e-30
     };
 
+    let (u, coherent) = frame_values(&rows, reference, floor);
+    for p in 0..frames / 2 {
+        if let (Some(ua), Some(ub), Some(ca), Some(cb)) = (
+            &u[2 * p],
+            &u[2 * p + 1],
+            &coherent[2 * p],
+            &coherent[2 * p + 1],
+        ) {
+            observed[p] = true;
+            for k in 0..BAND_BINS {
+                let c = p * BAND_BINS + k;
+                evidence.log[c] += (ua[k] - ub[k]).clamp(-CLIP, CLIP);
+                evidence.coherent[c] += ca[k] - cb[k];
+            }
+        }
+    }
+    Ok(alignment)
+}
+
+/// Per-frame cell values, `None` where the clip does not cover the frame.
+type FrameValues = Vec<Option<Vec<f32>>>;
+
+/// Per covered frame, the log-magnitude values `log|clip| - log|original|` and the
+/// coherent values.
+fn frame_values(
+    rows: &[Option<FrameRow>],
+    reference: &LogSpectrogram,
+    floor: f32,
+) -> (FrameValues, FrameValues) {
     // Log-magnitude: u = log|clip| - log|original| per cell, then pair differences.
-    let u: Vec<Option<Vec<f32>>> = rows
+    let u: FrameValues = rows
         .iter()
         .enumerate()
         .map(|(f, row)| {
@@ -270,7 +308,7 @@ fn accumulate(
         .zip(&power)
         .map(|(c, p)| if *p > 0.0 { (c / p) as f32 } else { 0.0 })
         .collect();
-    let coherent: Vec<Option<Vec<f32>>> = rows
+    let coherent: FrameValues = rows
         .iter()
         .enumerate()
         .map(|(f, row)| {
@@ -287,22 +325,7 @@ fn accumulate(
             })
         })
         .collect();
-    for p in 0..frames / 2 {
-        if let (Some(ua), Some(ub), Some(ca), Some(cb)) = (
-            &u[2 * p],
-            &u[2 * p + 1],
-            &coherent[2 * p],
-            &coherent[2 * p + 1],
-        ) {
-            observed[p] = true;
-            for k in 0..BAND_BINS {
-                let c = p * BAND_BINS + k;
-                evidence.log[c] += (ua[k] - ub[k]).clamp(-CLIP, CLIP);
-                evidence.coherent[c] += ca[k] - cb[k];
-            }
-        }
-    }
-    Ok(alignment)
+    (u, coherent)
 }
 
 /// Lags searched either side of a frame's predicted clip position after a tempo change:
@@ -418,15 +441,81 @@ impl CellClasses {
         out
     }
 
-    /// Per class, over every cell of the fully gated pairs the clip covers: the second
-    /// moments of the two pair values and the number of cells. Audio only, never the key.
-    fn class_stats(&self, evidence: &PairEvidence, observed: &[bool]) -> [ClassStats; CLASSES] {
-        let mut all = [ClassStats::default(); CLASSES];
-        for (p, _) in observed
+    /// The fully gated pairs the clip covers, all of them or one half.
+    fn fitted_pairs<'a>(
+        &'a self,
+        observed: &'a [bool],
+        half: Half,
+    ) -> impl Iterator<Item = usize> + 'a {
+        observed
             .iter()
             .enumerate()
-            .filter(|(p, o)| **o && self.gate[*p] >= 1.0)
-        {
+            .filter(move |(p, o)| **o && self.gate[*p] >= 1.0 && half.holds(*p))
+            .map(|(p, _)| p)
+    }
+
+    /// The sync z-score of pair values read with per-class weights, over one half.
+    fn sync_score(
+        &self,
+        evidence: &PairEvidence,
+        observed: &[bool],
+        layout: &Layout,
+        weights: &([f32; CLASSES], [f32; CLASSES]),
+        half: Half,
+    ) -> f64 {
+        let (mut t, mut e) = (0.0f64, 0.0f64);
+        for p in self.fitted_pairs(observed, half) {
+            for k in 0..BAND_BINS {
+                let cell = layout.cell(p, k);
+                if cell.role == Role::Sync {
+                    let c = p * BAND_BINS + k;
+                    let class = usize::from(self.class[c]);
+                    let x = f64::from(
+                        weights.0[class] * evidence.log[c]
+                            + weights.1[class] * evidence.coherent[c],
+                    );
+                    t += f64::from(cell.sign) * x;
+                    e += x * x;
+                }
+            }
+        }
+        if e > 0.0 { t / e.sqrt() } else { 0.0 }
+    }
+
+    /// Whether the joint fit reads this clip better than the log-magnitude values alone:
+    /// each is fitted on one half of the pairs and scored on the other half's sync cells,
+    /// both ways, so that the extra value's estimation noise counts against it. Sync
+    /// signs are drawn independently of any codeword, so the choice favours none.
+    fn joint_reads_better(
+        &self,
+        evidence: &PairEvidence,
+        observed: &[bool],
+        layout: &Layout,
+    ) -> bool {
+        let held_out = |with_coherent: bool| -> f64 {
+            [(Half::Even, Half::Odd), (Half::Odd, Half::Even)]
+                .into_iter()
+                .map(|(fit_on, score_on)| {
+                    let stats = self.class_stats(evidence, observed, fit_on);
+                    let weights =
+                        self.fit(evidence, observed, layout, &stats, with_coherent, fit_on);
+                    self.sync_score(evidence, observed, layout, &weights, score_on)
+                })
+                .sum()
+        };
+        held_out(true) > held_out(false)
+    }
+
+    /// Per class, over every cell of the fully gated pairs the clip covers: the second
+    /// moments of the two pair values and the number of cells. Audio only, never the key.
+    fn class_stats(
+        &self,
+        evidence: &PairEvidence,
+        observed: &[bool],
+        half: Half,
+    ) -> [ClassStats; CLASSES] {
+        let mut all = [ClassStats::default(); CLASSES];
+        for p in self.fitted_pairs(observed, half) {
             for c in p * BAND_BINS..(p + 1) * BAND_BINS {
                 let (d, v) = (f64::from(evidence.log[c]), f64::from(evidence.coherent[c]));
                 let s = &mut all[usize::from(self.class[c])];
@@ -454,6 +543,7 @@ impl CellClasses {
         layout: &Layout,
         all: &[ClassStats; CLASSES],
         with_coherent: bool,
+        half: Half,
     ) -> ([f32; CLASSES], [f32; CLASSES]) {
         let scale: Vec<f64> = all
             .iter()
@@ -461,11 +551,7 @@ impl CellClasses {
             .collect();
         // Per class: sums of sign x value over sync cells (log, scaled coherent) and count.
         let mut sync = [(0.0f64, 0.0f64, 0.0f64); CLASSES];
-        for (p, _) in observed
-            .iter()
-            .enumerate()
-            .filter(|(p, o)| **o && self.gate[*p] >= 1.0)
-        {
+        for p in self.fitted_pairs(observed, half) {
             for k in 0..BAND_BINS {
                 let cell = layout.cell(p, k);
                 if cell.role == Role::Sync {
@@ -544,6 +630,24 @@ struct ClassStats {
     dv: f64,
     vv: f64,
     n: f64,
+}
+
+/// Which pairs a fit uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Half {
+    All,
+    Even,
+    Odd,
+}
+
+impl Half {
+    fn holds(self, pair: usize) -> bool {
+        match self {
+            Self::All => true,
+            Self::Even => pair.is_multiple_of(2),
+            Self::Odd => !pair.is_multiple_of(2),
+        }
+    }
 }
 
 impl ClassStats {
