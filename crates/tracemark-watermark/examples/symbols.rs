@@ -1,5 +1,5 @@
 //! Development probe: symbol-layer quality after a lossy codec.
-//! `cargo run --release -p tracemark-watermark --example symbols -- FILE [kbps] [strength]`
+//! `cargo run --release -p tracemark-watermark --example symbols -- FILE [kbps] [strength] [opus|mp3]`
 
 use tracemark_media::{EncodeOptions, Format, Limits, decode_bytes, decode_file, encode_bytes};
 use tracemark_watermark::{
@@ -11,6 +11,10 @@ fn main() {
     let audio = decode_file(std::path::Path::new(&args[1]), &Limits::default()).expect("decode");
     let kbps: u32 = args.get(2).map(|s| s.parse().expect("kbps")).unwrap_or(16);
     let strength: f32 = args.get(3).map(|s| s.parse().expect("f")).unwrap_or(0.05);
+    let (format, ext) = match args.get(4).map(String::as_str) {
+        Some("mp3") => (Format::Mp3, "mp3"),
+        _ => (Format::Opus, "opus"),
+    };
     let key = WatermarkKey::from_bytes([9; 32]);
     let n = symbol_count(audio.frames(), audio.rate().hz()).expect("count");
     let symbols: Vec<bool> = (0..n)
@@ -50,13 +54,13 @@ fn main() {
     for (name, clip) in [("single", &marked), ("averaged-opposite", &avg)] {
         let bytes = encode_bytes(
             clip,
-            Format::Opus,
+            format,
             &EncodeOptions {
                 bitrate_kbps: Some(kbps),
             },
         )
-        .expect("opus");
-        let leak = decode_bytes(&bytes, Some("opus"), &Limits::default()).expect("decode");
+        .expect("encode");
+        let leak = decode_bytes(&bytes, Some(ext), &Limits::default()).expect("decode");
         let d = detect_informed(&leak, &audio, &key).expect("detect");
         let obs: Vec<_> = d.symbols.iter().filter(|s| s.cells > 0).collect();
         let mean: f64 = obs
@@ -69,7 +73,7 @@ fn main() {
             .filter(|s| (s.z > 0.0) == symbols[s.slot])
             .count();
         println!(
-            "{name} opus {kbps}k: payload {:?} z {:.1} observed {} mean signed z {mean:.2}, sign right {:.1} %",
+            "{name} {ext} {kbps}k: payload {:?} z {:.1} observed {} mean signed z {mean:.2}, sign right {:.1} %",
             d.payload.is_some(),
             d.z,
             obs.len(),
