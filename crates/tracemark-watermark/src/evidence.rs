@@ -10,7 +10,7 @@
 //! The bound needs no model of the audio, which is what makes it defensible.
 
 use crate::layout::{BAND_BINS, BLOCK_PAIRS, Layout, Role, SLOT_PAIRS};
-use crate::payload::{Payload, PayloadCoder};
+use crate::payload::{LIST, Payload, PayloadCoder};
 
 /// Pair values summed modulo the block: `BLOCK_PAIRS x BAND_BINS`, row `q` holding every
 /// pair whose index within the clip is `q` modulo the block.
@@ -86,11 +86,12 @@ pub fn hoeffding_p(z: f64) -> f64 {
 
 /// Readings of the soft values each call of [`Folded::decode`] checks against the CRC.
 const READINGS_PER_DECODE: f64 = 2.0;
-/// Probability that one reading of a payload decoded from audio without this key's mark
-/// passes the keyed CRC: the CRC's 24-bit mask is drawn from the key independently of the
-/// layout, signs and weights the decoder uses, so whatever bits the decoder returns, the
-/// check passes with probability exactly 2^-24.
-const CRC_FALSE_PASS: f64 = 1.0 / 16_777_216.0;
+/// Probability that one checked candidate of a payload decoded from audio without this
+/// key's mark passes the keyed CRC: the CRC's 24-bit mask is drawn from the key
+/// independently of the layout, signs and weights the decoder uses, so whatever bits the
+/// decoder returns, the check passes with probability exactly 2^-24. Each reading checks
+/// up to [`LIST`] candidates.
+const CRC_FALSE_PASS: f64 = LIST as f64 / 16_777_216.0;
 
 /// The false-alarm probability of a detection that combines the presence test (`presence`,
 /// already corrected for what was searched) with whether a payload passed its CRC in one
@@ -100,8 +101,8 @@ const CRC_FALSE_PASS: f64 = 1.0 / 16_777_216.0;
 /// and `presence * q <= a / 2`, where `q` bounds the chance that any reading passes. Given
 /// everything but the mask, a reading passes with probability 2^-24 whatever the presence
 /// statistic is, so the second branch fires with probability at most `a / 2`, and the
-/// whole test at most `a`. A payload that checks lowers the bound by `2 / q` (2^21 for two
-/// decodes); without one the bound doubles.
+/// whole test at most `a`. A payload that checks lowers the bound by `2 / q` (2^17 for two
+/// decodes of 16 candidates on 2 readings each); without one the bound doubles.
 pub fn combined_p(presence: f64, decodes: usize, crc_passed: bool) -> f64 {
     let p = if crc_passed {
         presence * CRC_FALSE_PASS * READINGS_PER_DECODE * decodes as f64
@@ -164,8 +165,9 @@ mod tests {
     #[test]
     fn a_checked_payload_tightens_the_bound_and_its_absence_doubles_it() {
         assert_eq!(combined_p(1e-3, 1, false), 2e-3);
-        assert!((combined_p(1e-3, 1, true) - 1e-3 / 4_194_304.0).abs() < 1e-20);
-        assert!((combined_p(1e-3, 2, true) - 1e-3 / 2_097_152.0).abs() < 1e-20);
+        // One decode: 2 readings x 16 candidates x 2^-24, doubled: 2^-18.
+        assert!((combined_p(1e-3, 1, true) - 1e-3 / 262_144.0).abs() < 1e-20);
+        assert!((combined_p(1e-3, 2, true) - 1e-3 / 131_072.0).abs() < 1e-20);
         assert_eq!(combined_p(0.7, 1, false), 1.0);
     }
 

@@ -73,9 +73,17 @@ impl PayloadCoder {
         self.code.encode(&bits)
     }
 
-    /// Decodes soft values (positive = 1); `None` when the CRC does not match.
+    /// Decodes soft values (positive = 1): the most likely of the [`LIST`] best paths whose
+    /// CRC matches; `None` when none does.
     pub fn decode(&self, soft: &[f32]) -> Option<Payload> {
-        let bits = self.code.decode(soft, PAYLOAD_BITS + CRC_BITS);
+        self.code
+            .decode_list(soft, PAYLOAD_BITS + CRC_BITS, LIST)
+            .into_iter()
+            .find_map(|(_, bits)| self.checked(&bits))
+    }
+
+    /// The payload in `bits` if its masked CRC matches.
+    fn checked(&self, bits: &[bool]) -> Option<Payload> {
         let mut bytes = [0u8; 8];
         for (i, chunk) in bits[..PAYLOAD_BITS].chunks(8).enumerate() {
             bytes[i] = chunk.iter().fold(0u8, |acc, &b| (acc << 1) | u8::from(b));
@@ -86,6 +94,13 @@ impl PayloadCoder {
         (crc == crc24(&bytes) ^ self.crc_mask).then_some(Payload(bytes))
     }
 }
+
+/// Paths of the list Viterbi decoder checked against the CRC per decode. Measured with the
+/// coding crate's test (88 bits, Gaussian noise at Eb/N0 = 1.2 dB, 200 blocks): the best
+/// path alone was right 167 times, one of the 16 best 194 times. Each path checked is one
+/// more chance for a wrong payload to pass the 24-bit CRC: 16 x 2^-24 = 1e-6 per decode,
+/// which `evidence::combined_p` counts.
+pub const LIST: usize = 16;
 
 #[cfg(test)]
 mod tests {
