@@ -44,16 +44,11 @@ impl ConvCode {
         out
     }
 
-    /// Maximum-likelihood decoding of `soft` (one value per coded bit, positive meaning 1,
-    /// magnitude its reliability; zero is an erasure) into `message_bits` bits. Missing
-    /// trailing soft values count as erasures.
-    pub fn decode(&self, soft: &[f32], message_bits: usize) -> Vec<bool> {
-        let n = self.generators.len();
-        let tail = self.constraint as usize - 1;
-        let states = 1usize << tail;
-        let steps = message_bits + tail;
-        // The expected sign pattern of each branch: outputs[reg] for reg = (state << 1) | bit.
-        let outputs: Vec<Vec<f32>> = (0..(states * 2) as u32)
+    /// The expected sign pattern of every branch: `outputs[reg]` for
+    /// `reg = (state << 1) | bit`.
+    fn branch_outputs(&self) -> Vec<Vec<f32>> {
+        let states = 1u32 << (self.constraint - 1);
+        (0..states * 2)
             .map(|reg| {
                 self.generators
                     .iter()
@@ -66,7 +61,18 @@ impl ConvCode {
                     })
                     .collect()
             })
-            .collect();
+            .collect()
+    }
+
+    /// Maximum-likelihood decoding of `soft` (one value per coded bit, positive meaning 1,
+    /// magnitude its reliability; zero is an erasure) into `message_bits` bits. Missing
+    /// trailing soft values count as erasures.
+    pub fn decode(&self, soft: &[f32], message_bits: usize) -> Vec<bool> {
+        let n = self.generators.len();
+        let tail = self.constraint as usize - 1;
+        let states = 1usize << tail;
+        let steps = message_bits + tail;
+        let outputs = self.branch_outputs();
         let mut metric = vec![f32::NEG_INFINITY; states];
         metric[0] = 0.0;
         let mut next = vec![f32::NEG_INFINITY; states];
@@ -126,20 +132,7 @@ impl ConvCode {
         let tail = self.constraint as usize - 1;
         let states = 1usize << tail;
         let steps = message_bits + tail;
-        let outputs: Vec<Vec<f32>> = (0..(states * 2) as u32)
-            .map(|reg| {
-                self.generators
-                    .iter()
-                    .map(|&g| {
-                        if (reg & g).count_ones() % 2 == 1 {
-                            1.0
-                        } else {
-                            -1.0
-                        }
-                    })
-                    .collect()
-            })
-            .collect();
+        let outputs = self.branch_outputs();
         // metric[state * list + rank], best rank first.
         let mut metric = vec![f32::NEG_INFINITY; states * list];
         metric[0] = 0.0;
