@@ -68,53 +68,12 @@ impl ConvCode {
     /// magnitude its reliability; zero is an erasure) into `message_bits` bits. Missing
     /// trailing soft values count as erasures.
     pub fn decode(&self, soft: &[f32], message_bits: usize) -> Vec<bool> {
-        let n = self.generators.len();
-        let tail = self.constraint as usize - 1;
-        let states = 1usize << tail;
-        let steps = message_bits + tail;
-        let outputs = self.branch_outputs();
-        let mut metric = vec![f32::NEG_INFINITY; states];
-        metric[0] = 0.0;
-        let mut next = vec![f32::NEG_INFINITY; states];
-        // decisions[step][state] = the predecessor's top bit, packed as bytes.
-        let mut decisions = vec![0u8; steps * states];
-        for step in 0..steps {
-            let received: Vec<f32> = (0..n)
-                .map(|j| soft.get(step * n + j).copied().unwrap_or(0.0))
-                .collect();
-            next.fill(f32::NEG_INFINITY);
-            for (state, &m) in metric.iter().enumerate() {
-                if m == f32::NEG_INFINITY {
-                    continue;
-                }
-                let max_bit = if step >= message_bits { 0 } else { 1 };
-                for bit in 0..=max_bit {
-                    let reg = (state << 1) | bit;
-                    let branch: f32 = outputs[reg].iter().zip(&received).map(|(e, r)| e * r).sum();
-                    let to = reg & (states - 1);
-                    let cand = m + branch;
-                    if cand > next[to] {
-                        next[to] = cand;
-                        decisions[step * states + to] = (state >> (tail - 1)) as u8;
-                    }
-                }
-            }
-            std::mem::swap(&mut metric, &mut next);
-        }
-        // Terminated: trace back from state 0.
-        let mut state = 0usize;
-        let mut bits = vec![false; steps];
-        for step in (0..steps).rev() {
-            bits[step] = state & 1 == 1;
-            let top = decisions[step * states + state] as usize;
-            state = (state >> 1) | (top << (tail - 1));
-        }
-        bits.truncate(message_bits);
-        bits
+        // The list decoder's best path, ties broken the same way: the lower predecessor.
+        self.decode_list(soft, message_bits, 1)
+            .pop()
+            .map_or_else(|| vec![false; message_bits], |(_, bits)| bits)
     }
-}
 
-impl ConvCode {
     /// The `list` most likely messages for `soft`, best first, with their path metrics
     /// (the parallel list Viterbi algorithm: Seshadri & Sundberg, "List Viterbi decoding
     /// algorithms with applications", IEEE Trans. Commun. 42(2/3/4), 1994). With a CRC

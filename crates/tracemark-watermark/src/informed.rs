@@ -454,6 +454,23 @@ impl CellClasses {
             .map(|(p, _)| p)
     }
 
+    /// The sync cells of [`Self::fitted_pairs`]: index, class and keyed sign.
+    fn sync_cells<'a>(
+        &'a self,
+        observed: &'a [bool],
+        layout: &'a Layout,
+        half: Half,
+    ) -> impl Iterator<Item = (usize, usize, f64)> + 'a {
+        self.fitted_pairs(observed, half).flat_map(move |p| {
+            (0..BAND_BINS).filter_map(move |k| {
+                let cell = layout.cell(p, k);
+                let c = p * BAND_BINS + k;
+                (cell.role == Role::Sync)
+                    .then(|| (c, usize::from(self.class[c]), f64::from(cell.sign)))
+            })
+        })
+    }
+
     /// The sync z-score of pair values read with per-class weights, over one half.
     fn sync_score(
         &self,
@@ -464,20 +481,12 @@ impl CellClasses {
         half: Half,
     ) -> f64 {
         let (mut t, mut e) = (0.0f64, 0.0f64);
-        for p in self.fitted_pairs(observed, half) {
-            for k in 0..BAND_BINS {
-                let cell = layout.cell(p, k);
-                if cell.role == Role::Sync {
-                    let c = p * BAND_BINS + k;
-                    let class = usize::from(self.class[c]);
-                    let x = f64::from(
-                        weights.0[class] * evidence.log[c]
-                            + weights.1[class] * evidence.coherent[c],
-                    );
-                    t += f64::from(cell.sign) * x;
-                    e += x * x;
-                }
-            }
+        for (c, class, sign) in self.sync_cells(observed, layout, half) {
+            let x = f64::from(
+                weights.0[class] * evidence.log[c] + weights.1[class] * evidence.coherent[c],
+            );
+            t += sign * x;
+            e += x * x;
         }
         if e > 0.0 { t / e.sqrt() } else { 0.0 }
     }
@@ -529,8 +538,8 @@ impl CellClasses {
     }
 
     /// Matched-filter weights per class for the log-magnitude and the coherent pair values
-    /// (returned in that order; without `with_coherent`, for the log-magnitude ones alone): `Sigma^-1 mu`, with `mu` the mean of `sign x value` measured
-    /// on the sync cells of fully gated pairs (shrunk as described at [`SHRINK_CELLS`],
+    /// (returned in that order; without `with_coherent`, for the log-magnitude ones alone):
+    /// `Sigma^-1 mu`, with `mu` the mean of `sign x value` measured on the sync cells of fully gated pairs (shrunk as described at [`SHRINK_CELLS`],
     /// negative means taken as 0) and `Sigma` their covariance on all cells. The coherent
     /// values are first scaled to unit mean square per class, so that their means can be
     /// shrunk across classes. Sync signs are drawn independently of any caller's codeword,
@@ -551,19 +560,11 @@ impl CellClasses {
             .collect();
         // Per class: sums of sign x value over sync cells (log, scaled coherent) and count.
         let mut sync = [(0.0f64, 0.0f64, 0.0f64); CLASSES];
-        for p in self.fitted_pairs(observed, half) {
-            for k in 0..BAND_BINS {
-                let cell = layout.cell(p, k);
-                if cell.role == Role::Sync {
-                    let c = p * BAND_BINS + k;
-                    let class = usize::from(self.class[c]);
-                    let sign = f64::from(cell.sign);
-                    let acc = &mut sync[class];
-                    acc.0 += sign * f64::from(evidence.log[c]);
-                    acc.1 += sign * f64::from(evidence.coherent[c]) * scale[class];
-                    acc.2 += 1.0;
-                }
-            }
+        for (c, class, sign) in self.sync_cells(observed, layout, half) {
+            let acc = &mut sync[class];
+            acc.0 += sign * f64::from(evidence.log[c]);
+            acc.1 += sign * f64::from(evidence.coherent[c]) * scale[class];
+            acc.2 += 1.0;
         }
         let pool = |range: std::ops::Range<usize>| {
             range.fold((0.0, 0.0, 0.0), |acc, c| {

@@ -353,13 +353,19 @@ fn corpus_head(name: &str, seconds: usize) -> Option<AudioBuffer> {
     Some(audio.slice(0, (seconds * rate).min(audio.frames())))
 }
 
+/// The call's first minute, a key, and the call marked with it.
+fn marked_call(key_byte: u8) -> Option<(AudioBuffer, WatermarkKey, AudioBuffer)> {
+    let original = corpus_head("call-en-8k.flac", 60)?;
+    let k = key(key_byte);
+    let marked = mark(&original, &k);
+    Some((original, k, marked))
+}
+
 #[test]
 fn blind_detection_reads_real_speech_after_mp3_and_from_a_10_s_crop() {
-    let Some(original) = corpus_head("call-en-8k.flac", 60) else {
+    let Some((_, k, marked)) = marked_call(11) else {
         return;
     };
-    let k = key(11);
-    let marked = mark(&original, &k);
     let rate = marked.rate().hz() as usize;
     let crop = marked.slice(23 * rate, 33 * rate);
     for (name, clip) in [("mp3-64k", mp3(&marked, 64)), ("crop 10 s", crop)] {
@@ -371,11 +377,9 @@ fn blind_detection_reads_real_speech_after_mp3_and_from_a_10_s_crop() {
 
 #[test]
 fn informed_detection_follows_a_tempo_change_on_a_5_s_clip() {
-    let Some(original) = corpus_head("call-en-8k.flac", 60) else {
+    let Some((original, k, marked)) = marked_call(12) else {
         return;
     };
-    let k = key(12);
-    let marked = mark(&original, &k);
     let rate = marked.rate().hz() as usize;
     for percent in [5.0f32, -5.0] {
         // WSOLA: pitch kept, each 20 ms hop shifted by up to 10 ms to keep the waveform
@@ -392,11 +396,9 @@ fn informed_detection_follows_a_tempo_change_on_a_5_s_clip() {
 
 #[test]
 fn informed_detection_reads_real_speech_under_white_noise_at_10_db() {
-    let Some(original) = corpus_head("call-en-8k.flac", 60) else {
+    let Some((original, k, marked)) = marked_call(13) else {
         return;
     };
-    let k = key(13);
-    let marked = mark(&original, &k);
     let noisy = Attack::WhiteNoise { snr_db: 10.0 }
         .apply(&marked, &AttackContext::new(3))
         .expect("noise");
