@@ -179,7 +179,29 @@ pub enum LogEntry {
         /// Action, e.g. `download-original`.
         action: Ident,
     },
+    /// A record's current column values, as one digest per column. Kind tag 8.
+    ///
+    /// Written when a record is created, when one of its columns changes (a renamed
+    /// recording, a new e-mail address) and once when a vault is upgraded for records that
+    /// earlier entries did not cover. The latest statement for a `(table, row)` is the
+    /// record's authenticated state: `log verify` recomputes each column's digest and
+    /// names the column that differs. Digests, not values, so the log holds no titles or
+    /// personal data.
+    RecordStated {
+        /// When.
+        time: UnixMillis,
+        /// Table, e.g. `recordings`.
+        table: Ident,
+        /// Row id, e.g. `rec-0123456789ab`.
+        row: Ident,
+        /// `(column, digest)` pairs in the table's fixed column order, at most
+        /// [`MAX_STATED_COLUMNS`].
+        columns: Vec<(Ident, Hash)>,
+    },
 }
+
+/// Cap on the columns of a [`LogEntry::RecordStated`].
+pub const MAX_STATED_COLUMNS: usize = 64;
 
 const TAG_RECORDING_INGESTED: u8 = 1;
 const TAG_RECIPIENT_ADDED: u8 = 2;
@@ -188,6 +210,7 @@ const TAG_COPY_ISSUED: u8 = 4;
 const TAG_TRACE_RECORDED: u8 = 5;
 const TAG_EVIDENCE_EXPORTED: u8 = 6;
 const TAG_ACCESS_RECORDED: u8 = 7;
+const TAG_RECORD_STATED: u8 = 8;
 
 impl LogEntry {
     /// When the event happened.
@@ -199,7 +222,8 @@ impl LogEntry {
             | Self::CopyIssued { time, .. }
             | Self::TraceRecorded { time, .. }
             | Self::EvidenceExported { time, .. }
-            | Self::AccessRecorded { time, .. } => *time,
+            | Self::AccessRecorded { time, .. }
+            | Self::RecordStated { time, .. } => *time,
         }
     }
 
@@ -213,6 +237,7 @@ impl LogEntry {
             Self::TraceRecorded { .. } => TAG_TRACE_RECORDED,
             Self::EvidenceExported { .. } => TAG_EVIDENCE_EXPORTED,
             Self::AccessRecorded { .. } => TAG_ACCESS_RECORDED,
+            Self::RecordStated { .. } => TAG_RECORD_STATED,
         }
     }
 
@@ -286,6 +311,22 @@ impl LogEntry {
                 w.field(subject.0.as_bytes());
                 w.field(action.0.as_bytes());
             }
+            Self::RecordStated {
+                table,
+                row,
+                columns,
+                ..
+            } => {
+                w.field(table.0.as_bytes());
+                w.field(row.0.as_bytes());
+                // The count is bounded by MAX_STATED_COLUMNS when decoded; an encoder
+                // handed more writes them all and the decoder refuses the entry.
+                w.field(&(columns.len() as u32).to_be_bytes());
+                for (name, digest) in columns {
+                    w.field(name.0.as_bytes());
+                    w.field(&digest.0);
+                }
+            }
         }
         w.0
     }
@@ -356,6 +397,28 @@ impl LogEntry {
                 subject: r.ident("subject")?,
                 action: r.ident("action")?,
             },
+            TAG_RECORD_STATED => {
+                let table = r.ident("table")?;
+                let row = r.ident("row")?;
+                let count = u32::from_be_bytes(r.fixed("column count")?) as usize;
+                if count > MAX_STATED_COLUMNS {
+                    return Err(Error::LimitExceeded {
+                        what: "stated columns",
+                        actual: count,
+                        limit: MAX_STATED_COLUMNS,
+                    });
+                }
+                let mut columns = Vec::with_capacity(count);
+                for _ in 0..count {
+                    columns.push((r.ident("column")?, r.hash("column digest")?));
+                }
+                Self::RecordStated {
+                    time,
+                    table,
+                    row,
+                    columns,
+                }
+            }
             tag => return Err(Error::UnknownTag { tag }),
         };
         if r.pos != bytes.len() {
@@ -471,6 +534,49 @@ mod tests {
         assert_eq!(&bytes[14..18], &[0, 0, 0, 5]);
         assert_eq!(&bytes[18..23], b"rec-1");
         assert_eq!(LogEntry::decode(&bytes)?, issued()?);
+        Ok(())
+    }
+
+    #[test]
+    fn record_statements_round_trip_and_cap_their_columns() -> Result<(), Error> {
+        let stated = LogEntry::RecordStated {
+            time: UnixMillis(1_760_000_000_000),
+            table: Ident::try_new("recordings")?,
+            row: Ident::try_new("rec-0123456789ab")?,
+            columns: vec![
+                (Ident::try_new("title")?, Hash::sha256(b"Call")),
+                (Ident::try_new("format")?, Hash::sha256(b"flac")),
+            ],
+        };
+        let bytes = stated.encode();
+        assert_eq!(LogEntry::decode(&bytes)?, stated);
+        assert_eq!(bytes[1], 8, "kind tag 8");
+        let too_many = LogEntry::RecordStated {
+            time: UnixMillis(0),
+            table: Ident::try_new("t")?,
+            row: Ident::try_new("r")?,
+            columns: (0..=MAX_STATED_COLUMNS)
+                .map(|i| Ok((Ident::try_new(format!("c{i}"))?, Hash([0; 32]))))
+                .collect::<Result<_, Error>>()?,
+        };
+        assert!(matches!(
+            LogEntry::decode(&too_many.encode()),
+            Err(Error::LimitExceeded { .. })
+        ));
+        // A column count larger than the bytes that follow is refused, not allocated.
+        let mut lying = LogEntry::RecordStated {
+            time: UnixMillis(0),
+            table: Ident::try_new("t")?,
+            row: Ident::try_new("r")?,
+            columns: vec![],
+        }
+        .encode();
+        let n = lying.len();
+        lying[n - 4..].copy_from_slice(&40u32.to_be_bytes());
+        assert!(matches!(
+            LogEntry::decode(&lying),
+            Err(Error::Truncated { .. })
+        ));
         Ok(())
     }
 

@@ -56,11 +56,13 @@ mod proof;
 
 pub use checkpoint::{Checkpoint, MAX_EXTENSION_BYTES, MAX_EXTENSION_LINES};
 pub use entry::{
-    ENTRY_VERSION, Ident, LogEntry, MAX_ENTRY_BYTES, MAX_IDENT_BYTES, MAX_TEXT_BYTES, Text,
-    UnixMillis,
+    ENTRY_VERSION, Ident, LogEntry, MAX_ENTRY_BYTES, MAX_IDENT_BYTES, MAX_STATED_COLUMNS,
+    MAX_TEXT_BYTES, Text, UnixMillis,
 };
 pub use error::LedgerError;
-pub use merkle::{Hash, LEAF_PREFIX, MerkleTree, NODE_PREFIX, empty_root, leaf_hash, node_hash};
+pub use merkle::{
+    Frontier, Hash, LEAF_PREFIX, MerkleTree, NODE_PREFIX, empty_root, leaf_hash, node_hash,
+};
 pub use note::{KeyName, NoteSigner, SignedNote, VerifierKey};
 pub use proof::{
     ConsistencyProof, InclusionProof, MAX_PROOF_BYTES, MAX_PROOF_HASHES, PROOF_VERSION,

@@ -137,6 +137,103 @@ pub(crate) fn consistency_subtrees(old: u64, new: u64) -> Vec<(u64, u64)> {
     out
 }
 
+/// The right edge of an RFC 9162 tree: the roots of its complete subtrees, largest first
+/// (one per set bit of the size). It is all a log sequencer needs to append leaves and
+/// compute the new root, so a store can keep it in one row instead of loading every leaf:
+/// `32 * popcount(size)` bytes, at most 2 KiB.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Frontier {
+    size: u64,
+    /// Subtree roots, largest (leftmost) first; `peaks[i]` covers `2^h` leaves where `h`
+    /// is the i-th highest set bit of `size`.
+    peaks: Vec<Hash>,
+}
+
+impl Frontier {
+    /// The frontier of the empty tree.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Number of leaves.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Appends a leaf hash and returns its index.
+    pub fn push_leaf_hash(&mut self, leaf: Hash) -> u64 {
+        let index = self.size;
+        let mut node = leaf;
+        // Merging equal-sized subtrees is binary increment: one merge per trailing one bit.
+        let mut carry = index;
+        while carry & 1 == 1 {
+            let left = self.peaks.pop().unwrap_or_default();
+            node = node_hash(&left, &node);
+            carry >>= 1;
+        }
+        self.peaks.push(node);
+        self.size += 1;
+        index
+    }
+
+    /// The root (RFC 9162 §2.1.1): the peaks folded right to left.
+    pub fn root(&self) -> Hash {
+        let mut peaks = self.peaks.iter().rev();
+        let Some(first) = peaks.next() else {
+            return empty_root();
+        };
+        peaks.fold(*first, |acc, left| node_hash(left, &acc))
+    }
+
+    /// `size` (8 bytes big-endian) then the peaks.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = self.size.to_be_bytes().to_vec();
+        for p in &self.peaks {
+            out.extend_from_slice(&p.0);
+        }
+        out
+    }
+
+    /// Strict inverse of [`Frontier::to_bytes`]: the peak count must match the size.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        let invalid = |reason| Error::InvalidField {
+            field: "frontier",
+            reason,
+        };
+        let (size, rest) = bytes
+            .split_first_chunk::<8>()
+            .ok_or(invalid("shorter than its 8-byte size"))?;
+        let size = u64::from_be_bytes(*size);
+        if rest.len() != 32 * size.count_ones() as usize {
+            return Err(invalid("peak count does not match the size"));
+        }
+        let peaks = rest
+            .chunks_exact(32)
+            .map(|c| {
+                let mut h = [0u8; 32];
+                h.copy_from_slice(c);
+                Hash(h)
+            })
+            .collect();
+        Ok(Self { size, peaks })
+    }
+}
+
+impl From<&MerkleTree> for Frontier {
+    fn from(tree: &MerkleTree) -> Self {
+        let mut peaks = Vec::new();
+        let size = tree.size();
+        let mut start = 0u64;
+        for h in (0..64).rev() {
+            if size >> h & 1 == 1 {
+                peaks.push(tree.range_hash(start, 1 << h));
+                start += 1 << h;
+            }
+        }
+        Self { size, peaks }
+    }
+}
+
 /// An append-only RFC 9162 Merkle tree over leaf hashes, kept in memory.
 ///
 /// It stores the hash of every complete (power-of-two) subtree, level by level, so an
@@ -293,6 +390,27 @@ mod tests {
                 node_hash(&naive_mth(&leaves[..k]), &naive_mth(&leaves[k..]))
             }
         }
+    }
+
+    #[test]
+    fn frontier_root_equals_the_tree_root_at_every_size() -> Result<(), Error> {
+        let mut tree = MerkleTree::new();
+        let mut frontier = Frontier::new();
+        assert_eq!(frontier.root(), empty_root());
+        for i in 0u32..300 {
+            let leaf = leaf_hash(&i.to_be_bytes());
+            assert_eq!(frontier.push_leaf_hash(leaf), tree.push_leaf_hash(leaf));
+            assert_eq!(frontier.root(), tree.root(), "size {}", tree.size());
+            assert_eq!(Frontier::from(&tree), frontier);
+            let bytes = frontier.to_bytes();
+            assert_eq!(bytes.len(), 8 + 32 * tree.size().count_ones() as usize);
+            assert_eq!(Frontier::from_bytes(&bytes)?, frontier);
+        }
+        let mut bad = frontier.to_bytes();
+        bad.pop();
+        assert!(Frontier::from_bytes(&bad).is_err());
+        assert!(Frontier::from_bytes(&[0; 7]).is_err());
+        Ok(())
     }
 
     #[test]
