@@ -1,0 +1,86 @@
+//! The stored rows, as every backend returns them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{IssuanceId, PayloadBytes, RecipientId, RecordingId, Sha256, TraceId, UnixMillis};
+
+/// A stored recording.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Recording {
+    /// Its id, from its content hash.
+    pub id: RecordingId,
+    /// Its title.
+    pub title: String,
+    /// SHA-256 of the file as ingested.
+    pub sha256: Sha256,
+    /// Duration in seconds.
+    pub duration_s: f64,
+    /// Sample rate, Hz.
+    pub sample_rate: u32,
+    /// Channels.
+    pub channels: u32,
+    /// Container format of the ingested file (its extension, or `unknown`).
+    pub format: String,
+    /// When it was ingested.
+    pub ingested_at: UnixMillis,
+    /// Its `RecordingIngested` log entry.
+    pub log_index: u64,
+}
+
+/// A stored recipient.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recipient {
+    /// Its id, assigned by the store.
+    pub id: RecipientId,
+    /// Its unique name (never in id syntax).
+    pub name: String,
+    /// Optional e-mail address.
+    pub email: Option<String>,
+    /// When it was added.
+    pub created_at: UnixMillis,
+    /// Its `RecipientAdded` log entry.
+    pub log_index: u64,
+}
+
+/// A stored issuance: one copy of a recording for one recipient in one format.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Issuance {
+    /// Its id, assigned by the store.
+    pub id: IssuanceId,
+    /// The recording.
+    pub recording_id: RecordingId,
+    /// The recipient.
+    pub recipient_id: RecipientId,
+    /// The blind payload in the copy.
+    #[serde(skip_deserializing)]
+    pub payload: PayloadBytes,
+    /// Commitment to the recipient's codeword.
+    pub codeword_commitment: Sha256,
+    /// Delivery format label, e.g. `flac` or `mp3-64k`.
+    pub format: String,
+    /// SHA-256 of the delivered file.
+    pub copy_sha256: Sha256,
+    /// When it was issued.
+    pub issued_at: UnixMillis,
+    /// Its `CopyIssued` log entry.
+    pub log_index: u64,
+}
+
+/// A stored trace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TraceRow {
+    /// Its id.
+    pub id: TraceId,
+    /// SHA-256 of the leaked file.
+    pub leak_sha256: Sha256,
+    /// One-line verdict.
+    pub verdict: String,
+    /// The JSON report, byte for byte as logged.
+    pub report_json: String,
+    /// SHA-256 of `report_json`.
+    pub report_sha256: Sha256,
+    /// When it was traced.
+    pub created_at: UnixMillis,
+    /// Its `TraceRecorded` log entry.
+    pub log_index: u64,
+}
