@@ -120,7 +120,8 @@ fn run_job(
     let rec = &files[f];
     let mut rng = SplitMix::new(seed, "tracemark-bench/audiowmark");
     let hex: String = (0..digits)
-        .map(|_| char::from(b"0123456789abcdef"[rng.below(16) as usize]))
+        // `below(16)` is a digit of radix 16, so `from_digit` never falls back.
+        .map(|_| char::from_digit(rng.below(16) as u32, 16).unwrap_or('0'))
         .collect();
     let cell = |attack: &Scenario, status: String, recovered: bool| AwCell {
         file: rec.name.clone(),

@@ -28,19 +28,21 @@ impl WatermarkKey {
 
     /// Parses 64 hexadecimal digits (surrounding white space ignored).
     pub fn from_hex(text: &str) -> Result<Self, WatermarkError> {
-        let text = text.trim();
-        let bytes = crate::hex::decode(text).ok_or(WatermarkError::BadKey {
-            reason: "expected 64 hexadecimal digits",
+        let mut bytes = [0u8; 32];
+        hex::decode_to_slice(text.trim(), &mut bytes).map_err(|e| WatermarkError::BadKey {
+            reason: match e {
+                hex::FromHexError::InvalidHexCharacter { .. } => {
+                    "expected only hexadecimal digits 0-9, a-f"
+                }
+                _ => "expected exactly 64 hexadecimal digits (32 bytes)",
+            },
         })?;
-        let arr: [u8; 32] = bytes.try_into().map_err(|_| WatermarkError::BadKey {
-            reason: "expected 64 hexadecimal digits (32 bytes)",
-        })?;
-        Ok(Self(arr))
+        Ok(Self(bytes))
     }
 
     /// The secret as 64 hexadecimal digits.
     pub fn to_hex(&self) -> String {
-        crate::hex::encode(&self.0)
+        hex::encode(self.0)
     }
 
     /// A public 8-byte identifier of the key (SHA-256 of a labelled derivation), safe to
@@ -48,7 +50,7 @@ impl WatermarkKey {
     pub fn id_hex(&self) -> String {
         let mut out = [0u8; 8];
         self.derive("tracemark/v1/key-id", &mut out);
-        crate::hex::encode(&out)
+        hex::encode(out)
     }
 
     /// Fills `out` with key material for `label` (HKDF-SHA256, RFC 5869 §2.3, empty salt).
@@ -157,9 +159,15 @@ mod tests {
     #[test]
     fn hex_round_trip_and_rejection() {
         let k = WatermarkKey::from_bytes([0xAB; 32]);
-        assert_eq!(WatermarkKey::from_hex(&k.to_hex()), Ok(k));
+        assert_eq!(WatermarkKey::from_hex(&k.to_hex()), Ok(k.clone()));
         assert!(WatermarkKey::from_hex("abcd").is_err());
         assert!(WatermarkKey::from_hex(&"zz".repeat(32)).is_err());
+        // `u8::from_str_radix` accepted a leading '+' in each digit pair.
+        assert!(WatermarkKey::from_hex(&format!("+f{}", "ab".repeat(31))).is_err());
+        assert_eq!(
+            WatermarkKey::from_hex(&format!("  {}\n", k.to_hex())),
+            Ok(k)
+        );
     }
 
     #[test]

@@ -29,7 +29,6 @@ mod coherent;
 mod embed;
 mod error;
 mod evidence;
-mod hex;
 mod informed;
 mod key;
 pub mod layout;

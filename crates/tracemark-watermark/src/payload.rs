@@ -17,20 +17,23 @@ impl Payload {
         Self(bytes)
     }
 
-    /// Parses 16 hexadecimal digits.
+    /// Parses exactly 16 hexadecimal digits (either case; no sign, prefix or white space).
     pub fn from_hex(text: &str) -> Result<Self, WatermarkError> {
-        let bytes = crate::hex::decode(text.trim()).ok_or(WatermarkError::BadPayload {
-            reason: "expected 16 hexadecimal digits",
+        let mut bytes = [0u8; PAYLOAD_BITS / 8];
+        hex::decode_to_slice(text, &mut bytes).map_err(|e| WatermarkError::BadPayload {
+            reason: match e {
+                hex::FromHexError::InvalidHexCharacter { .. } => {
+                    "expected only hexadecimal digits 0-9, a-f"
+                }
+                _ => "expected exactly 16 hexadecimal digits (64 bits)",
+            },
         })?;
-        let arr: [u8; 8] = bytes.try_into().map_err(|_| WatermarkError::BadPayload {
-            reason: "expected exactly 16 hexadecimal digits (64 bits)",
-        })?;
-        Ok(Self(arr))
+        Ok(Self(bytes))
     }
 
-    /// The payload as 16 hexadecimal digits.
+    /// The payload as 16 lower-case hexadecimal digits.
     pub fn to_hex(&self) -> String {
-        crate::hex::encode(&self.0)
+        hex::encode(self.0)
     }
 
     /// The bytes.
@@ -118,5 +121,41 @@ mod tests {
             .collect();
         assert_eq!(coder.decode(&soft), Some(p));
         assert_eq!(coder.decode(&vec![0.0; coder.coded_len()]), None);
+    }
+
+    #[test]
+    fn hex_round_trips_in_either_case() {
+        let p = Payload::from_hex("0123456789ABCDEF").expect("valid hex");
+        assert_eq!(p.bytes(), [0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef]);
+        assert_eq!(p.to_hex(), "0123456789abcdef");
+        assert_eq!(Payload::from_hex(&p.to_hex()), Ok(p));
+    }
+
+    /// Regression: the hand-written decoder parsed each pair with `u8::from_str_radix`,
+    /// which accepts a leading `+`, so `"+f"` read as 0x0f and a 16-character text holding
+    /// a sign passed as a payload.
+    #[test]
+    fn from_hex_rejects_a_plus_sign_that_from_str_radix_accepted() {
+        assert!(Payload::from_hex("+f0123456789abcd").is_err());
+        assert!(Payload::from_hex("0123456789abcd+f").is_err());
+        assert!(Payload::from_hex("+f").is_err());
+    }
+
+    #[test]
+    fn from_hex_accepts_exactly_16_digits_and_nothing_else() {
+        for bad in [
+            "",
+            "0123456789abcde",
+            "0123456789abcdef0",
+            "0123456789abcdef00",
+            " 0123456789abcdef",
+            "0123456789abcdef\n",
+            "0x23456789abcdef",
+            "-123456789abcdef",
+            "0123456789abcdeg",
+            "0123456789abcdé",
+        ] {
+            assert!(Payload::from_hex(bad).is_err(), "accepted {bad:?}");
+        }
     }
 }
