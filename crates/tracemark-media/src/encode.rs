@@ -20,7 +20,7 @@ use crate::{EncodeOptions, Format, MediaError, opus};
 /// MP3 accepts the MPEG rates 8, 11.025, 12, 16, 22.05, 24, 32, 44.1 and 48 kHz and 1 or 2
 /// channels; default bitrate 128 kb/s per channel, capped for the stream at 320 (MPEG-1
 /// rates), 160 (MPEG-2) or 64 kb/s (MPEG-2.5 rates). Opus codes 8/12/16/24/48 kHz input at its own rate and
-/// resamples anything else to 48 kHz (rubato FFT resampler) while recording the original rate
+/// resamples anything else to 48 kHz ([`tracemark_dsp::resample`]) while recording the original rate
 /// in the header; 1 to 8 channels; default 64 kb/s per channel.
 ///
 /// # Errors

@@ -38,7 +38,6 @@ mod error;
 mod flac;
 mod format;
 mod opus;
-mod resample;
 
 pub use decode::{decode_bytes, decode_file};
 pub use encode::{encode_bytes, encode_file};

@@ -7,10 +7,9 @@ use opus_pure::{
     OggOpusReader, OggOpusWriter, OpusDecoder, OpusEncoder, OpusHead, OpusMSDecoder, OpusMSEncoder,
     Trim,
 };
-use tracemark_dsp::AudioBuffer;
+use tracemark_dsp::{AudioBuffer, DspError};
 
 use crate::collect::{Collector, MAX_RATE, MIN_RATE, check_channels};
-use crate::resample::resample;
 use crate::{EncodeOptions, Format, Limits, MediaError};
 
 /// The rates the Opus codec runs at (RFC 6716 §2).
@@ -139,9 +138,25 @@ pub(crate) fn decode<R: Read>(source: R, limits: &Limits) -> Result<AudioBuffer,
         return Ok(audio);
     }
     let planes = resample(audio.channels(), decode_rate, original)
-        .map_err(|reason| MediaError::corrupt(0, format!("resampling Opus output: {reason}")))?;
+        .map_err(|e| MediaError::corrupt(0, format!("resampling Opus output: {e}")))?;
     let rate = tracemark_dsp::SampleRate::try_new(original).map_err(MediaError::buffer)?;
     AudioBuffer::try_new(rate, planes).map_err(MediaError::buffer)
+}
+
+/// Each channel of `planes` converted from `from` to `to` Hz by the workspace's one resampler,
+/// [`tracemark_dsp::resample`] (time-aligned, full band up to 0.45 of the lower rate), then
+/// padded or cut to `ceil(len * to / from)` frames so that durations stay exact.
+fn resample(planes: &[Vec<f32>], from: u32, to: u32) -> Result<Vec<Vec<f32>>, DspError> {
+    let frames = planes.first().map_or(0, Vec::len) as u64;
+    let want = (frames * u64::from(to)).div_ceil(u64::from(from)) as usize;
+    planes
+        .iter()
+        .map(|p| {
+            let mut out = tracemark_dsp::resample(p, from, to)?;
+            out.resize(want, 0.0);
+            Ok(out)
+        })
+        .collect()
 }
 
 /// A mono/stereo encoder or a surround (mapping family 1) one.
@@ -165,7 +180,7 @@ impl Encoder {
 const DEFAULT_KBPS_PER_CHANNEL: u32 = 64;
 
 /// Encodes to Ogg Opus. Inputs at an Opus rate are coded at that rate; others are resampled to
-/// 48 kHz with rubato first (the header still records the original rate, so
+/// 48 kHz with [`tracemark_dsp::resample`] first (the header still records the original rate, so
 /// [`crate::decode_bytes`] returns audio at it).
 pub(crate) fn encode(audio: &AudioBuffer, opts: &EncodeOptions) -> Result<Vec<u8>, MediaError> {
     let channels = audio.channel_count();
@@ -195,11 +210,9 @@ pub(crate) fn encode(audio: &AudioBuffer, opts: &EncodeOptions) -> Result<Vec<u8
     let (rate, planes) = if OPUS_RATES.contains(&original) {
         (original, None)
     } else {
-        let p = resample(audio.channels(), original, FULLBAND).map_err(|reason| {
-            MediaError::Encode {
-                format: Format::Opus,
-                reason: format!("resampling to 48 kHz: {reason}"),
-            }
+        let p = resample(audio.channels(), original, FULLBAND).map_err(|e| MediaError::Encode {
+            format: Format::Opus,
+            reason: format!("resampling to 48 kHz: {e}"),
         })?;
         (FULLBAND, Some(p))
     };
@@ -258,6 +271,58 @@ fn write_gapless(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Amplitude and delay (seconds) of the `hz` tone in the middle half of `y` at `rate`.
+    fn tone_gain_and_delay(y: &[f32], hz: f64, rate: u32) -> (f64, f64) {
+        let (mut s, mut c) = (0.0f64, 0.0f64);
+        let m = y.len();
+        for (i, &v) in y.iter().enumerate().take(3 * m / 4).skip(m / 4) {
+            let t = std::f64::consts::TAU * hz * i as f64 / f64::from(rate);
+            s += f64::from(v) * t.sin();
+            c += f64::from(v) * t.cos();
+        }
+        let gain = 2.0 * (s * s + c * c).sqrt() / (m / 2) as f64;
+        (gain, -c.atan2(s) / (std::f64::consts::TAU * hz))
+    }
+
+    #[test]
+    fn resampling_to_and_from_48_khz_keeps_the_whole_band_on_time() {
+        // The dsp crate pins the telephone pairs (to and from 8 kHz); these are the pairs the
+        // Opus paths convert. Measured with media's former copy (rubato's default
+        // sub-chunks), a tone at 0.45 of the lower rate kept 0.65 of its amplitude at
+        // 48 -> 22.05 and 48 -> 11.025 kHz, 0.89 at 48 -> 32 kHz and 0.41 at 96 -> 48 kHz.
+        for (from, to) in [
+            (48_000, 44_100),
+            (48_000, 32_000),
+            (48_000, 22_050),
+            (48_000, 11_025),
+            (48_000, 96_000),
+            (44_100, 48_000),
+            (22_050, 48_000),
+            (96_000, 48_000),
+        ] {
+            for fraction in [0.1, 0.45] {
+                let hz = fraction * f64::from(from.min(to));
+                let tone: Vec<f32> = (0..2 * from as usize)
+                    .map(|i| (std::f64::consts::TAU * hz * i as f64 / f64::from(from)).sin())
+                    .map(|v| v as f32)
+                    .collect();
+                let out = resample(&[tone.clone(), tone], from, to).expect("resample");
+                assert_eq!(out.len(), 2);
+                assert_eq!(out[0].len(), 2 * to as usize, "{from} -> {to}");
+                assert_eq!(out[0], out[1], "{from} -> {to}: channels differ");
+                let (gain, delay) = tone_gain_and_delay(&out[0], hz, to);
+                assert!(
+                    (gain - 1.0).abs() < 0.01,
+                    "{from} -> {to}, {hz:.0} Hz: gain {gain}"
+                );
+                assert!(
+                    delay.abs() < 2e-6,
+                    "{from} -> {to}, {hz:.0} Hz: delay {delay} s"
+                );
+            }
+        }
+    }
 
     #[test]
     fn sniffs_opus_head_after_the_lacing_table() {

@@ -152,6 +152,49 @@ fn opus_at_a_non_opus_rate_comes_back_at_that_rate() {
     round_trip(Format::Opus, 22_050, 1);
 }
 
+/// Amplitude of the `hz` component in the middle half of `y` at `rate` (a single-bin DFT).
+fn tone_amplitude(y: &[f32], hz: f64, rate: u32) -> f64 {
+    let (mut s, mut c) = (0.0f64, 0.0f64);
+    let m = y.len();
+    for (i, &v) in y.iter().enumerate().take(3 * m / 4).skip(m / 4) {
+        let t = std::f64::consts::TAU * hz * i as f64 / f64::from(rate);
+        s += f64::from(v) * t.sin();
+        c += f64::from(v) * t.cos();
+    }
+    2.0 * (s * s + c * c).sqrt() / (m / 2) as f64
+}
+
+#[test]
+fn opus_at_a_non_opus_rate_keeps_a_tone_near_the_band_edge() {
+    // Regression: media's own copy of the resampler used rubato's default 256-frame
+    // sub-chunks, whose shrunken anti-aliasing filter cut the top of the band on the way
+    // back from 48 kHz. A tone at 0.45 of the rate came back at 0.65 of its amplitude at
+    // 11.025 and 22.05 kHz and at 0.88 at 32 kHz (128 kb/s); with the dsp resampler it
+    // comes back at 0.996 or more.
+    let opts = EncodeOptions {
+        bitrate_kbps: Some(128),
+    };
+    for rate in [11_025u32, 22_050, 32_000] {
+        for fraction in [0.1, 0.45] {
+            let hz = fraction * f64::from(rate);
+            let tone: Vec<f32> = (0..2 * rate as usize)
+                .map(|i| 0.5 * (std::f64::consts::TAU * hz * i as f64 / f64::from(rate)).sin())
+                .map(|v| v as f32)
+                .collect();
+            let sr = SampleRate::try_new(rate).expect("rate");
+            let audio = AudioBuffer::try_new(sr, vec![tone]).expect("buffer");
+            let bytes = encode_bytes(&audio, Format::Opus, &opts).expect("encode");
+            let back = decode_bytes(&bytes, Some("opus"), &Limits::default()).expect("decode");
+            assert_eq!(back.rate(), sr);
+            let gain = tone_amplitude(&back.channels()[0], hz, rate) / 0.5;
+            assert!(
+                (gain - 1.0).abs() < 0.02,
+                "{rate} Hz, {hz:.0} Hz tone: gain {gain:.4}"
+            );
+        }
+    }
+}
+
 #[test]
 fn files_round_trip_and_the_extension_is_only_a_hint() {
     let dir = std::env::temp_dir().join(format!("tracemark-media-{}", std::process::id()));
