@@ -156,6 +156,42 @@ mod tests {
         assert_ne!(a, b);
     }
 
+    /// Known answers for the keyed streams, computed outside this code from their definition
+    /// (Python's `hmac` and `hashlib`: seed = HKDF-SHA256(salt = none, ikm = key, info =
+    /// label, 32 bytes); block k = SHA-256(seed || k as u64 LE); words little-endian).
+    /// Every watermark already issued depends on these: a change here is a new format.
+    #[test]
+    fn keyed_streams_match_their_known_answers() {
+        let key = WatermarkKey::from_bytes(std::array::from_fn(|i| i as u8));
+        let first = |label: &str| -> Vec<u32> {
+            let mut s = key.stream(label);
+            (0..10).map(|_| s.next_u32()).collect()
+        };
+        // Ten words cross from the first SHA-256 block (eight words) into the second.
+        assert_eq!(
+            first("tracemark/v1/layout/roles"),
+            [
+                0x678d5cba, 0x3b73aa8e, 0x0a10d373, 0x83ac20ac, 0x96fce2a1, 0x460d8677, 0x88f4a961,
+                0x790cec31, 0x650a925d, 0x8763603f
+            ]
+        );
+        assert_eq!(
+            first("tracemark/v1/crc-mask"),
+            [
+                0x2d2f7227, 0x9da0c573, 0x9c169a29, 0xe4d0b82a, 0x58b6fda6, 0xbc33cb40, 0x2f225574,
+                0xc6147dda, 0x8661b83d, 0xe30ebf8c
+            ]
+        );
+        assert_eq!(key.id_hex(), "4515b13672ee7d7e");
+        // The helpers read the same words.
+        let mut s = key.stream("tracemark/v1/layout/roles");
+        assert_eq!(s.next_f64(), f64::from(0x678d5cba_u32) / 4_294_967_296.0);
+        assert_eq!(s.next_sign(), -1.0); // 0x3b73aa8e is even
+        let mut items: Vec<u32> = (0..10).collect();
+        key.stream("tracemark/v1/layout/data").shuffle(&mut items);
+        assert_eq!(items, [9, 0, 8, 5, 1, 4, 7, 2, 6, 3]);
+    }
+
     #[test]
     fn hex_round_trip_and_rejection() {
         let k = WatermarkKey::from_bytes([0xAB; 32]);
