@@ -1,0 +1,167 @@
+//! Reading rows: every stored value is parsed into its type, and a value that does not
+//! parse is a [`StoreError::Corrupt`] naming table, row and column, never a panic.
+
+use rusqlite::Row;
+use tracemark_store::StoreError;
+use tracemark_types::{
+    Issuance, IssuanceId, PayloadBytes, Recipient, Recording, Sha256, TraceRow, UnixMillis,
+};
+
+use crate::store::db_err;
+
+pub const RECORDING_COLS: &str =
+    "id, title, sha256, duration_s, sample_rate, channels, format, ingested_at, log_index";
+pub const RECIPIENT_COLS: &str = "id, name, email, created_at, log_index";
+pub const ISSUANCE_COLS: &str = "id, recording_id, recipient_id, payload, codeword_commitment, format, copy_sha256, issued_at, log_index";
+pub const TRACE_COLS: &str =
+    "id, leak_sha256, verdict, report_json, report_sha256, created_at, log_index";
+
+struct Cells<'r, 's> {
+    row: &'r Row<'s>,
+    table: &'static str,
+    key: String,
+}
+
+impl Cells<'_, '_> {
+    fn new<'r, 's>(row: &'r Row<'s>, table: &'static str) -> Cells<'r, 's> {
+        let key = row
+            .get_ref(0)
+            .ok()
+            .map(|v| match v {
+                rusqlite::types::ValueRef::Integer(i) => i.to_string(),
+                rusqlite::types::ValueRef::Text(t) => {
+                    String::from_utf8_lossy(t).chars().take(40).collect()
+                }
+                _ => "?".to_string(),
+            })
+            .unwrap_or_default();
+        Cells { row, table, key }
+    }
+
+    fn get<T: rusqlite::types::FromSql>(
+        &self,
+        i: usize,
+        column: &'static str,
+    ) -> Result<T, StoreError> {
+        self.row
+            .get(i)
+            .map_err(|e| StoreError::corrupt(self.table, &self.key, column, e))
+    }
+
+    fn parse<T: std::str::FromStr>(&self, i: usize, column: &'static str) -> Result<T, StoreError>
+    where
+        T::Err: std::fmt::Display,
+    {
+        let s: String = self.get(i, column)?;
+        s.parse()
+            .map_err(|e| StoreError::corrupt(self.table, &self.key, column, e))
+    }
+
+    fn bytes<const N: usize>(&self, i: usize, column: &'static str) -> Result<[u8; N], StoreError> {
+        let v: Vec<u8> = self.get(i, column)?;
+        v.try_into().map_err(|v: Vec<u8>| {
+            StoreError::corrupt(
+                self.table,
+                &self.key,
+                column,
+                format!("{} bytes where {N} were expected", v.len()),
+            )
+        })
+    }
+
+    fn index(&self, i: usize) -> Result<u64, StoreError> {
+        let v: i64 = self.get(i, "log_index")?;
+        u64::try_from(v)
+            .map_err(|_| StoreError::corrupt(self.table, &self.key, "log_index", "negative"))
+    }
+
+    fn unsigned(&self, i: usize, column: &'static str) -> Result<u32, StoreError> {
+        let v: i64 = self.get(i, column)?;
+        u32::try_from(v)
+            .map_err(|_| StoreError::corrupt(self.table, &self.key, column, "out of range"))
+    }
+}
+
+pub fn recording(row: &Row<'_>) -> Result<Recording, StoreError> {
+    let c = Cells::new(row, "recordings");
+    Ok(Recording {
+        id: c.parse(0, "id")?,
+        title: c.get(1, "title")?,
+        sha256: Sha256(c.bytes(2, "sha256")?),
+        duration_s: c.get(3, "duration_s")?,
+        sample_rate: c.unsigned(4, "sample_rate")?,
+        channels: c.unsigned(5, "channels")?,
+        format: c.get(6, "format")?,
+        ingested_at: UnixMillis(c.get(7, "ingested_at")?),
+        log_index: c.index(8)?,
+    })
+}
+
+pub fn recipient(row: &Row<'_>) -> Result<Recipient, StoreError> {
+    let c = Cells::new(row, "recipients");
+    Ok(Recipient {
+        id: c.parse(0, "id")?,
+        name: c.get(1, "name")?,
+        email: c.get(2, "email")?,
+        created_at: UnixMillis(c.get(3, "created_at")?),
+        log_index: c.index(4)?,
+    })
+}
+
+pub fn issuance(row: &Row<'_>) -> Result<Issuance, StoreError> {
+    let c = Cells::new(row, "issuances");
+    let id: i64 = c.get(0, "id")?;
+    Ok(Issuance {
+        id: IssuanceId(
+            u64::try_from(id)
+                .map_err(|_| StoreError::corrupt("issuances", id, "id", "negative"))?,
+        ),
+        recording_id: c.parse(1, "recording_id")?,
+        recipient_id: c.parse(2, "recipient_id")?,
+        payload: PayloadBytes(c.bytes(3, "payload")?),
+        codeword_commitment: Sha256(c.bytes(4, "codeword_commitment")?),
+        format: c.get(5, "format")?,
+        copy_sha256: Sha256(c.bytes(6, "copy_sha256")?),
+        issued_at: UnixMillis(c.get(7, "issued_at")?),
+        log_index: c.index(8)?,
+    })
+}
+
+pub fn trace(row: &Row<'_>) -> Result<TraceRow, StoreError> {
+    let c = Cells::new(row, "traces");
+    Ok(TraceRow {
+        id: c.parse(0, "id")?,
+        leak_sha256: Sha256(c.bytes(1, "leak_sha256")?),
+        verdict: c.get(2, "verdict")?,
+        report_json: c.get(3, "report_json")?,
+        report_sha256: Sha256(c.bytes(4, "report_sha256")?),
+        created_at: UnixMillis(c.get(5, "created_at")?),
+        log_index: c.index(6)?,
+    })
+}
+
+/// Runs a query and converts every row.
+pub fn query<T>(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    convert: impl Fn(&Row<'_>) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    let mut st = conn.prepare_cached(sql).map_err(db_err)?;
+    let mut rows = st.query(params).map_err(db_err)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(db_err)? {
+        out.push(convert(row)?);
+    }
+    Ok(out)
+}
+
+/// Runs a query expected to give at most one row.
+pub fn query_one<T>(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    convert: impl Fn(&Row<'_>) -> Result<T, StoreError>,
+) -> Result<Option<T>, StoreError> {
+    Ok(query(conn, sql, params, convert)?.into_iter().next())
+}

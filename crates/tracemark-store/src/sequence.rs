@@ -1,0 +1,306 @@
+//! The one log-sequencing step every backend runs inside its write transaction.
+
+use tracemark_ledger::{Checkpoint, Frontier, Hash, LogEntry, NoteSigner, leaf_hash};
+use tracemark_types::{
+    Issuance, IssuanceId, Recipient, RecipientId, Recording, RecordingId, Sha256, TraceRow,
+    UnixMillis,
+};
+
+use crate::records::{
+    self, check_email, check_recipient_name, check_title, cut_verdict, recipient_statement,
+    recording_statement,
+};
+use crate::{Draft, NewIssuance, StoreError, Stored};
+
+/// What [`sequence`] needs from a backend's open write transaction. The backend has taken
+/// its sequencer lock before handing this out and commits after `sequence` returns `Ok`
+/// (and rolls back on `Err`).
+pub trait AppendTx {
+    /// The stored right edge of the tree.
+    fn frontier(&mut self) -> Result<Frontier, StoreError>;
+    /// Replaces the stored right edge.
+    fn set_frontier(&mut self, frontier: &Frontier) -> Result<(), StoreError>;
+    /// Inserts a log row.
+    fn insert_log(&mut self, index: u64, entry: &[u8], leaf: &Hash) -> Result<(), StoreError>;
+    /// Inserts a signed checkpoint.
+    fn insert_checkpoint(&mut self, size: u64, note: &str) -> Result<(), StoreError>;
+
+    /// The largest recipient number in use (0 when none).
+    fn max_recipient_number(&mut self) -> Result<u64, StoreError>;
+    /// A recipient by exact name.
+    fn recipient_by_name(&mut self, name: &str) -> Result<Option<Recipient>, StoreError>;
+    /// A recipient by id.
+    fn recipient(&mut self, id: &RecipientId) -> Result<Option<Recipient>, StoreError>;
+    /// Inserts a recipient.
+    fn insert_recipient(&mut self, r: &Recipient) -> Result<(), StoreError>;
+    /// Sets a recipient's e-mail.
+    fn set_recipient_email(
+        &mut self,
+        id: &RecipientId,
+        email: Option<&str>,
+    ) -> Result<(), StoreError>;
+
+    /// A recording by content hash.
+    fn recording_by_content(&mut self, sha: &Sha256) -> Result<Option<Recording>, StoreError>;
+    /// A recording by id.
+    fn recording(&mut self, id: &RecordingId) -> Result<Option<Recording>, StoreError>;
+    /// A recording's fingerprint.
+    fn fingerprint(&mut self, id: &RecordingId) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Inserts a recording and its fingerprint.
+    fn insert_recording(&mut self, r: &Recording, fingerprint: &[u8]) -> Result<(), StoreError>;
+    /// Sets a recording's title.
+    fn set_recording_title(&mut self, id: &RecordingId, title: &str) -> Result<(), StoreError>;
+
+    /// An issuance by (recording, recipient, format).
+    fn issuance(
+        &mut self,
+        recording: &RecordingId,
+        recipient: &RecipientId,
+        format: &str,
+    ) -> Result<Option<Issuance>, StoreError>;
+    /// Inserts an issuance and returns its new id.
+    fn insert_issuance(
+        &mut self,
+        i: &NewIssuance,
+        issued_at: UnixMillis,
+        log_index: u64,
+    ) -> Result<IssuanceId, StoreError>;
+    /// Inserts a trace.
+    fn insert_trace(&mut self, t: &TraceRow) -> Result<(), StoreError>;
+
+    /// Whether an upgrade from an older release is still pending (see
+    /// [`crate::Store::legacy_upgrade`]). Backends with no older releases keep the default.
+    fn legacy_pending(&mut self) -> Result<bool, StoreError> {
+        Ok(false)
+    }
+    /// Every recording and recipient, for the legacy upgrade's statements.
+    fn all_records(&mut self) -> Result<(Vec<Recording>, Vec<Recipient>), StoreError> {
+        Ok((Vec::new(), Vec::new()))
+    }
+    /// Stores a recording's own fingerprint (legacy upgrade).
+    fn set_fingerprint(&mut self, _id: &RecordingId, _bytes: &[u8]) -> Result<(), StoreError> {
+        Ok(())
+    }
+    /// Drops the legacy index and clears the pending flag.
+    fn finish_legacy_upgrade(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+struct Log<'a> {
+    frontier: Frontier,
+    tx: &'a mut dyn AppendTx,
+}
+
+impl Log<'_> {
+    fn push(&mut self, entry: &LogEntry) -> Result<u64, StoreError> {
+        let encoded = entry.encode();
+        // Decoding what we encode refuses, before anything is stored, what a reader
+        // would refuse later (oversize fields, too many columns).
+        LogEntry::decode(&encoded)?;
+        let leaf = leaf_hash(&encoded);
+        let index = self.frontier.push_leaf_hash(leaf);
+        self.tx.insert_log(index, &encoded, &leaf)?;
+        Ok(index)
+    }
+}
+
+/// Stores the drafts through `tx`, appends their entries to the stored tree and signs
+/// one checkpoint of the new size (none when nothing new was logged). Backends call this
+/// between taking their sequencer lock and committing.
+pub fn sequence(
+    tx: &mut dyn AppendTx,
+    time: UnixMillis,
+    drafts: Vec<Draft>,
+    signer: &NoteSigner,
+) -> Result<Vec<Stored>, StoreError> {
+    let frontier = tx.frontier()?;
+    let start = frontier.size();
+    let mut log = Log { frontier, tx };
+    let mut out = Vec::with_capacity(drafts.len());
+    for draft in drafts {
+        out.push(store_one(&mut log, time, draft)?);
+    }
+    let Log { frontier, tx } = log;
+    if frontier.size() != start {
+        let note = Checkpoint::new(
+            signer.verifier_key().name().clone(),
+            frontier.size(),
+            frontier.root(),
+        )
+        .sign(signer)?;
+        tx.set_frontier(&frontier)?;
+        tx.insert_checkpoint(frontier.size(), &note)?;
+    }
+    Ok(out)
+}
+
+fn store_one(log: &mut Log<'_>, time: UnixMillis, draft: Draft) -> Result<Stored, StoreError> {
+    Ok(match draft {
+        Draft::Recipient { name, email } => {
+            let name = check_recipient_name(&name)?;
+            let email = email.as_deref().map(check_email).transpose()?;
+            if log.tx.recipient_by_name(&name)?.is_some() {
+                return Err(StoreError::Duplicate {
+                    kind: "recipient",
+                    name,
+                });
+            }
+            let number = log.tx.max_recipient_number()? + 1;
+            let mut r = Recipient {
+                id: RecipientId::from_number(number),
+                name,
+                email,
+                created_at: time,
+                log_index: 0,
+            };
+            r.log_index = log.push(&recipient_statement(&r, time)?)?;
+            log.tx.insert_recipient(&r)?;
+            Stored::Recipient(r)
+        }
+        Draft::Recording {
+            recording,
+            fingerprint,
+        } => {
+            if let Some(existing) = log.tx.recording_by_content(&recording.sha256)? {
+                return Ok(Stored::Recording {
+                    recording: existing,
+                    existing: true,
+                });
+            }
+            if recording.id != RecordingId::from_content(&recording.sha256) {
+                return Err(StoreError::Invalid {
+                    what: "recording id",
+                    reason: format!("{} does not derive from its content hash", recording.id),
+                });
+            }
+            let mut r = Recording {
+                id: recording.id,
+                title: check_title(&recording.title)?,
+                sha256: recording.sha256,
+                duration_s: recording.duration_s,
+                sample_rate: recording.sample_rate,
+                channels: recording.channels,
+                format: recording.format,
+                ingested_at: time,
+                log_index: 0,
+            };
+            r.log_index = log.push(&records::recording_entry(&r)?)?;
+            log.push(&recording_statement(&r, &fingerprint, time)?)?;
+            log.tx.insert_recording(&r, &fingerprint)?;
+            Stored::Recording {
+                recording: r,
+                existing: false,
+            }
+        }
+        Draft::Issuance(new) => {
+            if let Some(existing) =
+                log.tx
+                    .issuance(&new.recording_id, &new.recipient_id, &new.format)?
+            {
+                return Ok(Stored::Issuance {
+                    issuance: existing,
+                    existing: true,
+                });
+            }
+            if log.tx.recording(&new.recording_id)?.is_none() {
+                return Err(StoreError::NotFound {
+                    kind: "recording",
+                    id: new.recording_id.to_string(),
+                });
+            }
+            if log.tx.recipient(&new.recipient_id)?.is_none() {
+                return Err(StoreError::NotFound {
+                    kind: "recipient",
+                    id: new.recipient_id.to_string(),
+                });
+            }
+            let mut i = Issuance {
+                id: IssuanceId(0),
+                recording_id: new.recording_id.clone(),
+                recipient_id: new.recipient_id.clone(),
+                payload: new.payload,
+                codeword_commitment: new.codeword_commitment,
+                format: new.format.clone(),
+                copy_sha256: new.copy_sha256,
+                issued_at: time,
+                log_index: 0,
+            };
+            i.log_index = log.push(&records::issuance_entry(&i)?)?;
+            i.id = log.tx.insert_issuance(&new, time, i.log_index)?;
+            Stored::Issuance {
+                issuance: i,
+                existing: false,
+            }
+        }
+        Draft::Trace {
+            id,
+            leak_sha256,
+            verdict,
+            report_json,
+        } => {
+            let mut t = TraceRow {
+                id,
+                leak_sha256,
+                verdict: cut_verdict(&verdict),
+                report_sha256: Sha256::digest(report_json.as_bytes()),
+                report_json,
+                created_at: time,
+                log_index: 0,
+            };
+            t.log_index = log.push(&records::trace_entry(&t)?)?;
+            log.tx.insert_trace(&t)?;
+            Stored::Trace(t)
+        }
+        Draft::RetitleRecording { id, title } => {
+            let title = check_title(&title)?;
+            let mut r = log.tx.recording(&id)?.ok_or_else(|| StoreError::NotFound {
+                kind: "recording",
+                id: id.to_string(),
+            })?;
+            let fingerprint = log.tx.fingerprint(&id)?.unwrap_or_default();
+            r.title = title;
+            let log_index = log.push(&recording_statement(&r, &fingerprint, time)?)?;
+            log.tx.set_recording_title(&id, &r.title)?;
+            Stored::Logged { log_index }
+        }
+        Draft::SetRecipientEmail { id, email } => {
+            let email = email.as_deref().map(check_email).transpose()?;
+            let mut r = log.tx.recipient(&id)?.ok_or_else(|| StoreError::NotFound {
+                kind: "recipient",
+                id: id.to_string(),
+            })?;
+            r.email = email;
+            let log_index = log.push(&recipient_statement(&r, time)?)?;
+            log.tx.set_recipient_email(&id, r.email.as_deref())?;
+            Stored::Logged { log_index }
+        }
+        Draft::FinishLegacyUpgrade { fingerprints } => {
+            if !log.tx.legacy_pending()? {
+                return Ok(Stored::Logged {
+                    log_index: log.frontier.size(),
+                });
+            }
+            let (recordings, recipients) = log.tx.all_records()?;
+            let first = log.frontier.size();
+            for r in &recordings {
+                let fp = fingerprints
+                    .iter()
+                    .find(|(id, _)| *id == r.id)
+                    .map(|(_, fp)| fp.clone())
+                    .or(log.tx.fingerprint(&r.id)?)
+                    .unwrap_or_default();
+                log.tx.set_fingerprint(&r.id, &fp)?;
+                log.push(&recording_statement(r, &fp, time)?)?;
+            }
+            for r in &recipients {
+                log.push(&recipient_statement(r, time)?)?;
+            }
+            log.tx.finish_legacy_upgrade()?;
+            Stored::Logged { log_index: first }
+        }
+        Draft::Event(entry) => Stored::Logged {
+            log_index: log.push(&entry)?,
+        },
+    })
+}

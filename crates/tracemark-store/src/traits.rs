@@ -1,0 +1,294 @@
+//! The traits and the values that cross them.
+
+use tracemark_ledger::{Frontier, LogEntry, NoteSigner};
+use tracemark_types::{
+    Issuance, PayloadBytes, Recipient, RecipientId, Recording, RecordingId, Sha256, TraceId,
+    TraceRow, UnixMillis,
+};
+
+use crate::StoreError;
+
+/// A recording about to be stored (its id derives from its content).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewRecording {
+    /// Its id.
+    pub id: RecordingId,
+    /// Its title (checked by [`crate::records::check_title`]).
+    pub title: String,
+    /// SHA-256 of the file.
+    pub sha256: Sha256,
+    /// Duration, seconds.
+    pub duration_s: f64,
+    /// Sample rate, Hz.
+    pub sample_rate: u32,
+    /// Channels.
+    pub channels: u32,
+    /// Container format.
+    pub format: String,
+}
+
+/// An issuance about to be stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewIssuance {
+    /// The recording.
+    pub recording_id: RecordingId,
+    /// The recipient.
+    pub recipient_id: RecipientId,
+    /// The blind payload in the copy.
+    pub payload: PayloadBytes,
+    /// Commitment to the codeword.
+    pub codeword_commitment: Sha256,
+    /// Delivery format label.
+    pub format: String,
+    /// SHA-256 of the delivered file.
+    pub copy_sha256: Sha256,
+}
+
+/// One thing to record. The store assigns ids and log indices; the entries each draft
+/// produces are fixed by [`crate::sequence`].
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Draft {
+    /// A new recipient (name checked with [`crate::records::check_recipient_name`]).
+    /// Duplicate names are refused. Entry: `RecordStated` for `recipients`.
+    Recipient {
+        /// Unique name.
+        name: String,
+        /// Optional e-mail.
+        email: Option<String>,
+    },
+    /// A new recording and its fingerprint. The same content again returns the stored
+    /// recording and logs nothing. Entries: `RecordingIngested`, `RecordStated`.
+    Recording {
+        /// The recording.
+        recording: NewRecording,
+        /// Its serialised fingerprint (`tracemark_fingerprint` wire format).
+        fingerprint: Vec<u8>,
+    },
+    /// A new issuance. The same (recording, recipient, format) again returns the stored
+    /// one and logs nothing. Entry: `CopyIssued`.
+    Issuance(NewIssuance),
+    /// A trace. Entry: `TraceRecorded`.
+    Trace {
+        /// Its id (random, chosen by the caller).
+        id: TraceId,
+        /// SHA-256 of the leaked file.
+        leak_sha256: Sha256,
+        /// One-line verdict (cut to 4000 bytes).
+        verdict: String,
+        /// The report JSON, committed to by its hash.
+        report_json: String,
+    },
+    /// A new title for a recording. Entry: `RecordStated`.
+    RetitleRecording {
+        /// The recording.
+        id: RecordingId,
+        /// The new title.
+        title: String,
+    },
+    /// A new e-mail address (or none) for a recipient. Entry: `RecordStated`.
+    SetRecipientEmail {
+        /// The recipient.
+        id: RecipientId,
+        /// The new address.
+        email: Option<String>,
+    },
+    /// Finishes upgrading a vault made by an older release (see [`Store::legacy_upgrade`]):
+    /// stores each recording's own fingerprint and states the columns of every recording
+    /// and recipient, so that from now on an edit to any of them is caught. Does nothing
+    /// when another process finished the upgrade first.
+    FinishLegacyUpgrade {
+        /// Each recording's fingerprint, split from the legacy single index.
+        fingerprints: Vec<(RecordingId, Vec<u8>)>,
+    },
+    /// An entry with no row of its own (evidence exported, access recorded, the statements
+    /// an upgrade writes for records that older entries did not cover).
+    Event(LogEntry),
+}
+
+/// What one draft stored.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Stored {
+    /// A recipient was added.
+    Recipient(Recipient),
+    /// A recording, new or (`existing`) already stored.
+    Recording {
+        /// The row.
+        recording: Recording,
+        /// True when it was already there and nothing was logged.
+        existing: bool,
+    },
+    /// An issuance, new or (`existing`) already stored.
+    Issuance {
+        /// The row.
+        issuance: Issuance,
+        /// True when it was already there and nothing was logged.
+        existing: bool,
+    },
+    /// A trace.
+    Trace(TraceRow),
+    /// A change or an event, at this log index.
+    Logged {
+        /// The entry's index.
+        log_index: u64,
+    },
+}
+
+/// What a vault made by an older release still needs (see [`Draft::FinishLegacyUpgrade`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LegacyUpgrade {
+    /// The legacy single fingerprint index of every recording, to split per recording.
+    pub fingerprint_index: Option<Vec<u8>>,
+}
+
+/// A stored log row, as read (the leaf hash is what the row says, checked by `verify`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogRow {
+    /// Index.
+    pub index: u64,
+    /// Canonical entry bytes.
+    pub entry: Vec<u8>,
+    /// Stored RFC 9162 leaf hash.
+    pub leaf_hash: Vec<u8>,
+}
+
+/// Everything in a store, for `migrate`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Dump {
+    /// The log.
+    pub log: Vec<LogRow>,
+    /// Signed checkpoints `(size, note)`.
+    pub checkpoints: Vec<(u64, String)>,
+    /// Recordings with their fingerprints.
+    pub recordings: Vec<(Recording, Vec<u8>)>,
+    /// Recipients.
+    pub recipients: Vec<Recipient>,
+    /// Issuances.
+    pub issuances: Vec<Issuance>,
+    /// Traces.
+    pub traces: Vec<TraceRow>,
+}
+
+/// A vault's database. Reads see committed data; every write is one [`Store::append`].
+pub trait Store: Send + Sync {
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+
+    /// Stores `drafts` with their log entries and one new signed checkpoint, atomically,
+    /// under the database's one sequencer lock; returns what each draft stored, in order.
+    fn append(
+        &self,
+        time: UnixMillis,
+        drafts: Vec<Draft>,
+        signer: &NoteSigner,
+    ) -> Result<Vec<Stored>, StoreError>;
+
+    /// Every recording, oldest first.
+    fn recordings(&self) -> Result<Vec<Recording>, StoreError>;
+    /// One recording.
+    fn recording(&self, id: &RecordingId) -> Result<Option<Recording>, StoreError>;
+    /// The recording with this content hash.
+    fn recording_by_content(&self, sha: &Sha256) -> Result<Option<Recording>, StoreError>;
+    /// One recording's stored fingerprint.
+    fn fingerprint(&self, id: &RecordingId) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Every recording id with its fingerprint (to build the search index).
+    fn fingerprints(&self) -> Result<Vec<(RecordingId, Vec<u8>)>, StoreError>;
+
+    /// Every recipient, oldest first.
+    fn recipients(&self) -> Result<Vec<Recipient>, StoreError>;
+    /// One recipient by id.
+    fn recipient(&self, id: &RecipientId) -> Result<Option<Recipient>, StoreError>;
+    /// One recipient by exact name.
+    fn recipient_by_name(&self, name: &str) -> Result<Option<Recipient>, StoreError>;
+
+    /// Every issuance, in id order.
+    fn issuances(&self) -> Result<Vec<Issuance>, StoreError>;
+    /// The issuances of one recording, in id order.
+    fn issuances_of(&self, recording: &RecordingId) -> Result<Vec<Issuance>, StoreError>;
+    /// One issuance.
+    fn issuance(
+        &self,
+        recording: &RecordingId,
+        recipient: &RecipientId,
+        format: &str,
+    ) -> Result<Option<Issuance>, StoreError>;
+    /// Issuances whose copy carries this blind payload.
+    fn issuances_by_payload(&self, payload: &PayloadBytes) -> Result<Vec<Issuance>, StoreError>;
+
+    /// Every trace, oldest first.
+    fn traces(&self) -> Result<Vec<TraceRow>, StoreError>;
+    /// One trace.
+    fn trace(&self, id: &TraceId) -> Result<Option<TraceRow>, StoreError>;
+
+    /// Number of log entries.
+    fn log_size(&self) -> Result<u64, StoreError>;
+    /// Up to `limit` log rows from index `from`, in index order.
+    fn log_rows(&self, from: u64, limit: u64) -> Result<Vec<LogRow>, StoreError>;
+    /// Every signed checkpoint `(size, note)`, by size.
+    fn checkpoints(&self) -> Result<Vec<(u64, String)>, StoreError>;
+    /// The latest signed checkpoint.
+    fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, StoreError>;
+    /// The tree's right edge as stored (what the next append extends).
+    fn frontier(&self) -> Result<Frontier, StoreError>;
+
+    /// What an upgrade from an older release still needs, if anything.
+    fn legacy_upgrade(&self) -> Result<Option<LegacyUpgrade>, StoreError> {
+        Ok(None)
+    }
+
+    /// Everything, for `migrate`.
+    fn export(&self) -> Result<Dump, StoreError>;
+    /// Loads a dump into this empty store, rows and log as they were.
+    fn import(&self, dump: &Dump) -> Result<(), StoreError>;
+}
+
+/// A blob's key: `originals/rec-0123456789ab.sealed` and the like: 1 to 200 bytes of
+/// `[a-z0-9._-]` in `/`-separated parts, none of them `.` or `..`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct BlobKey(String);
+
+impl BlobKey {
+    /// Checks the key syntax.
+    pub fn try_new(s: impl Into<String>) -> Result<Self, StoreError> {
+        let s = s.into();
+        let part_ok = |p: &str| {
+            !p.is_empty()
+                && p != "."
+                && p != ".."
+                && p.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
+                })
+        };
+        if s.is_empty() || s.len() > 200 || !s.split('/').all(part_ok) {
+            return Err(StoreError::Invalid {
+                what: "blob key",
+                reason: format!("{s:?} is not 1-200 bytes of [a-z0-9._-] parts"),
+            });
+        }
+        Ok(Self(s))
+    }
+
+    /// The sealed original of a recording.
+    pub fn original(id: &RecordingId) -> Self {
+        Self(format!("originals/{id}.sealed"))
+    }
+
+    /// The key as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Large values by key: written once, durably, then read.
+pub trait BlobStore: Send + Sync {
+    /// `local` or `object-store`.
+    fn backend(&self) -> &'static str;
+    /// Writes `bytes` at `key`, replacing nothing that differs: a second put of the same
+    /// key overwrites (blobs are content-addressed by the caller). Durable on return.
+    fn put(&self, key: &BlobKey, bytes: &[u8]) -> Result<(), StoreError>;
+    /// Reads a blob, or `None`.
+    fn get(&self, key: &BlobKey) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Every key, sorted.
+    fn list(&self) -> Result<Vec<BlobKey>, StoreError>;
+}
