@@ -1,0 +1,101 @@
+//! Blobs as files under one directory.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use tracemark_store::{BlobKey, BlobStore, StoreError};
+
+const BACKEND: &str = "local-blobs";
+
+/// Blobs as files under `root` (key `originals/x.sealed` is `root/originals/x.sealed`).
+/// A put writes a temporary file, syncs it and renames it into place, so a crash leaves
+/// the old blob or the new one, never half of one.
+#[derive(Debug, Clone)]
+pub struct LocalBlobs {
+    root: PathBuf,
+}
+
+impl LocalBlobs {
+    /// Blobs under `root` (created on the first put).
+    pub fn new(root: &Path) -> Self {
+        Self {
+            root: root.to_path_buf(),
+        }
+    }
+
+    fn path(&self, key: &BlobKey) -> PathBuf {
+        // BlobKey's syntax has no `..`, no leading `/` and no backslash: the path stays
+        // under the root.
+        self.root.join(key.as_str())
+    }
+}
+
+fn io(path: &Path, e: std::io::Error) -> StoreError {
+    StoreError::backend(BACKEND, format!("{}: {e}", path.display()))
+}
+
+impl BlobStore for LocalBlobs {
+    fn backend(&self) -> &'static str {
+        BACKEND
+    }
+
+    fn put(&self, key: &BlobKey, bytes: &[u8]) -> Result<(), StoreError> {
+        let path = self.path(key);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
+        }
+        let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+        let mut f = std::fs::File::create(&tmp).map_err(|e| io(&tmp, e))?;
+        f.write_all(bytes).map_err(|e| io(&tmp, e))?;
+        f.sync_all().map_err(|e| io(&tmp, e))?;
+        std::fs::rename(&tmp, &path).map_err(|e| io(&path, e))
+    }
+
+    fn get(&self, key: &BlobKey) -> Result<Option<Vec<u8>>, StoreError> {
+        let path = self.path(key);
+        match std::fs::read(&path) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io(&path, e)),
+        }
+    }
+
+    fn list(&self) -> Result<Vec<BlobKey>, StoreError> {
+        let mut out = Vec::new();
+        let mut stack = vec![self.root.clone()];
+        while let Some(dir) = stack.pop() {
+            let entries = match std::fs::read_dir(&dir) {
+                Ok(e) => e,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(io(&dir, e)),
+            };
+            for entry in entries {
+                let entry = entry.map_err(|e| io(&dir, e))?;
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if let Ok(rel) = path.strip_prefix(&self.root)
+                    && let Some(rel) = rel.to_str()
+                    && let Ok(key) = BlobKey::try_new(rel.replace('\\', "/"))
+                    && !rel.contains(".tmp-")
+                {
+                    out.push(key);
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_blobs_pass_the_blob_checks() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let blobs = LocalBlobs::new(&dir.path().join("vault"));
+        crate::check_blob_store(&blobs).expect("conforms");
+    }
+}
