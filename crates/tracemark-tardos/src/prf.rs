@@ -1,58 +1,30 @@
 //! Keyed pseudo-random streams: SHA-256 in counter mode.
 //!
 //! Block `k` of the stream named `label` under the 32-byte secret `key` is
-//! `SHA-256("tracemark-tardos/v1" || 0x00 || label || 0x00 || key || k as u64 LE)`.
-//! Every input has a fixed length per label, so length extension does not apply,
-//! and SHA-256 keyed by a secret prefix behaves as a PRF (Bellare, Canetti, Krawczyk,
-//! "Keying hash functions for message authentication", CRYPTO 1996, §3). Labels name
-//! each purpose (biases, symbols, simulation noise) so that streams never overlap.
-
-use sha2::{Digest, Sha256};
+//! `SHA-256("tracemark-tardos/v1" || 0x00 || label || 0x00 || key || k as u64 LE)`:
+//! the domain-separated schedule of `tracemark-keystream`'s format version 1, which holds
+//! the construction and why it is a PRF. Labels name each purpose (biases, symbols,
+//! simulation noise) so that streams never overlap. Every codeword issued depends on these
+//! streams, which the known-answer test below pins.
 
 /// Domain-separation prefix of every hash this crate computes.
 pub(crate) const DOMAIN: &[u8] = b"tracemark-tardos/v1";
 
 /// A deterministic stream of uniform words derived from a secret seed.
 #[derive(Clone)]
-pub(crate) struct KeyedStream {
-    prefix: Sha256,
-    counter: u64,
-    block: [u8; 32],
-    next_word: usize,
-}
+pub(crate) struct KeyedStream(tracemark_keystream::KeyStream);
 
 impl KeyedStream {
     /// Opens the stream `label` (which must not contain a zero byte) under `key`.
     pub(crate) fn new(label: &[u8], key: &[u8; 32]) -> Self {
-        debug_assert!(!label.contains(&0), "labels are zero-terminated");
-        let mut prefix = Sha256::new();
-        prefix.update(DOMAIN);
-        prefix.update([0]);
-        prefix.update(label);
-        prefix.update([0]);
-        prefix.update(key);
-        Self {
-            prefix,
-            counter: 0,
-            block: [0; 32],
-            next_word: 4,
-        }
+        Self(tracemark_keystream::KeyStream::domain_separated(
+            DOMAIN, label, key,
+        ))
     }
 
     /// The next uniformly distributed 64-bit word.
     pub(crate) fn next_u64(&mut self) -> u64 {
-        if self.next_word == 4 {
-            let mut h = self.prefix.clone();
-            h.update(self.counter.to_le_bytes());
-            self.block = h.finalize().into();
-            self.counter = self.counter.wrapping_add(1);
-            self.next_word = 0;
-        }
-        let mut word = [0u8; 8];
-        let start = self.next_word * 8;
-        word.copy_from_slice(&self.block[start..start + 8]);
-        self.next_word += 1;
-        u64::from_le_bytes(word)
+        self.0.next_u64()
     }
 
     /// A uniform draw from `[0, 1)` with 53 random bits.

@@ -2,10 +2,12 @@
 //!
 //! Every purpose (sync pattern, data layout, symbol layout, CRC mask...) gets its own
 //! stream, derived with HKDF-SHA256 (RFC 5869) under a named label, so that no two
-//! purposes ever share randomness and adding a purpose changes none of the others.
+//! purposes ever share randomness and adding a purpose changes none of the others. The
+//! streams are `tracemark-keystream`'s format version 1 (HKDF schedule); every mark issued
+//! depends on them, which the known-answer test below pins.
 
 use hkdf::Hkdf;
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 
 use crate::WatermarkError;
 
@@ -61,46 +63,23 @@ impl WatermarkKey {
             .expect("HKDF output length within RFC 5869 limit");
     }
 
-    /// A pseudo-random stream for `label`.
+    /// The keyed pseudo-random stream for `label`: the HKDF schedule of
+    /// [`tracemark_keystream`] (format version 1), whose prefix is exactly
+    /// `derive(label, 32 bytes)`.
     pub fn stream(&self, label: &str) -> KeyStream {
-        let mut seed = [0u8; 32];
-        self.derive(label, &mut seed);
-        KeyStream {
-            seed,
-            counter: 0,
-            block: [0; 32],
-            used: 32,
-        }
+        KeyStream(tracemark_keystream::KeyStream::hkdf(&self.0, label))
     }
 }
 
-/// A keyed pseudo-random stream: SHA-256 in counter mode over an HKDF-derived seed.
-#[derive(Clone)]
-pub struct KeyStream {
-    seed: [u8; 32],
-    counter: u64,
-    block: [u8; 32],
-    used: usize,
-}
+/// A keyed pseudo-random stream ([`tracemark_keystream::KeyStream`], HKDF schedule) with the
+/// draws the watermark layout needs.
+#[derive(Clone, Debug)]
+pub struct KeyStream(tracemark_keystream::KeyStream);
 
 impl KeyStream {
-    fn refill(&mut self) {
-        let mut h = Sha256::new();
-        h.update(self.seed);
-        h.update(self.counter.to_le_bytes());
-        self.block.copy_from_slice(&h.finalize());
-        self.counter += 1;
-        self.used = 0;
-    }
-
     /// The next 32 random bits.
     pub fn next_u32(&mut self) -> u32 {
-        if self.used + 4 > 32 {
-            self.refill();
-        }
-        let b = &self.block[self.used..self.used + 4];
-        self.used += 4;
-        u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+        self.0.next_u32()
     }
 
     /// A uniform float in `[0, 1)`.
