@@ -1,0 +1,769 @@
+//! [`PostgresStore`]: the [`Store`] trait on one PostgreSQL database.
+
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use postgres::error::SqlState;
+use postgres::types::ToSql;
+use postgres::{Client, GenericClient, IsolationLevel, NoTls, Row, Transaction};
+use tracemark_ledger::{Frontier, Hash, NoteSigner};
+use tracemark_store::{
+    AppendTx, Draft, Dump, LogRow, NewIssuance, Store, StoreError, Stored, sequence,
+};
+use tracemark_types::{
+    Issuance, IssuanceId, PayloadBytes, Recipient, RecipientId, Recording, RecordingId, Sha256,
+    TraceId, TraceRow, UnixMillis,
+};
+
+use crate::rows::{self, Cells, ISSUANCE_COLS, RECIPIENT_COLS, RECORDING_COLS, TRACE_COLS};
+use crate::schema::{self, SEQUENCER_LOCK_KEY};
+
+/// How long a writer waits for another writer's lock before giving up, by default
+/// (PostgreSQL's `lock_timeout`, set on every connection).
+pub const BUSY_TIMEOUT_MS: u64 = 60_000;
+
+const BACKEND: &str = "postgres";
+
+type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
+
+pub(crate) fn db_err(e: postgres::Error) -> StoreError {
+    StoreError::backend(BACKEND, e)
+}
+
+fn busy_or(e: postgres::Error, started: Instant) -> StoreError {
+    if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) {
+        StoreError::Busy {
+            backend: BACKEND,
+            waited_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        }
+    } else {
+        db_err(e)
+    }
+}
+
+/// A stored value for a BIGINT column.
+fn int(v: u64, what: &'static str) -> Result<i64, StoreError> {
+    i64::try_from(v).map_err(|_| StoreError::Invalid {
+        what,
+        reason: format!("{v} does not fit in a BIGINT"),
+    })
+}
+
+/// A query bound (offset, limit): past `i64::MAX` means "all".
+fn bound(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// A vault database on a PostgreSQL server. One connection, behind a mutex; open one store
+/// per thread or process for parallel work (writers serialise on the sequencer lock).
+pub struct PostgresStore {
+    config: postgres::Config,
+    busy_timeout: Duration,
+    conn: Mutex<Client>,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("dbname", &self.config.get_dbname())
+            .field("busy_timeout", &self.busy_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Session settings every connection gets (again after a reconnect).
+fn set_up_session(client: &mut Client, busy_timeout: Duration) -> Result<(), StoreError> {
+    let ms = busy_timeout.as_millis().max(1);
+    // lock_timeout bounds the wait for the sequencer lock (and any row lock).
+    client
+        .batch_execute(&format!("SET lock_timeout = {ms}"))
+        .map_err(db_err)
+}
+
+impl PostgresStore {
+    /// Connects (without TLS: for a server on this machine or a trusted network) to the
+    /// database that `url` names, in URL (`postgresql://user@host:port/db`) or key-value
+    /// (`host=... dbname=...`) form, and applies the migrations it lacks.
+    ///
+    /// The database must use the UTF8 encoding (text is stored as given).
+    pub fn connect(url: &str) -> Result<Self, StoreError> {
+        let config: postgres::Config = url.parse().map_err(|e| StoreError::Invalid {
+            what: "PostgreSQL URL",
+            reason: format!("{e}"),
+        })?;
+        let mut client = config.connect(NoTls).map_err(db_err)?;
+        let encoding: String = client
+            .query_one("SELECT current_setting('server_encoding')", &[])
+            .and_then(|r| r.try_get(0))
+            .map_err(db_err)?;
+        if encoding != "UTF8" {
+            return Err(StoreError::Invalid {
+                what: "database encoding",
+                reason: format!(
+                    "the database uses {encoding}; tracemark needs a database created with ENCODING 'UTF8'"
+                ),
+            });
+        }
+        let busy_timeout = Duration::from_millis(BUSY_TIMEOUT_MS);
+        set_up_session(&mut client, busy_timeout)?;
+        schema::migrate(&mut client)?;
+        Ok(Self {
+            config,
+            busy_timeout,
+            conn: Mutex::new(client),
+        })
+    }
+
+    /// Waits up to `timeout` (instead of [`BUSY_TIMEOUT_MS`]) for another writer's lock
+    /// before an append or import fails with [`StoreError::Busy`].
+    pub fn with_busy_timeout(self, timeout: Duration) -> Result<Self, StoreError> {
+        let mut me = self;
+        me.busy_timeout = timeout;
+        let mut conn = me.conn()?;
+        set_up_session(&mut conn, timeout)?;
+        drop(conn);
+        Ok(me)
+    }
+
+    fn conn(&self) -> Result<MutexGuard<'_, Client>, StoreError> {
+        // A panic while holding the lock leaves the database consistent (an open
+        // transaction rolls back when dropped), so a poisoned mutex is still safe to use.
+        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        if conn.is_closed() {
+            // The server closed the connection (restart, idle timeout): every operation is
+            // its own transaction, so starting over on a new connection is safe.
+            let mut fresh = self.config.connect(NoTls).map_err(db_err)?;
+            set_up_session(&mut fresh, self.busy_timeout)?;
+            *conn = fresh;
+        }
+        Ok(conn)
+    }
+
+    /// A write transaction holding the sequencer lock. READ COMMITTED whatever the server's
+    /// default: every statement after the lock then sees what the previous holder committed
+    /// (under REPEATABLE READ the snapshot would predate the wait for the lock).
+    fn locked<'c>(conn: &'c mut Client, started: Instant) -> Result<Transaction<'c>, StoreError> {
+        let mut tx = conn
+            .build_transaction()
+            .isolation_level(IsolationLevel::ReadCommitted)
+            .start()
+            .map_err(db_err)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SEQUENCER_LOCK_KEY])
+            .map_err(|e| busy_or(e, started))?;
+        Ok(tx)
+    }
+}
+
+/// Runs a query and converts every row.
+fn query<T>(
+    conn: &mut impl GenericClient,
+    sql: &str,
+    params: Params<'_>,
+    convert: impl Fn(&Row) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    conn.query(sql, params)
+        .map_err(db_err)?
+        .iter()
+        .map(convert)
+        .collect()
+}
+
+/// Runs a query expected to give at most one row.
+fn query_opt<T>(
+    conn: &mut impl GenericClient,
+    sql: &str,
+    params: Params<'_>,
+    convert: impl Fn(&Row) -> Result<T, StoreError>,
+) -> Result<Option<T>, StoreError> {
+    conn.query_opt(sql, params)
+        .map_err(db_err)?
+        .as_ref()
+        .map(convert)
+        .transpose()
+}
+
+/// A `COUNT(*)`.
+fn count(conn: &mut impl GenericClient, table: &'static str) -> Result<u64, StoreError> {
+    let row = conn
+        .query_one(&format!("SELECT COUNT(*) FROM {table}"), &[])
+        .map_err(db_err)?;
+    Cells::new(&row, table).count(0, "count")
+}
+
+fn frontier_of(conn: &mut impl GenericClient) -> Result<Frontier, StoreError> {
+    let bytes = query_opt(
+        conn,
+        "SELECT id, frontier FROM log_state WHERE id = 1",
+        &[],
+        |row| Cells::new(row, "log_state").get::<Vec<u8>>(1, "frontier"),
+    )?;
+    match bytes {
+        None => Ok(Frontier::new()),
+        Some(b) => {
+            Frontier::from_bytes(&b).map_err(|e| StoreError::corrupt("log_state", 1, "frontier", e))
+        }
+    }
+}
+
+fn recipient_by_name(
+    conn: &mut impl GenericClient,
+    name: &str,
+) -> Result<Option<Recipient>, StoreError> {
+    query_opt(
+        conn,
+        &format!("SELECT {RECIPIENT_COLS} FROM recipients WHERE name = $1"),
+        &[&name],
+        rows::recipient,
+    )
+}
+
+fn recipient(
+    conn: &mut impl GenericClient,
+    id: &RecipientId,
+) -> Result<Option<Recipient>, StoreError> {
+    query_opt(
+        conn,
+        &format!("SELECT {RECIPIENT_COLS} FROM recipients WHERE id = $1"),
+        &[&id.as_str()],
+        rows::recipient,
+    )
+}
+
+fn recording(
+    conn: &mut impl GenericClient,
+    id: &RecordingId,
+) -> Result<Option<Recording>, StoreError> {
+    query_opt(
+        conn,
+        &format!("SELECT {RECORDING_COLS} FROM recordings WHERE id = $1"),
+        &[&id.as_str()],
+        rows::recording,
+    )
+}
+
+fn recording_by_content(
+    conn: &mut impl GenericClient,
+    sha: &Sha256,
+) -> Result<Option<Recording>, StoreError> {
+    query_opt(
+        conn,
+        &format!("SELECT {RECORDING_COLS} FROM recordings WHERE sha256 = $1"),
+        &[&sha.0.as_slice()],
+        rows::recording,
+    )
+}
+
+fn fingerprint(
+    conn: &mut impl GenericClient,
+    id: &RecordingId,
+) -> Result<Option<Vec<u8>>, StoreError> {
+    Ok(query_opt(
+        conn,
+        "SELECT recording_id, bytes FROM fingerprints WHERE recording_id = $1",
+        &[&id.as_str()],
+        rows::fingerprint,
+    )?
+    .map(|(_, bytes)| bytes))
+}
+
+fn fingerprints(conn: &mut impl GenericClient) -> Result<Vec<(RecordingId, Vec<u8>)>, StoreError> {
+    // Byte order, as SQLite sorts text, whatever the database's collation.
+    query(
+        conn,
+        r#"SELECT recording_id, bytes FROM fingerprints ORDER BY recording_id COLLATE "C""#,
+        &[],
+        rows::fingerprint,
+    )
+}
+
+fn issuance(
+    conn: &mut impl GenericClient,
+    rec: &RecordingId,
+    who: &RecipientId,
+    format: &str,
+) -> Result<Option<Issuance>, StoreError> {
+    query_opt(
+        conn,
+        &format!(
+            "SELECT {ISSUANCE_COLS} FROM issuances WHERE recording_id = $1 AND recipient_id = $2 AND format = $3"
+        ),
+        &[&rec.as_str(), &who.as_str(), &format],
+        rows::issuance,
+    )
+}
+
+fn issuances(conn: &mut impl GenericClient) -> Result<Vec<Issuance>, StoreError> {
+    query(
+        conn,
+        &format!("SELECT {ISSUANCE_COLS} FROM issuances ORDER BY id"),
+        &[],
+        rows::issuance,
+    )
+}
+
+fn recordings(conn: &mut impl GenericClient) -> Result<Vec<Recording>, StoreError> {
+    query(
+        conn,
+        &format!("SELECT {RECORDING_COLS} FROM recordings ORDER BY ingested_at, log_index"),
+        &[],
+        rows::recording,
+    )
+}
+
+fn recipients(conn: &mut impl GenericClient) -> Result<Vec<Recipient>, StoreError> {
+    query(
+        conn,
+        &format!("SELECT {RECIPIENT_COLS} FROM recipients ORDER BY created_at, log_index"),
+        &[],
+        rows::recipient,
+    )
+}
+
+fn traces(conn: &mut impl GenericClient) -> Result<Vec<TraceRow>, StoreError> {
+    query(
+        conn,
+        &format!("SELECT {TRACE_COLS} FROM traces ORDER BY created_at, log_index"),
+        &[],
+        rows::trace,
+    )
+}
+
+fn log_rows(
+    conn: &mut impl GenericClient,
+    from: u64,
+    limit: u64,
+) -> Result<Vec<LogRow>, StoreError> {
+    query(
+        conn,
+        "SELECT idx, entry, leaf_hash FROM log WHERE idx >= $1 ORDER BY idx LIMIT $2",
+        &[&bound(from), &bound(limit)],
+        rows::log_row,
+    )
+}
+
+fn checkpoints(conn: &mut impl GenericClient) -> Result<Vec<(u64, String)>, StoreError> {
+    query(
+        conn,
+        "SELECT size, note FROM checkpoints ORDER BY size",
+        &[],
+        rows::checkpoint,
+    )
+}
+
+/// The write transaction handed to [`sequence`].
+struct Tx<'c>(Transaction<'c>);
+
+impl Tx<'_> {
+    fn exec(&mut self, sql: &str, params: Params<'_>) -> Result<(), StoreError> {
+        self.0.execute(sql, params).map_err(db_err)?;
+        Ok(())
+    }
+
+    fn insert_issuance_row(
+        &mut self,
+        id: Option<IssuanceId>,
+        i: &NewIssuance,
+        issued_at: UnixMillis,
+        log_index: u64,
+    ) -> Result<IssuanceId, StoreError> {
+        let id = id.map(|id| int(id.0, "issuance id")).transpose()?;
+        let row = self
+            .0
+            .query_one(
+                "INSERT INTO issuances (id, recording_id, recipient_id, payload, codeword_commitment, format, copy_sha256, issued_at, log_index)
+                 VALUES (COALESCE($1, nextval(pg_get_serial_sequence('issuances', 'id'))), $2, $3, $4, $5, $6, $7, $8, $9)
+                 RETURNING id",
+                &[
+                    &id,
+                    &i.recording_id.as_str(),
+                    &i.recipient_id.as_str(),
+                    &i.payload.0.as_slice(),
+                    &i.codeword_commitment.0.as_slice(),
+                    &i.format,
+                    &i.copy_sha256.0.as_slice(),
+                    &issued_at.0,
+                    &int(log_index, "log index")?,
+                ],
+            )
+            .map_err(db_err)?;
+        Ok(IssuanceId(Cells::new(&row, "issuances").count(0, "id")?))
+    }
+}
+
+impl AppendTx for Tx<'_> {
+    fn frontier(&mut self) -> Result<Frontier, StoreError> {
+        frontier_of(&mut self.0)
+    }
+
+    fn set_frontier(&mut self, frontier: &Frontier) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT INTO log_state (id, frontier) VALUES (1, $1)
+             ON CONFLICT (id) DO UPDATE SET frontier = excluded.frontier",
+            &[&frontier.to_bytes()],
+        )
+    }
+
+    fn insert_log(&mut self, index: u64, entry: &[u8], leaf: &Hash) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT INTO log (idx, entry, leaf_hash) VALUES ($1, $2, $3)",
+            &[&int(index, "log index")?, &entry, &leaf.0.as_slice()],
+        )
+    }
+
+    fn insert_checkpoint(&mut self, size: u64, note: &str) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT INTO checkpoints (size, note) VALUES ($1, $2)",
+            &[&int(size, "checkpoint size")?, &note],
+        )
+    }
+
+    fn max_recipient_number(&mut self) -> Result<u64, StoreError> {
+        // Ids are r-N; the largest N, read as a number (not as text, where r-9 > r-10).
+        // Only ids in that syntax (at most 18 digits, which fit in a BIGINT) are cast; a
+        // stored id in another syntax is reported as corrupt by the reads.
+        let row = self
+            .0
+            .query_one(
+                "SELECT MAX(substr(id, 3)::BIGINT) FROM recipients
+                 WHERE id ~ '^r-[1-9][0-9]{0,17}$'",
+                &[],
+            )
+            .map_err(db_err)?;
+        let n: Option<i64> = Cells::new(&row, "recipients").get(0, "id")?;
+        Ok(n.map_or(0, |n| n.max(0) as u64))
+    }
+
+    fn recipient_by_name(&mut self, name: &str) -> Result<Option<Recipient>, StoreError> {
+        recipient_by_name(&mut self.0, name)
+    }
+
+    fn recipient(&mut self, id: &RecipientId) -> Result<Option<Recipient>, StoreError> {
+        recipient(&mut self.0, id)
+    }
+
+    fn insert_recipient(&mut self, r: &Recipient) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT INTO recipients (id, name, email, created_at, log_index) VALUES ($1, $2, $3, $4, $5)",
+            &[
+                &r.id.as_str(),
+                &r.name,
+                &r.email,
+                &r.created_at.0,
+                &int(r.log_index, "log index")?,
+            ],
+        )
+    }
+
+    fn set_recipient_email(
+        &mut self,
+        id: &RecipientId,
+        email: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.exec(
+            "UPDATE recipients SET email = $1 WHERE id = $2",
+            &[&email, &id.as_str()],
+        )
+    }
+
+    fn recording_by_content(&mut self, sha: &Sha256) -> Result<Option<Recording>, StoreError> {
+        recording_by_content(&mut self.0, sha)
+    }
+
+    fn recording(&mut self, id: &RecordingId) -> Result<Option<Recording>, StoreError> {
+        recording(&mut self.0, id)
+    }
+
+    fn fingerprint(&mut self, id: &RecordingId) -> Result<Option<Vec<u8>>, StoreError> {
+        fingerprint(&mut self.0, id)
+    }
+
+    fn insert_recording(&mut self, r: &Recording, fp: &[u8]) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT INTO recordings (id, title, sha256, duration_s, sample_rate, channels, format, ingested_at, log_index)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            &[
+                &r.id.as_str(),
+                &r.title,
+                &r.sha256.0.as_slice(),
+                &r.duration_s,
+                &i64::from(r.sample_rate),
+                &i64::from(r.channels),
+                &r.format,
+                &r.ingested_at.0,
+                &int(r.log_index, "log index")?,
+            ],
+        )?;
+        self.set_fingerprint(&r.id, fp)
+    }
+
+    fn set_recording_title(&mut self, id: &RecordingId, title: &str) -> Result<(), StoreError> {
+        self.exec(
+            "UPDATE recordings SET title = $1 WHERE id = $2",
+            &[&title, &id.as_str()],
+        )
+    }
+
+    fn issuance(
+        &mut self,
+        rec: &RecordingId,
+        who: &RecipientId,
+        format: &str,
+    ) -> Result<Option<Issuance>, StoreError> {
+        issuance(&mut self.0, rec, who, format)
+    }
+
+    fn insert_issuance(
+        &mut self,
+        i: &NewIssuance,
+        issued_at: UnixMillis,
+        log_index: u64,
+    ) -> Result<IssuanceId, StoreError> {
+        self.insert_issuance_row(None, i, issued_at, log_index)
+    }
+
+    fn insert_trace(&mut self, t: &TraceRow) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT INTO traces (id, leak_sha256, verdict, report_json, report_sha256, created_at, log_index)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[
+                &t.id.as_str(),
+                &t.leak_sha256.0.as_slice(),
+                &t.verdict,
+                &t.report_json,
+                &t.report_sha256.0.as_slice(),
+                &t.created_at.0,
+                &int(t.log_index, "log index")?,
+            ],
+        )
+    }
+
+    // PostgreSQL vaults have no older releases: the legacy-upgrade hooks keep their
+    // defaults, except this one, which storing a recording uses.
+    fn set_fingerprint(&mut self, id: &RecordingId, bytes: &[u8]) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT INTO fingerprints (recording_id, bytes) VALUES ($1, $2)
+             ON CONFLICT (recording_id) DO UPDATE SET bytes = excluded.bytes",
+            &[&id.as_str(), &bytes],
+        )
+    }
+}
+
+impl Store for PostgresStore {
+    fn backend(&self) -> &'static str {
+        BACKEND
+    }
+
+    fn append(
+        &self,
+        time: UnixMillis,
+        drafts: Vec<Draft>,
+        signer: &NoteSigner,
+    ) -> Result<Vec<Stored>, StoreError> {
+        let mut conn = self.conn()?;
+        let started = Instant::now();
+        let mut tx = Tx(Self::locked(&mut conn, started)?);
+        let stored = sequence(&mut tx, time, drafts, signer)?;
+        tx.0.commit().map_err(|e| busy_or(e, started))?;
+        Ok(stored)
+    }
+
+    fn recordings(&self) -> Result<Vec<Recording>, StoreError> {
+        recordings(&mut *self.conn()?)
+    }
+
+    fn recording(&self, id: &RecordingId) -> Result<Option<Recording>, StoreError> {
+        recording(&mut *self.conn()?, id)
+    }
+
+    fn recording_by_content(&self, sha: &Sha256) -> Result<Option<Recording>, StoreError> {
+        recording_by_content(&mut *self.conn()?, sha)
+    }
+
+    fn fingerprint(&self, id: &RecordingId) -> Result<Option<Vec<u8>>, StoreError> {
+        fingerprint(&mut *self.conn()?, id)
+    }
+
+    fn fingerprints(&self) -> Result<Vec<(RecordingId, Vec<u8>)>, StoreError> {
+        fingerprints(&mut *self.conn()?)
+    }
+
+    fn recipients(&self) -> Result<Vec<Recipient>, StoreError> {
+        recipients(&mut *self.conn()?)
+    }
+
+    fn recipient(&self, id: &RecipientId) -> Result<Option<Recipient>, StoreError> {
+        recipient(&mut *self.conn()?, id)
+    }
+
+    fn recipient_by_name(&self, name: &str) -> Result<Option<Recipient>, StoreError> {
+        recipient_by_name(&mut *self.conn()?, name)
+    }
+
+    fn issuances(&self) -> Result<Vec<Issuance>, StoreError> {
+        issuances(&mut *self.conn()?)
+    }
+
+    fn issuances_of(&self, rec: &RecordingId) -> Result<Vec<Issuance>, StoreError> {
+        query(
+            &mut *self.conn()?,
+            &format!("SELECT {ISSUANCE_COLS} FROM issuances WHERE recording_id = $1 ORDER BY id"),
+            &[&rec.as_str()],
+            rows::issuance,
+        )
+    }
+
+    fn issuance(
+        &self,
+        rec: &RecordingId,
+        who: &RecipientId,
+        format: &str,
+    ) -> Result<Option<Issuance>, StoreError> {
+        issuance(&mut *self.conn()?, rec, who, format)
+    }
+
+    fn issuances_by_payload(&self, payload: &PayloadBytes) -> Result<Vec<Issuance>, StoreError> {
+        query(
+            &mut *self.conn()?,
+            &format!("SELECT {ISSUANCE_COLS} FROM issuances WHERE payload = $1 ORDER BY id"),
+            &[&payload.0.as_slice()],
+            rows::issuance,
+        )
+    }
+
+    fn traces(&self) -> Result<Vec<TraceRow>, StoreError> {
+        traces(&mut *self.conn()?)
+    }
+
+    fn trace(&self, id: &TraceId) -> Result<Option<TraceRow>, StoreError> {
+        query_opt(
+            &mut *self.conn()?,
+            &format!("SELECT {TRACE_COLS} FROM traces WHERE id = $1"),
+            &[&id.as_str()],
+            rows::trace,
+        )
+    }
+
+    fn log_size(&self) -> Result<u64, StoreError> {
+        count(&mut *self.conn()?, "log")
+    }
+
+    fn log_rows(&self, from: u64, limit: u64) -> Result<Vec<LogRow>, StoreError> {
+        log_rows(&mut *self.conn()?, from, limit)
+    }
+
+    fn checkpoints(&self) -> Result<Vec<(u64, String)>, StoreError> {
+        checkpoints(&mut *self.conn()?)
+    }
+
+    fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, StoreError> {
+        query_opt(
+            &mut *self.conn()?,
+            "SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1",
+            &[],
+            rows::checkpoint,
+        )
+    }
+
+    fn frontier(&self) -> Result<Frontier, StoreError> {
+        frontier_of(&mut *self.conn()?)
+    }
+
+    fn export(&self) -> Result<Dump, StoreError> {
+        let mut conn = self.conn()?;
+        // One snapshot for every table, so the dump is consistent while writers go on.
+        let mut tx = conn
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .map_err(db_err)?;
+        let mut fps = fingerprints(&mut tx)?;
+        let recordings = recordings(&mut tx)?
+            .into_iter()
+            .map(|r| {
+                let fp = fps
+                    .iter()
+                    .position(|(id, _)| *id == r.id)
+                    .map(|at| fps.swap_remove(at).1)
+                    .unwrap_or_default();
+                (r, fp)
+            })
+            .collect();
+        let dump = Dump {
+            log: log_rows(&mut tx, 0, u64::MAX)?,
+            checkpoints: checkpoints(&mut tx)?,
+            recordings,
+            recipients: recipients(&mut tx)?,
+            issuances: issuances(&mut tx)?,
+            traces: traces(&mut tx)?,
+        };
+        tx.commit().map_err(db_err)?;
+        Ok(dump)
+    }
+
+    fn import(&self, dump: &Dump) -> Result<(), StoreError> {
+        let mut conn = self.conn()?;
+        let started = Instant::now();
+        let mut tx = Self::locked(&mut conn, started)?;
+        let entries = count(&mut tx, "log")?;
+        let mut rows = 0;
+        for table in [
+            "checkpoints",
+            "recordings",
+            "recipients",
+            "issuances",
+            "traces",
+        ] {
+            rows += count(&mut tx, table)?;
+        }
+        if entries > 0 || rows > 0 {
+            return Err(StoreError::NotEmpty { entries });
+        }
+        let mut t = Tx(tx);
+        let mut frontier = Frontier::new();
+        let insert_log =
+            t.0.prepare("INSERT INTO log (idx, entry, leaf_hash) VALUES ($1, $2, $3)")
+                .map_err(db_err)?;
+        for row in &dump.log {
+            t.0.execute(
+                &insert_log,
+                &[&int(row.index, "log index")?, &row.entry, &row.leaf_hash],
+            )
+            .map_err(db_err)?;
+            frontier.push_leaf_hash(tracemark_ledger::leaf_hash(&row.entry));
+        }
+        for (size, note) in &dump.checkpoints {
+            t.insert_checkpoint(*size, note)?;
+        }
+        t.set_frontier(&frontier)?;
+        for (r, fp) in &dump.recordings {
+            t.insert_recording(r, fp)?;
+        }
+        for r in &dump.recipients {
+            t.insert_recipient(r)?;
+        }
+        for i in &dump.issuances {
+            let new = NewIssuance {
+                recording_id: i.recording_id.clone(),
+                recipient_id: i.recipient_id.clone(),
+                payload: i.payload,
+                codeword_commitment: i.codeword_commitment,
+                format: i.format.clone(),
+                copy_sha256: i.copy_sha256,
+            };
+            t.insert_issuance_row(Some(i.id), &new, i.issued_at, i.log_index)?;
+        }
+        // Ids given explicitly do not advance the identity sequence: later issuances go on
+        // after the largest imported id (or start at 1).
+        t.0.execute(
+            "SELECT setval(pg_get_serial_sequence('issuances', 'id'), GREATEST(MAX(id), 1), MAX(id) IS NOT NULL)
+             FROM issuances",
+            &[],
+        )
+        .map_err(db_err)?;
+        for tr in &dump.traces {
+            t.insert_trace(tr)?;
+        }
+        t.0.commit().map_err(|e| busy_or(e, started))
+    }
+}
