@@ -5,7 +5,7 @@ use tracemark_dsp::{AudioBuffer, SampleRate};
 use crate::codec::{Codec, CodecBackend};
 use crate::filter::{Pass, butterworth, filter_channels};
 use crate::resample::{conform, fit_length, resample_channels, stretch_channels};
-use crate::rng::Rng;
+use crate::rng::{self, Rng};
 use crate::{AttackError, edit, g711, level, noise, room, wsola};
 
 /// What an attack may draw on besides its input: the seed for its randomness, a second buffer
@@ -50,7 +50,7 @@ impl<'a> AttackContext<'a> {
     }
 
     fn rng(&self, stream: &str) -> Rng {
-        Rng::new(self.seed, stream)
+        rng::stream(self.seed, stream)
     }
 }
 

@@ -1,11 +1,13 @@
 //! Cutting and editing: crop, cut, jitter, splice, average, insert.
 
+use rand::RngExt;
+
 use crate::rng::Rng;
 
 /// `len` frames from a random start (uniform over the possible starts).
 pub(crate) fn crop(channels: &[Vec<f32>], len: usize, rng: &mut Rng) -> Vec<Vec<f32>> {
     let frames = channels.first().map_or(0, Vec::len);
-    let start = rng.below(frames - len + 1);
+    let start = rng.random_range(0..=frames - len);
     channels
         .iter()
         .map(|c| c[start..start + len].to_vec())
@@ -36,8 +38,8 @@ pub(crate) fn jitter(
     let mut block = 0;
     while block + period <= frames {
         // Keep the edit inside the block with room for a whole chunk on either side.
-        let pos = block + chunk + rng.below(period.saturating_sub(2 * chunk).max(1));
-        edits.push((pos, rng.coin()));
+        let pos = block + chunk + rng.random_range(0..period.saturating_sub(2 * chunk).max(1));
+        edits.push((pos, rng.random::<bool>()));
         block += period;
     }
     channels

@@ -40,7 +40,7 @@ pub mod g711;
 mod level;
 mod noise;
 pub mod resample;
-mod rng;
+pub mod rng;
 mod room;
 mod suite;
 mod wsola;

@@ -1,5 +1,8 @@
 //! Additive noise at an exact signal-to-noise ratio: white Gaussian noise and babble.
 
+use rand::RngExt;
+use rand_distr::StandardNormal;
+
 use crate::rng::Rng;
 
 /// Mean power over all channels.
@@ -36,7 +39,11 @@ pub(crate) fn add_at_snr(channels: &mut [Vec<f32>], noise: &[Vec<f32>], snr_db: 
 /// Independent white Gaussian noise per channel.
 pub(crate) fn white(channel_count: usize, frames: usize, rng: &mut Rng) -> Vec<Vec<f32>> {
     (0..channel_count)
-        .map(|_| (0..frames).map(|_| rng.gaussian() as f32).collect())
+        .map(|_| {
+            (0..frames)
+                .map(|_| rng.sample::<f64, _>(StandardNormal) as f32)
+                .collect()
+        })
         .collect()
 }
 
@@ -55,7 +62,7 @@ pub(crate) fn babble(source: &[Vec<f32>], frames: usize, rng: &mut Rng) -> Vec<V
                 return out;
             }
             for _ in 0..BABBLE_TALKERS {
-                let offset = rng.below(src.len());
+                let offset = rng.random_range(0..src.len());
                 for (i, o) in out.iter_mut().enumerate() {
                     *o += src[(offset + i) % src.len()];
                 }

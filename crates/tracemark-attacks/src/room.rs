@@ -3,6 +3,9 @@
 use realfft::RealFftPlanner;
 use realfft::num_complex::Complex;
 
+use rand::RngExt;
+use rand_distr::StandardNormal;
+
 use crate::rng::Rng;
 
 /// `x[n] + gain * x[n - delay]`, same length as `x` (a single discrete echo).
@@ -34,7 +37,7 @@ pub fn room_impulse_response(rate_hz: u32, rt60_s: f64, drr_db: f64, rng: &mut R
                 0.0
             } else {
                 let t = (n - onset) as f64 / fs;
-                rng.gaussian() * (-LN_1000 * t / rt60_s).exp()
+                rng.sample::<f64, _>(StandardNormal) * (-LN_1000 * t / rt60_s).exp()
             }
         })
         .collect();
@@ -99,9 +102,10 @@ mod tests {
 
     #[test]
     fn fft_convolution_matches_direct_convolution() {
-        let mut rng = Rng::new(5, "t");
-        let x: Vec<f32> = (0..5000).map(|_| rng.gaussian() as f32).collect();
-        let h: Vec<f32> = (0..700).map(|_| rng.gaussian() as f32 * 0.1).collect();
+        let mut rng = crate::rng::stream(5, "t");
+        let mut gaussian = || rng.sample::<f64, _>(StandardNormal) as f32;
+        let x: Vec<f32> = (0..5000).map(|_| gaussian()).collect();
+        let h: Vec<f32> = (0..700).map(|_| gaussian() * 0.1).collect();
         let fast = convolve(&x, &h);
         for n in [0, 1, 699, 700, 2047, 4999] {
             let direct: f32 = (0..=n.min(h.len() - 1)).map(|k| h[k] * x[n - k]).sum();
@@ -115,7 +119,7 @@ mod tests {
 
     #[test]
     fn room_response_decays_sixty_db_over_rt60() {
-        let mut rng = Rng::new(1, "rir");
+        let mut rng = crate::rng::stream(1, "rir");
         let rate = 16_000;
         let h = room_impulse_response(rate, 0.5, 0.0, &mut rng);
         assert_eq!(h[0], 1.0);

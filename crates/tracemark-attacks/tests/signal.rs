@@ -215,12 +215,22 @@ fn rerecording_band_limits_reverberates_and_adds_noise() {
     let mid = tone(1_000.0, fs, 1.0, 0.3);
     let out = apply(Attack::ReRecording, &mid);
     assert_eq!(out.frames(), mid.frames());
-    let snr = snr_db(&mid, &out);
+    assert!((peak_hz(&out.channels()[0], fs) - 1_000.0).abs() < 2.0);
+    // How much the room changes one tone depends on its random response at that frequency
+    // (measured over seeds 0..60: 0.7 to 23.8 dB); 32 tones across the band average it
+    // out (1.3 to 3.1 dB), close to the 6 dB direct-to-reverberant ratio.
+    let frames = fs as usize;
+    let many: Vec<f32> = (0..32)
+        .map(|k| tone_samples(250.0 + 110.0 * k as f64, fs, frames, 0.03))
+        .fold(vec![0.0; frames], |acc, t| {
+            acc.iter().zip(&t).map(|(a, b)| a + b).collect()
+        });
+    let many = AudioBuffer::mono(rate(fs), many).expect("buffer");
+    let snr = snr_db(&many, &apply(Attack::ReRecording, &many));
     assert!(
-        snr < 10.0,
+        snr < 6.0,
         "the room and noise should change the waveform: {snr} dB"
     );
-    assert!((peak_hz(&out.channels()[0], fs) - 1_000.0).abs() < 2.0);
 }
 
 #[test]

@@ -6,16 +6,17 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
+use rand::RngExt;
 use rayon::prelude::*;
 use serde::Serialize;
 use tracemark_attacks::Attack;
+use tracemark_attacks::rng::stream;
 use tracemark_codec_attacks::{ToolBackend, find_on_path};
 use tracemark_dsp::AudioBuffer;
 use tracemark_media::{EncodeOptions, Format, Limits, decode_file, encode_file};
 
 use crate::cells::Scenario;
 use crate::corpus::Recording;
-use crate::rng::SplitMix;
 
 /// The two payload sizes compared.
 pub const VARIANTS: [(&str, Option<u32>, usize); 2] =
@@ -118,10 +119,10 @@ fn run_job(
 ) -> Vec<AwCell> {
     let (variant, short, digits) = VARIANTS[v];
     let rec = &files[f];
-    let mut rng = SplitMix::new(seed, "tracemark-bench/audiowmark");
+    let mut rng = stream(seed, "tracemark-bench/audiowmark");
     let hex: String = (0..digits)
-        // `below(16)` is a digit of radix 16, so `from_digit` never falls back.
-        .map(|_| char::from_digit(rng.below(16) as u32, 16).unwrap_or('0'))
+        // A draw from 0..16 is a digit of radix 16, so `from_digit` never falls back.
+        .map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap_or('0'))
         .collect();
     let cell = |attack: &Scenario, status: String, recovered: bool| AwCell {
         file: rec.name.clone(),

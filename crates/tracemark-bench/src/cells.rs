@@ -4,8 +4,10 @@
 use std::time::Instant;
 
 use anyhow::{Context, Result};
+use rand::Rng as _;
 use rayon::prelude::*;
 use serde::Serialize;
+use tracemark_attacks::rng::stream;
 use tracemark_attacks::{Attack, AttackContext, AttackError};
 use tracemark_codec_attacks::ToolBackend;
 use tracemark_dsp::AudioBuffer;
@@ -14,17 +16,16 @@ use tracemark_watermark::{
 };
 
 use crate::corpus::Recording;
-use crate::rng::SplitMix;
 
 /// A random key and payload for `seed`, and a second payload for the "other recipient" of
 /// the editing attacks.
 pub fn secrets(seed: u64) -> (WatermarkKey, Payload, Payload) {
-    let mut rng = SplitMix::new(seed, "tracemark-bench/secrets");
+    let mut rng = stream(seed, "tracemark-bench/secrets");
     let mut key = [0u8; 32];
-    rng.fill(&mut key);
+    rng.fill_bytes(&mut key);
     let (mut p, mut q) = ([0u8; 8], [0u8; 8]);
-    rng.fill(&mut p);
-    rng.fill(&mut q);
+    rng.fill_bytes(&mut p);
+    rng.fill_bytes(&mut q);
     (
         WatermarkKey::from_bytes(key),
         Payload::from_bytes(p),

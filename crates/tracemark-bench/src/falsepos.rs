@@ -1,12 +1,13 @@
 //! False positives: unmarked clips, and marked clips read with the wrong key.
 
+use rand::{Rng as _, RngExt};
 use rayon::prelude::*;
 use serde::Serialize;
+use tracemark_attacks::rng::stream;
 use tracemark_dsp::AudioBuffer;
 use tracemark_watermark::{WatermarkKey, detect_blind, detect_informed};
 
 use crate::corpus::Recording;
-use crate::rng::SplitMix;
 
 /// Length of each false-positive clip.
 pub const CLIP_S: f64 = 10.0;
@@ -94,16 +95,16 @@ pub fn run(sources: &[FpSource<'_>], trials: usize) -> FalsePositives {
     let (unmarked, wrong_key) = (0..trials)
         .into_par_iter()
         .map(|t| {
-            let mut rng = SplitMix::new(t as u64, "tracemark-bench/false-positives");
+            let mut rng = stream(t as u64, "tracemark-bench/false-positives");
             if usable.is_empty() {
                 return (Counts::default(), Counts::default());
             }
-            let src = usable[rng.below(usable.len() as u64) as usize];
+            let src = usable[rng.random_range(0..usable.len())];
             let audio = &src.recording.audio;
             let len = (CLIP_S * f64::from(audio.rate().hz())) as usize;
-            let start = rng.below((audio.frames() - len) as u64 + 1) as usize;
+            let start = rng.random_range(0..=audio.frames() - len);
             let mut key = [0u8; 32];
-            rng.fill(&mut key);
+            rng.fill_bytes(&mut key);
             let key = WatermarkKey::from_bytes(key);
             if t.is_multiple_of(2) {
                 let clip = audio.slice(start, start + len);

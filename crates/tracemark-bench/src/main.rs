@@ -14,7 +14,6 @@ mod corpus;
 mod falsepos;
 mod quality;
 mod report;
-mod rng;
 mod speed;
 
 use std::path::{Path, PathBuf};

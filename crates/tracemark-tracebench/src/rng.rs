@@ -1,32 +1,29 @@
-//! A tiny reproducible generator for trial choices (offsets, leakers, attacks).
+//! A reproducible generator for trial choices (offsets, leakers, attacks).
 
-/// SplitMix64 (Steele, Lea, Flood, "Fast splittable pseudorandom number generators",
-/// OOPSLA 2014): enough for picking trial parameters, not for anything secret.
-pub struct Rng(u64);
+use rand::RngExt;
+
+/// Trial choices drawn from `tracemark_attacks::rng` (xoshiro256++ seeded through
+/// SplitMix64, stream "tracemark-tracebench/trials"): enough for picking trial parameters,
+/// not for anything secret.
+pub struct Rng(tracemark_attacks::rng::Rng);
 
 impl Rng {
     /// A generator from `seed`.
     pub fn new(seed: u64) -> Self {
-        Self(seed ^ 0x9e37_79b9_7f4a_7c15)
+        Self(tracemark_attacks::rng::stream(
+            seed,
+            "tracemark-tracebench/trials",
+        ))
     }
 
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (`n > 0`).
+    /// Uniform in `0..n`; 0 when `n` is 0.
     pub fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n.max(1) as u64) as usize
+        self.0.random_range(0..n.max(1))
     }
 
-    /// Uniform in `[lo, hi)`.
+    /// Uniform in `[lo, hi)` (53 random bits).
     pub fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+        lo + (hi - lo) * self.0.random::<f64>()
     }
 
     /// `k` distinct values of `0..n`.
