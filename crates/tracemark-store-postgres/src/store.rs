@@ -49,6 +49,19 @@ fn int(v: u64, what: &'static str) -> Result<i64, StoreError> {
     })
 }
 
+/// PostgreSQL's TEXT cannot hold U+0000; refused up front with a clear message (the
+/// statement would fail anyway). Names, titles and e-mails are checked for control
+/// characters before they get here; a recording's format and a report are not.
+fn no_nul(what: &'static str, s: &str) -> Result<(), StoreError> {
+    if s.contains('\0') {
+        return Err(StoreError::Invalid {
+            what,
+            reason: "holds a NUL character, which PostgreSQL text cannot store".into(),
+        });
+    }
+    Ok(())
+}
+
 /// A query bound (offset, limit): past `i64::MAX` means "all".
 fn bound(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
@@ -478,6 +491,7 @@ impl AppendTx for Tx<'_> {
     }
 
     fn insert_recording(&mut self, r: &Recording, fp: &[u8]) -> Result<(), StoreError> {
+        no_nul("recording format", &r.format)?;
         self.exec(
             "INSERT INTO recordings (id, title, sha256, duration_s, sample_rate, channels, format, ingested_at, log_index)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -522,6 +536,7 @@ impl AppendTx for Tx<'_> {
     }
 
     fn insert_trace(&mut self, t: &TraceRow) -> Result<(), StoreError> {
+        no_nul("trace report", &t.report_json)?;
         self.exec(
             "INSERT INTO traces (id, leak_sha256, verdict, report_json, report_sha256, created_at, log_index)
              VALUES ($1, $2, $3, $4, $5, $6, $7)",

@@ -298,3 +298,34 @@ fn a_store_reconnects_after_the_server_closed_its_connection() {
     assert_eq!(store.log_size().expect("after reconnecting"), 1);
     assert_eq!(add_recipient(&store, "Bob").id.as_str(), "r-2");
 }
+
+#[test]
+fn text_with_a_nul_character_is_refused_and_nothing_is_stored() {
+    let Some(url) = fresh_database_url() else {
+        return;
+    };
+    let store = PostgresStore::connect(&url).expect("create");
+    add_recipient(&store, "Alice");
+    let refused = store.append(
+        UnixMillis(2),
+        vec![Draft::Trace {
+            id: tracemark_types::TraceId::from_random([3; 8]),
+            leak_sha256: Sha256::digest(b"leak"),
+            verdict: "none".into(),
+            report_json: "{\"a\":\"\0\"}".into(),
+        }],
+        &signer(),
+    );
+    assert!(
+        matches!(
+            refused,
+            Err(StoreError::Invalid {
+                what: "trace report",
+                ..
+            })
+        ),
+        "{refused:?}"
+    );
+    assert_eq!(store.log_size().expect("size"), 1);
+    assert!(store.traces().expect("traces").is_empty());
+}
