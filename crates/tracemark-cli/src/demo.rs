@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use tracemark_dsp::{AudioBuffer, resample};
 use tracemark_media::{EncodeOptions, Format, Limits, decode_bytes, decode_file, encode_bytes};
-use tracemark_vault::{Delivery, TraceReport, Vault};
+use tracemark_vault::{Delivery, TraceReport};
 
 const RECIPIENTS: [&str; 8] = [
     "Envoy office",
@@ -95,7 +95,7 @@ pub fn run(out: Option<PathBuf>) -> Result<()> {
             vault_dir.display()
         );
     }
-    let mut vault = Vault::init(&vault_dir)?;
+    let vault = tracemark_backends::Location::embedded(&vault_dir).init()?;
     let source = demo_audio()?;
     let bytes = std::fs::read(&source).with_context(|| format!("reading {}", source.display()))?;
     let rec = vault.ingest(
@@ -112,7 +112,7 @@ pub fn run(out: Option<PathBuf>) -> Result<()> {
     }
     let names: Vec<String> = RECIPIENTS.iter().map(|s| s.to_string()).collect();
     let copies = vault.issue(
-        &rec.id,
+        rec.id.as_str(),
         &names,
         Delivery {
             format: Format::Flac,

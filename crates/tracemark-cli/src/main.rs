@@ -25,6 +25,14 @@ struct Cli {
         default_value = "tracemark-vault"
     )]
     vault: PathBuf,
+    /// The vault's database: `postgres://USER@HOST/DB` for PostgreSQL (default: SQLite
+    /// in the vault directory). The key files stay in the vault directory.
+    #[arg(long, global = true, env = "TRACEMARK_DATABASE_URL")]
+    database: Option<String>,
+    /// Where originals are stored: an object store URL such as `file:///srv/blobs` or
+    /// `s3://bucket/prefix` (default: the vault directory).
+    #[arg(long, global = true, env = "TRACEMARK_BLOBS_URL")]
+    blobs: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -55,11 +63,26 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Change a recording's record (logged as an event).
+    Recording {
+        #[command(subcommand)]
+        action: RecordingCmd,
+    },
+    /// Copy the whole vault (rows, log, checkpoints, blobs) to another database, then
+    /// verify the log there.
+    Migrate {
+        /// The target database URL (`postgres://...`, or `sqlite:PATH`); must be empty.
+        #[arg(long)]
+        to: String,
+        /// The target blob store URL (default: the same blobs as now).
+        #[arg(long)]
+        blobs_to: Option<String>,
+    },
     /// Write one marked copy per recipient to DIR/<recipient>.<ext>.
     Issue {
-        /// Recording id.
+        /// Recording id (rec-...).
         recording: String,
-        /// Recipients, comma-separated names.
+        /// Recipients, comma-separated names, exactly as registered (never ids).
         #[arg(long, value_delimiter = ',', required = true)]
         to: Vec<String>,
         /// Output directory.
@@ -155,9 +178,32 @@ enum RecipientCmd {
     },
     /// List recipients.
     List {
-        /// Print JSON.
+        /// Print JSON (ids, names, e-mails, times).
         #[arg(long)]
         json: bool,
+    },
+    /// Change a recipient's e-mail address (logged as an event).
+    SetEmail {
+        /// The recipient's name.
+        name: String,
+        /// The new address.
+        #[arg(long, conflicts_with = "clear")]
+        email: Option<String>,
+        /// Remove the address.
+        #[arg(long)]
+        clear: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum RecordingCmd {
+    /// Give a recording a new title.
+    Rename {
+        /// Recording id (rec-...).
+        recording: String,
+        /// The new title.
+        #[arg(long)]
+        title: String,
     },
 }
 
@@ -166,7 +212,7 @@ enum EvidenceCmd {
     /// Write one file with the trace report, the accused's issuance records, inclusion
     /// proofs against a signed checkpoint, the checkpoint and the public key.
     Export {
-        /// The trace id (t-N).
+        /// The trace id (t-...).
         trace: String,
         /// Where to write the bundle.
         #[arg(long)]
@@ -210,9 +256,33 @@ fn main() {
 }
 
 fn run(cli: Cli) -> Result<i32> {
-    let v = &cli.vault;
+    let at = tracemark_backends::Location {
+        dir: cli.vault.clone(),
+        database: cli.database.clone(),
+        blobs: cli.blobs.clone(),
+    };
+    let v = &at;
     match cli.command {
         Command::Init => vault_cmd::init(v),
+        Command::Recipient {
+            action: RecipientCmd::SetEmail { name, email, clear },
+        } => {
+            if email.is_none() && !clear {
+                anyhow::bail!("give --email ADDRESS or --clear");
+            }
+            vault_cmd::recipient_set_email(v, &name, email.as_deref())
+        }
+        Command::Recording {
+            action: RecordingCmd::Rename { recording, title },
+        } => vault_cmd::retitle(v, &recording, &title),
+        Command::Migrate { to, blobs_to } => {
+            let target = tracemark_backends::Location {
+                dir: at.dir.clone(),
+                database: Some(to),
+                blobs: blobs_to.or_else(|| at.blobs.clone()),
+            };
+            vault_cmd::migrate(&at, &target)
+        }
         Command::Recipient {
             action: RecipientCmd::Add { name, email },
         } => vault_cmd::recipient_add(v, &name, email.as_deref()),

@@ -4,9 +4,9 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
-use serde_json::json;
+use tracemark_backends::Location;
 use tracemark_media::Format;
-use tracemark_vault::{Delivery, Vault, hex};
+use tracemark_vault::{Delivery, Sha256, Vault};
 
 /// One line describing an encoded log entry.
 fn describe(encoded: &[u8]) -> String {
@@ -16,31 +16,38 @@ fn describe(encoded: &[u8]) -> String {
     }
 }
 
-fn open(dir: &Path) -> Result<Vault> {
-    Ok(Vault::open(dir)?)
+fn open(at: &Location) -> Result<Vault> {
+    at.open()
+        .with_context(|| format!("opening the vault ({})", at.describe()))
 }
 
-pub fn init(dir: &Path) -> Result<i32> {
-    let v = Vault::init(dir)?;
+pub fn init(at: &Location) -> Result<i32> {
+    let v = at.init()?;
     println!(
-        "created vault {} (log key {})",
-        dir.display(),
+        "created vault {} on {} (log key {})",
+        at.dir.display(),
+        at.describe(),
         v.verifier_key()
     );
     Ok(0)
 }
 
-pub fn recipient_add(dir: &Path, name: &str, email: Option<&str>) -> Result<i32> {
-    let r = open(dir)?.add_recipient(name, email)?;
+pub fn recipient_add(at: &Location, name: &str, email: Option<&str>) -> Result<i32> {
+    let r = open(at)?.add_recipient(name, email)?;
     println!("{}\t{}", r.id, r.name);
     Ok(0)
 }
 
-pub fn recipient_list(dir: &Path, json: bool) -> Result<i32> {
-    let list = open(dir)?.recipients()?;
+pub fn recipient_set_email(at: &Location, name: &str, email: Option<&str>) -> Result<i32> {
+    open(at)?.set_recipient_email(name, email)?;
+    println!("{name}\t{}", email.unwrap_or("(no e-mail)"));
+    Ok(0)
+}
+
+pub fn recipient_list(at: &Location, json: bool) -> Result<i32> {
+    let list = open(at)?.recipients()?;
     if json {
-        let v: Vec<_> = list.iter().map(|r| json!({"id": r.id, "name": r.name, "email": r.email, "created_at_ms": r.created_at})).collect();
-        println!("{}", serde_json::Value::Array(v));
+        println!("{}", serde_json::to_string(&list)?);
     } else {
         for r in list {
             println!("{}\t{}\t{}", r.id, r.name, r.email.unwrap_or_default());
@@ -49,29 +56,25 @@ pub fn recipient_list(dir: &Path, json: bool) -> Result<i32> {
     Ok(0)
 }
 
-pub fn ingest(dir: &Path, file: &Path, title: &str, json: bool) -> Result<i32> {
-    let mut v = open(dir)?;
+pub fn ingest(at: &Location, file: &Path, title: &str, json: bool) -> Result<i32> {
+    let v = open(at)?;
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
     let r = v
         .ingest(&bytes, name, title)
         .with_context(|| format!("ingesting {}", file.display()))?;
     if json {
-        println!(
-            "{}",
-            json!({"id": r.id, "title": r.title, "sha256": hex(&r.sha256), "duration_s": r.duration_s, "sample_rate": r.sample_rate, "channels": r.channels, "format": r.format})
-        );
+        println!("{}", serde_json::to_string(&r)?);
     } else {
         println!("{}", r.id);
     }
     Ok(0)
 }
 
-pub fn recordings(dir: &Path, json: bool) -> Result<i32> {
-    let list = open(dir)?.recordings()?;
+pub fn recordings(at: &Location, json: bool) -> Result<i32> {
+    let list = open(at)?.recordings()?;
     if json {
-        let v: Vec<_> = list.iter().map(|r| json!({"id": r.id, "title": r.title, "sha256": hex(&r.sha256), "duration_s": r.duration_s})).collect();
-        println!("{}", serde_json::Value::Array(v));
+        println!("{}", serde_json::to_string(&list)?);
     } else {
         for r in list {
             println!("{}\t{:.1} s\t{}", r.id, r.duration_s, r.title);
@@ -80,8 +83,16 @@ pub fn recordings(dir: &Path, json: bool) -> Result<i32> {
     Ok(0)
 }
 
+pub fn retitle(at: &Location, recording: &str, title: &str) -> Result<i32> {
+    let v = open(at)?;
+    let r = v.recording(recording)?;
+    v.retitle(&r.id, title)?;
+    println!("{}\t{}", r.id, title.trim());
+    Ok(0)
+}
+
 pub fn issue(
-    dir: &Path,
+    at: &Location,
     recording: &str,
     to: &[String],
     out: &Path,
@@ -91,7 +102,7 @@ pub fn issue(
     let Some(format) = Format::from_extension(format) else {
         bail!("unknown format {format:?}: use wav, flac, mp3 or opus");
     };
-    let mut v = open(dir)?;
+    let v = open(at)?;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let bar = ProgressBar::new(to.len() as u64);
     bar.set_style(
@@ -149,13 +160,13 @@ pub fn safe_file_name(name: &str) -> String {
 }
 
 pub fn trace(
-    dir: &Path,
+    at: &Location,
     file: &Path,
     json: bool,
     report: Option<&Path>,
     bound: f64,
 ) -> Result<i32> {
-    let mut v = open(dir)?;
+    let v = open(at)?;
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
     let r = v
@@ -166,7 +177,7 @@ pub fn trace(
         std::fs::write(path, html).with_context(|| format!("writing {}", path.display()))?;
     }
     if json {
-        println!("{}", v.trace_row(&r.id)?.report_json);
+        println!("{}", v.trace_row(r.id.as_str())?.report_json);
     } else {
         println!("{}: {}", r.id, r.verdict());
         for s in &r.segments {
@@ -188,8 +199,8 @@ pub fn trace(
     Ok(0)
 }
 
-pub fn log_verify(dir: &Path) -> Result<i32> {
-    match open(dir)?.verify_log() {
+pub fn log_verify(at: &Location) -> Result<i32> {
+    match open(at)?.verify_log() {
         Ok(r) => {
             println!(
                 "log verified: {} entries, {} signed checkpoints, {} records match their entries",
@@ -204,8 +215,8 @@ pub fn log_verify(dir: &Path) -> Result<i32> {
     }
 }
 
-pub fn log_checkpoint(dir: &Path) -> Result<i32> {
-    let v = open(dir)?;
+pub fn log_checkpoint(at: &Location) -> Result<i32> {
+    let v = open(at)?;
     match v.latest_checkpoint()? {
         Some(note) => {
             print!("{note}");
@@ -216,8 +227,8 @@ pub fn log_checkpoint(dir: &Path) -> Result<i32> {
     }
 }
 
-pub fn log_show(dir: &Path, n: Option<usize>) -> Result<i32> {
-    let entries = open(dir)?.log_entries()?;
+pub fn log_show(at: &Location, n: Option<usize>) -> Result<i32> {
+    let entries = open(at)?.log_entries()?;
     let skip = n.map_or(0, |n| entries.len().saturating_sub(n));
     for (idx, encoded) in entries.iter().skip(skip) {
         println!("{idx}\t{}", describe(encoded));
@@ -225,8 +236,8 @@ pub fn log_show(dir: &Path, n: Option<usize>) -> Result<i32> {
     Ok(0)
 }
 
-pub fn evidence_export(dir: &Path, trace: &str, out: &Path, html: Option<&Path>) -> Result<i32> {
-    let mut v = open(dir)?;
+pub fn evidence_export(at: &Location, trace: &str, out: &Path, html: Option<&Path>) -> Result<i32> {
+    let v = open(at)?;
     let html = match html {
         Some(p) => Some(std::fs::read(p).with_context(|| format!("reading {}", p.display()))?),
         None => None,
@@ -236,14 +247,14 @@ pub fn evidence_export(dir: &Path, trace: &str, out: &Path, html: Option<&Path>)
     println!(
         "wrote evidence bundle for {trace} to {} (sha256 {})",
         out.display(),
-        hex(&tracemark_vault::sha256(&bundle))
+        Sha256::digest(&bundle)
     );
     Ok(0)
 }
 
 pub fn evidence_verify(path: &Path, pubkey: Option<&str>) -> Result<i32> {
     let bundle = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    match tracemark_vault::verify_evidence(&bundle, pubkey) {
+    match tracemark_evidence::verify_evidence(&bundle, pubkey) {
         Ok(s) => {
             println!(
                 "evidence verified: trace {}, recording {}, accused [{}], {} log entries proven against the signed checkpoint of size {}, key {}",
@@ -261,4 +272,25 @@ pub fn evidence_verify(path: &Path, pubkey: Option<&str>) -> Result<i32> {
             Ok(1)
         }
     }
+}
+
+pub fn migrate(from: &Location, to: &Location) -> Result<i32> {
+    let m = tracemark_backends::migrate(from, to).with_context(|| {
+        format!(
+            "migrating the vault from {} to {}",
+            from.describe(),
+            to.describe()
+        )
+    })?;
+    println!(
+        "migrated {} log entries and {} blobs from {} to {}; log verified there: {} entries, {} signed checkpoints, {} records",
+        m.entries,
+        m.blobs,
+        from.describe(),
+        to.describe(),
+        m.verified.entries,
+        m.verified.checkpoints,
+        m.verified.records
+    );
+    Ok(0)
 }

@@ -10,7 +10,7 @@
 
 use std::fmt::Write;
 
-use tracemark_vault::{TraceReport, hex};
+use tracemark_types::TraceReport;
 
 /// Escapes text for HTML element content and attribute values.
 pub fn escape(s: &str) -> String {
@@ -221,18 +221,18 @@ fn figures(h: &mut String, r: &TraceReport, verifier_key: &str) {
             escape(&v)
         );
     };
-    row("trace id", r.id.clone());
-    row("leaked file SHA-256", hex(&r.leak_sha256));
+    row("trace id", r.id.to_string());
+    row("leaked file SHA-256", r.leak_sha256.to_hex());
     row("leak duration", format!("{:.2} s", r.leak_duration_s));
     if let Some(rec) = &r.recording {
         row(
             "recording",
             format!("{} \u{201c}{}\u{201d}", rec.id, rec.title),
         );
-        row("original SHA-256", hex(&rec.sha256));
+        row("original SHA-256", rec.sha256.to_hex());
         row("original duration", format!("{:.2} s", rec.duration_s));
     }
-    row("identified by", r.identified_by.to_string());
+    row("identified by", r.identified_by.clone());
     if let Some(speed) = r.speed {
         row(
             "speed of the leak relative to the original",

@@ -149,7 +149,7 @@ pub fn run(
                 checked += 1;
                 // Each recipient keeps the score function with the smaller bound, whatever
                 // the number of tests, so scoring the top codeword alone picks the same one.
-                let word = [a.codeword(&secret, &biases, &top.id)];
+                let word = [a.codeword(&secret, &biases, top.id.as_str())];
                 let config = AccusationConfig::new(DEFAULT_BOUND)?;
                 let functions = default_score_functions(&soft);
                 let v = accuse_any(&soft, &biases, &functions, &word, &config)?;

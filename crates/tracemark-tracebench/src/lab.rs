@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use tempfile::TempDir;
+use tracemark_backends::Location;
 use tracemark_dsp::{AudioBuffer, SampleRate};
 use tracemark_media::{EncodeOptions, Format, Limits, decode_bytes, decode_file, encode_bytes};
 use tracemark_tardos::{Biases, Codeword, Cutoff};
@@ -39,7 +40,7 @@ impl IssuedVault {
     pub fn create(original: &AudioBuffer, prefix: &str, n: usize) -> Result<Self> {
         let dir = tempfile::tempdir().context("temporary vault directory")?;
         let path = dir.path().to_path_buf();
-        let mut vault = Vault::init(&path)?;
+        let vault = Location::embedded(&path).init()?;
         let flac = encode_bytes(original, Format::Flac, &EncodeOptions::default())?;
         let recording = vault.ingest(&flac, "call.flac", "call-en-8k, first 120 s")?;
         let names: Vec<String> = (0..n).map(|i| format!("{prefix}{i:04}")).collect();
@@ -48,7 +49,7 @@ impl IssuedVault {
         }
         let start = Instant::now();
         for batch in names.chunks(20) {
-            vault.issue(&recording.id, batch, WAV, |_, _| {})?;
+            vault.issue(recording.id.as_str(), batch, WAV, |_, _| {})?;
         }
         let issue_s_per_copy = start.elapsed().as_secs_f64() / n.max(1) as f64;
         Ok(Self {
@@ -68,9 +69,12 @@ impl IssuedVault {
         if let Some(c) = self.copies.get(&i) {
             return Ok(c.clone());
         }
-        let issued = self
-            .vault
-            .issue(&self.recording.id, &self.names[i..=i], WAV, |_, _| {})?;
+        let issued = self.vault.issue(
+            self.recording.id.as_str(),
+            &self.names[i..=i],
+            WAV,
+            |_, _| {},
+        )?;
         let Some(first) = issued.first() else {
             bail!("issue returned no copy for {}", self.names[i]);
         };

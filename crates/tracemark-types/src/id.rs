@@ -112,11 +112,17 @@ impl FromStr for RecordingId {
     fn from_str(s: &str) -> Result<Self, TypeError> {
         let ok = s.len() == 16
             && s.starts_with("rec-")
-            && s[4..].bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+            && s[4..]
+                .bytes()
+                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
         if ok {
             Ok(Self(s.to_string()))
         } else {
-            Err(syntax("recording id", s, "rec- and 12 lower-case hex digits"))
+            Err(syntax(
+                "recording id",
+                s,
+                "rec- and 12 lower-case hex digits",
+            ))
         }
     }
 }
@@ -335,11 +341,18 @@ mod tests {
         for good in ["r-1", "r-42", "r-999999999999999999"] {
             assert!(good.parse::<RecipientId>().is_ok(), "{good}");
         }
-        for bad in ["r-0", "r-01", "r-", "r-1a", "R-1", "r-2 ", "Alice", "r--1", "r-+1"] {
+        for bad in [
+            "r-0", "r-01", "r-", "r-1a", "R-1", "r-2 ", "Alice", "r--1", "r-+1",
+        ] {
             assert!(bad.parse::<RecipientId>().is_err(), "{bad}");
         }
         assert!("rec-0123456789ab".parse::<RecordingId>().is_ok());
-        for bad in ["rec-0123456789AB", "rec-0123456789a", "rec-0123456789abc", "rec-+123456789ab"] {
+        for bad in [
+            "rec-0123456789AB",
+            "rec-0123456789a",
+            "rec-0123456789abc",
+            "rec-+123456789ab",
+        ] {
             assert!(bad.parse::<RecordingId>().is_err(), "{bad}");
         }
         assert!("t-7".parse::<TraceId>().is_ok());

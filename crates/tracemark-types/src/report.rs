@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Recording, RecipientId, Sha256, TraceId, UnixMillis};
+use crate::{RecipientId, Recording, Sha256, TraceId, UnixMillis};
 
 /// One stretch of the leak.
 #[derive(Debug, Clone, PartialEq)]

@@ -26,19 +26,12 @@ pub enum VaultError {
         /// The cause.
         source: std::io::Error,
     },
-    /// The database failed.
-    #[error("database: {0}")]
-    Database(#[from] rusqlite::Error),
-    /// The database was written by a newer tracemark.
-    #[error(
-        "the vault's database is at schema version {found}; this tracemark knows up to {known}: upgrade tracemark"
-    )]
-    SchemaTooNew {
-        /// The stored version.
-        found: i64,
-        /// The newest version this build knows.
-        known: i64,
-    },
+    /// The database or blob store failed, or refused a write.
+    #[error(transparent)]
+    Store(tracemark_store::StoreError),
+    /// An id in the wrong syntax.
+    #[error(transparent)]
+    Id(#[from] tracemark_types::TypeError),
     /// A key file is malformed.
     #[error("key file {path} is malformed: {reason}")]
     BadKeyFile {
@@ -95,14 +88,38 @@ pub enum VaultError {
     /// The code or accusation failed.
     #[error("tracing code: {0}")]
     Tardos(#[from] tracemark_tardos::Error),
-    /// The stored log and the records disagree.
-    #[error("log verification failed at entry {index}: {reason}")]
-    LogBroken {
-        /// First broken entry.
-        index: u64,
+    /// The stored log is broken (entries, leaf hashes or checkpoints).
+    #[error(transparent)]
+    LogBroken(#[from] tracemark_evidence::LogBroken),
+    /// A stored record and the log disagree.
+    #[error(
+        "log verification failed: {table} row {row}: {} {what} (log entry {index})",
+        if columns.is_empty() { String::new() } else { format!("column {}", columns.join(", ")) }
+    )]
+    RecordBroken {
+        /// Table.
+        table: &'static str,
+        /// Row id.
+        row: String,
+        /// The columns that differ (empty when the row as a whole is at fault).
+        columns: Vec<String>,
         /// What is wrong.
-        reason: String,
+        what: String,
+        /// The log entry concerned.
+        index: u64,
     },
+}
+
+impl From<tracemark_store::StoreError> for VaultError {
+    fn from(e: tracemark_store::StoreError) -> Self {
+        use tracemark_store::StoreError as S;
+        match e {
+            S::Duplicate { kind, name } => Self::Duplicate { kind, name },
+            S::Invalid { what, reason } => Self::Invalid { what, reason },
+            S::NotFound { kind, id } => Self::NotFound { kind, name: id },
+            other => Self::Store(other),
+        }
+    }
 }
 
 impl VaultError {

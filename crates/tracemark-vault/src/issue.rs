@@ -1,14 +1,14 @@
 //! Issuing marked copies: one Tardos codeword per (recording, recipient), embedded with
 //! the vault's watermark key, encoded, hashed and logged.
 
-use tracemark_ledger::LogEntry;
 use tracemark_media::{EncodeOptions, Format, encode_bytes};
+use tracemark_store::{Draft, NewIssuance, Stored};
 use tracemark_tardos::{Biases, Codeword, Cutoff};
+use tracemark_types::{Issuance, PayloadBytes, Recipient, RecipientId, Recording, Sha256};
 use tracemark_watermark::{EmbedParams, Message, Payload, embed, symbol_count};
 
 use crate::VaultError;
-use crate::db::{self, Issuance, Recipient, Recording};
-use crate::vault::{Vault, issuance_entry, sha256};
+use crate::vault::{Vault, unexpected};
 
 /// One issued copy.
 #[derive(Debug, Clone)]
@@ -61,7 +61,12 @@ impl Vault {
     }
 
     /// The codeword of `recipient` for `r`.
-    pub(crate) fn codeword(&self, r: &Recording, biases: &Biases, recipient: &str) -> Codeword {
+    pub(crate) fn codeword(
+        &self,
+        r: &Recording,
+        biases: &Biases,
+        recipient: &RecipientId,
+    ) -> Codeword {
         let seed = self.secret.derive(&format!(
             "tracemark/v1/tardos/codeword/{}/{recipient}",
             r.id
@@ -70,7 +75,7 @@ impl Vault {
     }
 
     /// The blind payload of `recipient`'s copy of `r`.
-    pub(crate) fn payload(&self, r: &Recording, recipient: &str) -> Payload {
+    pub(crate) fn payload(&self, r: &Recording, recipient: &RecipientId) -> Payload {
         let d = self
             .secret
             .derive(&format!("tracemark/v1/vault/payload/{}/{recipient}", r.id));
@@ -79,11 +84,12 @@ impl Vault {
         Payload::from_bytes(b)
     }
 
-    /// Issues `recording_id` to each named recipient. Each copy is recorded in its own
-    /// transaction, so an interruption leaves every finished copy recorded and no
-    /// half-recorded one. Issuing again returns the same copy (marking is deterministic).
+    /// Issues `recording_id` to each recipient named (names, exactly; never ids). Each
+    /// copy is recorded in its own transaction, so an interruption leaves every finished
+    /// copy recorded and no half-recorded one. Issuing again returns the same copy
+    /// (marking is deterministic) and logs nothing.
     pub fn issue(
-        &mut self,
+        &self,
         recording_id: &str,
         names: &[String],
         delivery: Delivery,
@@ -104,9 +110,10 @@ impl Vault {
         let biases = self.biases(&recording)?;
         let key = self.secret.watermark_key();
         let label = delivery.label();
-        let mut out = Vec::with_capacity(recipients.len());
+        let total = recipients.len();
+        let mut out = Vec::with_capacity(total);
         for (n, recipient) in recipients.into_iter().enumerate() {
-            progress(n, out.capacity());
+            progress(n, total);
             let codeword = self.codeword(&recording, &biases, &recipient.id);
             let symbols: Vec<bool> = codeword.symbols().collect();
             let payload = self.payload(&recording, &recipient.id);
@@ -126,48 +133,33 @@ impl Vault {
                     bitrate_kbps: delivery.bitrate_kbps,
                 },
             )?;
-            let copy_sha = sha256(&bytes);
-            if let Some(existing) = db::issuance(&self.conn, &recording.id, &recipient.id, &label)?
-            {
-                out.push(IssuedCopy {
-                    recipient,
-                    issuance: existing,
-                    bytes,
-                    extension: delivery.format.extension(),
-                    reissued: true,
-                });
-                continue;
-            }
-            let issuance = self.write(|tx, next, now| {
-                let i = Issuance {
-                    id: 0,
-                    recording_id: recording.id.clone(),
-                    recipient_id: recipient.id.clone(),
-                    payload: payload.bytes(),
-                    codeword_commitment: codeword.commitment(),
-                    format: label.clone(),
-                    copy_sha256: copy_sha,
-                    issued_at: now,
-                    log_index: next,
-                };
-                db::insert_issuance(tx, &i)?;
-                let entry: LogEntry = issuance_entry(&i)?;
-                Ok((i, vec![entry]))
-            })?;
+            let draft = Draft::Issuance(NewIssuance {
+                recording_id: recording.id.clone(),
+                recipient_id: recipient.id.clone(),
+                payload: PayloadBytes(payload.bytes()),
+                codeword_commitment: Sha256(codeword.commitment()),
+                format: label.clone(),
+                copy_sha256: Sha256::digest(&bytes),
+            });
+            let (issuance, existing) = match self.append_one(draft)? {
+                Stored::Issuance { issuance, existing } => (issuance, existing),
+                other => return Err(unexpected(&other)),
+            };
             out.push(IssuedCopy {
                 recipient,
                 issuance,
                 bytes,
                 extension: delivery.format.extension(),
-                reissued: false,
+                reissued: existing,
             });
         }
-        progress(out.len(), out.len());
+        progress(total, total);
         Ok(out)
     }
 
     /// Every issuance of `recording_id`.
     pub fn issuances_of(&self, recording_id: &str) -> Result<Vec<Issuance>, VaultError> {
-        db::issuances_of(&self.conn, recording_id)
+        let id = recording_id.parse()?;
+        Ok(self.store.issuances_of(&id)?)
     }
 }

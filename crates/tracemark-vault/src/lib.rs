@@ -1,18 +1,26 @@
-//! tracemark's vault: the originals (encrypted at rest), recipients, issued copies and the
-//! signed, append-only log of everything that happened, in one directory with an embedded
-//! SQLite database.
+//! tracemark's use cases: ingest, issue, trace, verify, export and migrate, on any
+//! [`Store`](tracemark_store::Store) and [`BlobStore`](tracemark_store::BlobStore).
+//!
+//! A [`Vault`] holds the key files of a vault directory (the master secret and the log
+//! signing key, mode 0600) and talks to its database and blobs only through the storage
+//! traits: it never knows which backend it runs on. Every write is one `append` of drafts,
+//! so the database assigns ids and log indices under its sequencer lock.
 //!
 //! ```
 //! use tracemark_vault::Vault;
+//! # fn sqlite(dir: &std::path::Path) -> Box<dyn tracemark_store::Store> {
+//! #     Box::new(tracemark_store_sqlite::SqliteStore::open(&dir.join("vault.db"), true).expect("db"))
+//! # }
 //! let dir = tempfile::tempdir()?;
-//! let mut vault = Vault::init(dir.path())?;
+//! Vault::create_keys(dir.path())?;
+//! let blobs = Box::new(tracemark_blobs::LocalBlobs::new(dir.path()));
+//! let vault = Vault::open(dir.path(), sqlite(dir.path()), blobs)?;
 //! let alice = vault.add_recipient("Alice", Some("alice@example.org"))?;
 //! assert_eq!(vault.recipients()?, vec![alice]);
 //! assert!(vault.verify_log()?.entries >= 1);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-mod db;
 mod error;
 mod evidence;
 mod issue;
@@ -21,14 +29,13 @@ mod trace;
 mod vault;
 mod verify;
 
-pub use db::{Issuance, Recipient, Recording, TraceRow};
 pub use error::VaultError;
-pub use evidence::{
-    EVIDENCE_FORMAT, EVIDENCE_VERSION, EvidenceError, EvidenceSummary, MAX_BUNDLE_BYTES,
-    MAX_BUNDLE_ENTRIES, MAX_HTML_BYTES, MAX_REPORT_JSON_BYTES, verify_evidence,
-};
 pub use issue::{Delivery, IssuedCopy};
 pub use secret::Secret;
-pub use trace::{DEFAULT_BOUND, RecipientStanding, ReportSegment, TraceReport};
-pub use vault::{Clock, Vault, hex, sha256, system_clock};
+pub use trace::DEFAULT_BOUND;
+pub use tracemark_types::{
+    Issuance, Recipient, RecipientId, RecipientStanding, Recording, RecordingId, ReportSegment,
+    Sha256, TraceId, TraceReport, TraceRow,
+};
+pub use vault::{Clock, Vault, system_clock};
 pub use verify::LogReport;

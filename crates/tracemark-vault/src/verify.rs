@@ -1,14 +1,25 @@
-//! `log verify`: recompute the log from its stored entries, check every signed checkpoint
-//! against it, and check that every record in the database is in the log and matches it,
-//! and that every logged event still has its record.
+//! `log verify`: recompute the log from its stored entries and check every signed
+//! checkpoint and the stored tree edge against it (the offline checker of
+//! `tracemark-evidence`), then check that every record in the database matches the entries
+//! that state it, column by column, and that every logged event still has its record.
+//!
+//! What covers what (see `tracemark_store::records`): recordings by their
+//! `RecordingIngested` entry and their latest `RecordStated` (title, hash, duration, rate,
+//! channels, format, time, fingerprint); recipients by their latest `RecordStated` (name,
+//! e-mail, time); issuances by `CopyIssued` field by field, and the blind payload by
+//! re-deriving it from the vault secret; traces by `TraceRecorded`, the report by its hash.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use tracemark_ledger::{Checkpoint, LogEntry, MerkleTree};
+use tracemark_evidence::LogChecker;
+use tracemark_ledger::LogEntry;
+use tracemark_store::records::{
+    self, RECIPIENTS, RECORDINGS, differing_columns, recipient_statement, recording_statement,
+};
+use tracemark_types::{PayloadBytes, Sha256};
 
 use crate::VaultError;
-use crate::db;
-use crate::vault::{Vault, issuance_entry, recipient_entry, recording_entry, trace_entry};
+use crate::vault::Vault;
 
 /// What `verify_log` checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,147 +32,244 @@ pub struct LogReport {
     pub records: usize,
 }
 
-fn broken(index: u64, reason: impl Into<String>) -> VaultError {
-    VaultError::LogBroken {
+/// Log rows read per page.
+const PAGE: u64 = 10_000;
+
+fn record_broken(
+    table: &'static str,
+    row: impl std::fmt::Display,
+    columns: Vec<String>,
+    what: impl Into<String>,
+    index: u64,
+) -> VaultError {
+    VaultError::RecordBroken {
+        table,
+        row: row.to_string(),
+        columns,
+        what: what.into(),
         index,
-        reason: reason.into(),
     }
 }
 
+const EDITED: &str = "differs from the log (edited behind the log's back)";
+
 impl Vault {
     /// Verifies the log and the records (see the module docs). The error names the first
-    /// broken entry.
+    /// broken entry, or the table, row and column of the first record that differs.
     pub fn verify_log(&self) -> Result<LogReport, VaultError> {
-        let rows = db::log_rows(&self.conn)?;
-        let mut tree = MerkleTree::new();
-        let mut entries: Vec<Vec<u8>> = Vec::with_capacity(rows.len());
-        for (expected, (idx, encoded, stored_leaf)) in rows.iter().enumerate() {
-            let expected = expected as u64;
-            if *idx < 0 || *idx as u64 != expected {
-                return Err(broken(
-                    expected,
-                    format!(
-                        "entry numbered {idx} where {expected} was expected (a row was deleted or inserted)"
-                    ),
-                ));
+        let mut checker = LogChecker::new();
+        let size = self.store.log_size()?;
+        let mut from = 0;
+        while from < size {
+            let page = self.store.log_rows(from, PAGE)?;
+            if page.is_empty() {
+                break;
             }
-            LogEntry::decode(encoded)
-                .map_err(|e| broken(expected, format!("entry does not decode: {e}")))?;
-            let leaf = tracemark_ledger::leaf_hash(encoded);
-            if leaf.as_bytes().as_slice() != stored_leaf.as_slice() {
-                return Err(broken(
-                    expected,
-                    "stored leaf hash does not match the entry",
-                ));
+            for row in &page {
+                checker.push(row.index, &row.entry, &row.leaf_hash)?;
             }
-            tree.push_leaf_hash(leaf);
-            entries.push(encoded.clone());
+            from = page.last().map_or(size, |r| r.index + 1);
         }
-        let size = tree.size();
+        let checkpoints = self.store.checkpoints()?;
+        let frontier = self.store.frontier()?;
+        let log = checker.finish(&checkpoints, &self.verifier_key(), Some(&frontier))?;
+        let entries = &log.entries;
 
-        // Every signed checkpoint must sign this tree's root at its size.
-        let key = self.verifier_key();
-        let checkpoints = db::checkpoints(&self.conn)?;
-        for (stored_size, note) in &checkpoints {
-            let cp = Checkpoint::open(note.as_bytes(), &key).map_err(|e| {
-                broken(
-                    *stored_size,
-                    format!("checkpoint of size {stored_size} fails its signature: {e}"),
-                )
-            })?;
-            if cp.size() != *stored_size || cp.size() > size {
-                return Err(broken(
-                    cp.size().min(size),
-                    format!(
-                        "checkpoint of size {} but the log holds {size} entries (entries were deleted)",
-                        cp.size()
-                    ),
-                ));
-            }
-            if tree.root_at(cp.size())? != *cp.root() {
-                return Err(broken(
-                    cp.size().saturating_sub(1),
-                    format!(
-                        "the log no longer matches the checkpoint of size {} (history rewritten)",
-                        cp.size()
-                    ),
-                ));
+        // The latest statement of each (table, row).
+        let mut stated: HashMap<(String, String), usize> = HashMap::new();
+        for (i, e) in entries.iter().enumerate() {
+            if let LogEntry::RecordStated { table, row, .. } = e {
+                stated.insert((table.as_str().to_string(), row.as_str().to_string()), i);
             }
         }
-        match checkpoints.last() {
-            Some((last, _)) if *last == size => {}
-            Some((last, _)) => {
-                return Err(broken(
-                    *last,
-                    format!(
-                        "{} entries after the last signed checkpoint (appended behind the log's back)",
-                        size - last
-                    ),
+        let mut claimed: HashSet<u64> = HashSet::new();
+        let mut claim =
+            |table: &'static str, row: &str, index: u64| -> Result<&LogEntry, VaultError> {
+                let entry = entries.get(index as usize).ok_or_else(|| {
+                    record_broken(
+                        table,
+                        row,
+                        vec!["log_index".into()],
+                        "points past the end of the log",
+                        index,
+                    )
+                })?;
+                if !claimed.insert(index) {
+                    return Err(record_broken(
+                        table,
+                        row,
+                        vec!["log_index".into()],
+                        "claims a log entry another record claims",
+                        index,
+                    ));
+                }
+                Ok(entry)
+            };
+        let check =
+            |table: &'static str, row: &str, derived: &LogEntry, stored: &LogEntry, index: u64| {
+                let cols = differing_columns(derived, stored);
+                if cols.is_empty() {
+                    Ok(())
+                } else {
+                    Err(record_broken(table, row, cols, EDITED, index))
+                }
+            };
+        let latest =
+            |table: &str, row: &str| stated.get(&(table.to_string(), row.to_string())).copied();
+        let mut records = 0usize;
+
+        let fingerprints: HashMap<_, _> = self.store.fingerprints()?.into_iter().collect();
+        for r in self.store.recordings()? {
+            let id = r.id.as_str();
+            let created = claim(RECORDINGS, id, r.log_index)?;
+            check(
+                RECORDINGS,
+                id,
+                &records::recording_entry(&r)?,
+                created,
+                r.log_index,
+            )?;
+            let Some(at) = latest(RECORDINGS, id) else {
+                return Err(record_broken(
+                    RECORDINGS,
+                    id,
+                    vec![],
+                    "has no statement of its columns in the log",
+                    r.log_index,
+                ));
+            };
+            let fp = fingerprints
+                .get(&r.id)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            let derived =
+                recording_statement(&r, fp, tracemark_types::UnixMillis(entries[at].time().0))?;
+            check(RECORDINGS, id, &derived, &entries[at], at as u64)?;
+            records += 1;
+        }
+        for r in self.store.recipients()? {
+            let id = r.id.as_str();
+            let created = claim(RECIPIENTS, id, r.log_index)?;
+            let same_row = match created {
+                LogEntry::RecordStated { table, row, .. } => {
+                    table.as_str() == RECIPIENTS && row.as_str() == id
+                }
+                LogEntry::RecipientAdded { recipient, .. } => recipient.as_str() == id,
+                _ => false,
+            };
+            if !same_row || created.time().0 != r.created_at.0 {
+                let col = if same_row { "created_at" } else { "log_index" };
+                return Err(record_broken(
+                    RECIPIENTS,
+                    id,
+                    vec![col.into()],
+                    EDITED,
+                    r.log_index,
                 ));
             }
-            None if size > 0 => return Err(broken(0, "no signed checkpoint")),
-            None => {}
+            match latest(RECIPIENTS, id) {
+                Some(at) => {
+                    let derived =
+                        recipient_statement(&r, tracemark_types::UnixMillis(entries[at].time().0))?;
+                    check(RECIPIENTS, id, &derived, &entries[at], at as u64)?;
+                }
+                None => check(
+                    RECIPIENTS,
+                    id,
+                    &records::legacy_recipient_entry(&r)?,
+                    created,
+                    r.log_index,
+                )?,
+            }
+            records += 1;
+        }
+        let mut recordings_by_id = HashMap::new();
+        for r in self.store.recordings()? {
+            recordings_by_id.insert(r.id.clone(), r);
+        }
+        for i in self.store.issuances()? {
+            let row = i.id.to_string();
+            let stored = claim("issuances", &row, i.log_index)?;
+            check(
+                "issuances",
+                &row,
+                &records::issuance_entry(&i)?,
+                stored,
+                i.log_index,
+            )?;
+            let Some(rec) = recordings_by_id.get(&i.recording_id) else {
+                return Err(record_broken(
+                    "issuances",
+                    &row,
+                    vec!["recording_id".into()],
+                    "names no stored recording",
+                    i.log_index,
+                ));
+            };
+            if PayloadBytes(self.payload(rec, &i.recipient_id).bytes()) != i.payload {
+                return Err(record_broken(
+                    "issuances",
+                    &row,
+                    vec!["payload".into()],
+                    "is not the payload the vault key gives this copy (edited behind the log's back)",
+                    i.log_index,
+                ));
+            }
+            records += 1;
+        }
+        for t in self.store.traces()? {
+            let id = t.id.as_str();
+            let stored = claim("traces", id, t.log_index)?;
+            if Sha256::digest(t.report_json.as_bytes()) != t.report_sha256 {
+                return Err(record_broken(
+                    "traces",
+                    id,
+                    vec!["report_json".into()],
+                    EDITED,
+                    t.log_index,
+                ));
+            }
+            check(
+                "traces",
+                id,
+                &records::trace_entry(&t)?,
+                stored,
+                t.log_index,
+            )?;
+            records += 1;
         }
 
-        // Every record must match the entry it points to, and every event entry must
-        // still have its record.
-        let mut claimed: HashMap<u64, &'static str> = HashMap::new();
-        let mut check = |index: u64,
-                         kind: &'static str,
-                         entry: LogEntry|
-         -> Result<(), VaultError> {
-            let stored = entries.get(index as usize).ok_or_else(|| {
-                broken(
-                    index,
-                    format!("{kind} record points past the end of the log"),
-                )
-            })?;
-            if *stored != entry.encode() {
-                return Err(broken(
-                    index,
-                    format!(
-                        "{kind} record differs from its log entry (edited behind the log's back)"
-                    ),
-                ));
-            }
-            if claimed.insert(index, kind).is_some() {
-                return Err(broken(index, "two records claim the same log entry"));
-            }
-            Ok(())
-        };
-        for r in db::recordings(&self.conn)? {
-            check(r.log_index, "recording", recording_entry(&r)?)?;
+        // Every event entry must still have its record.
+        let mut rows_present: HashSet<(String, String)> = HashSet::new();
+        for r in self.store.recordings()? {
+            rows_present.insert((RECORDINGS.into(), r.id.to_string()));
         }
-        for r in db::recipients(&self.conn)? {
-            check(r.log_index, "recipient", recipient_entry(&r)?)?;
+        for r in self.store.recipients()? {
+            rows_present.insert((RECIPIENTS.into(), r.id.to_string()));
         }
-        for i in db::issuances(&self.conn)? {
-            check(i.log_index, "issuance", issuance_entry(&i)?)?;
-        }
-        for t in db::traces(&self.conn)? {
-            check(t.log_index, "trace", trace_entry(&t)?)?;
-        }
-        for (index, encoded) in entries.iter().enumerate() {
-            let entry =
-                LogEntry::decode(encoded).map_err(|e| broken(index as u64, e.to_string()))?;
-            let needs_record = matches!(
-                entry,
+        for (index, entry) in entries.iter().enumerate() {
+            let index = index as u64;
+            let missing = match entry {
                 LogEntry::RecordingIngested { .. }
-                    | LogEntry::RecipientAdded { .. }
-                    | LogEntry::CopyIssued { .. }
-                    | LogEntry::TraceRecorded { .. }
-            );
-            if needs_record && !claimed.contains_key(&(index as u64)) {
-                return Err(broken(
-                    index as u64,
-                    "logged event has no record any more (a row was deleted)",
-                ));
+                | LogEntry::RecipientAdded { .. }
+                | LogEntry::CopyIssued { .. }
+                | LogEntry::TraceRecorded { .. } => !claimed.contains(&index),
+                LogEntry::RecordStated { table, row, .. } => {
+                    !rows_present.contains(&(table.as_str().to_string(), row.as_str().to_string()))
+                }
+                _ => false,
+            };
+            if missing {
+                return Err(VaultError::LogBroken(tracemark_evidence::LogBroken {
+                    index,
+                    reason: "logged event has no record any more (a row was deleted)".into(),
+                }));
             }
         }
         Ok(LogReport {
             entries: size,
-            checkpoints: checkpoints.len(),
-            records: claimed.len(),
+            checkpoints: log.checkpoints,
+            records,
         })
     }
 }

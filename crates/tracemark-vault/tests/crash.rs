@@ -17,6 +17,8 @@
 //!
 #![cfg(unix)]
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -81,7 +83,7 @@ impl Op {
         let recordings = vault.recordings().expect("recordings");
         let issued: usize = recordings
             .iter()
-            .map(|r| vault.issuances_of(&r.id).expect("issuances").len())
+            .map(|r| vault.issuances_of(r.id.as_str()).expect("issuances").len())
             .sum();
         let traces = vault.traces().expect("traces").len();
         if recordings.len() < recipients {
@@ -106,7 +108,7 @@ fn crash_worker() {
         return;
     };
     let source = asset();
-    let mut vault = Vault::open(Path::new(&dir)).expect("worker open");
+    let vault = common::open(Path::new(&dir)).expect("worker open");
     let flac = Delivery {
         format: Format::Flac,
         bitrate_kbps: None,
@@ -144,7 +146,12 @@ fn crash_worker() {
                 let (rec, who) = (latest_recording(&vault), latest_recipient(&vault));
                 say("begin issue");
                 vault
-                    .issue(&rec.id, std::slice::from_ref(&who.name), flac, |_, _| {})
+                    .issue(
+                        rec.id.as_str(),
+                        std::slice::from_ref(&who.name),
+                        flac,
+                        |_, _| {},
+                    )
                     .expect("issue");
                 say(&format!("commit issue {} {}", rec.id, who.id));
             }
@@ -152,7 +159,12 @@ fn crash_worker() {
                 // Issuing again returns the same copy and logs nothing: the leak.
                 let (rec, who) = (latest_recording(&vault), latest_recipient(&vault));
                 let copy = vault
-                    .issue(&rec.id, std::slice::from_ref(&who.name), flac, |_, _| {})
+                    .issue(
+                        rec.id.as_str(),
+                        std::slice::from_ref(&who.name),
+                        flac,
+                        |_, _| {},
+                    )
                     .expect("reissue")
                     .remove(0);
                 assert!(copy.reissued);
@@ -250,19 +262,21 @@ impl Committed {
 
 /// The checks after a kill. Returns the number of log entries.
 fn check(dir: &Path, committed: &Committed) -> u64 {
-    let vault = Vault::open(dir).expect("vault opens after a kill");
+    let vault = common::open(dir).expect("vault opens after a kill");
     let report = vault.verify_log().expect("log verifies after a kill");
 
     // Whole or nothing: each kind of row and its log entries agree one to one (on top
     // of verify_log's row-by-row match), and the recording rows have their originals
     // and their fingerprints.
-    let mut kinds: BTreeMap<u8, usize> = BTreeMap::new();
+    let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
     for (_, e) in vault.log_entries().expect("entries") {
-        *kinds
-            .entry(LogEntry::decode(&e).expect("entry").kind_tag())
-            .or_default() += 1;
+        let kind = match LogEntry::decode(&e).expect("entry") {
+            LogEntry::RecordStated { table, .. } => format!("stated {table}"),
+            other => other.kind_tag().to_string(),
+        };
+        *kinds.entry(kind).or_default() += 1;
     }
-    let count = |tag: u8| kinds.get(&tag).copied().unwrap_or(0);
+    let count = |kind: &str| kinds.get(kind).copied().unwrap_or(0);
     let recordings = vault.recordings().expect("recordings");
     let recipients = vault.recipients().expect("recipients");
     let mut issuances = Vec::new();
@@ -270,13 +284,22 @@ fn check(dir: &Path, committed: &Committed) -> u64 {
         vault
             .original_bytes(r)
             .expect("every recording's original decrypts");
-        issuances.extend(vault.issuances_of(&r.id).expect("issuances"));
+        issuances.extend(vault.issuances_of(r.id.as_str()).expect("issuances"));
     }
     let traces = vault.traces().expect("traces");
-    assert_eq!(count(1), recordings.len(), "ingest entries vs rows");
-    assert_eq!(count(2), recipients.len(), "recipient entries vs rows");
-    assert_eq!(count(4), issuances.len(), "issuance entries vs rows");
-    assert_eq!(count(5), traces.len(), "trace entries vs rows");
+    assert_eq!(count("1"), recordings.len(), "ingest entries vs rows");
+    assert_eq!(
+        count("stated recordings"),
+        recordings.len(),
+        "recording statements vs rows"
+    );
+    assert_eq!(
+        count("stated recipients"),
+        recipients.len(),
+        "recipient statements vs rows"
+    );
+    assert_eq!(count("4"), issuances.len(), "issuance entries vs rows");
+    assert_eq!(count("5"), traces.len(), "trace entries vs rows");
     assert_eq!(
         vault.fingerprint_index().expect("index").len(),
         recordings.len(),
@@ -292,7 +315,7 @@ fn check(dir: &Path, committed: &Committed) -> u64 {
     }
     for id in &committed.recordings {
         assert!(
-            recordings.iter().any(|r| &r.id == id),
+            recordings.iter().any(|r| r.id.as_str() == id),
             "lost recording {id}"
         );
     }
@@ -300,12 +323,12 @@ fn check(dir: &Path, committed: &Committed) -> u64 {
         assert!(
             issuances
                 .iter()
-                .any(|i| &i.recording_id == rec && &i.recipient_id == who),
+                .any(|i| i.recording_id.as_str() == rec && i.recipient_id.as_str() == who),
             "lost issuance of {rec} to {who}"
         );
     }
     for t in &committed.traces {
-        assert!(traces.iter().any(|r| &r.id == t), "lost trace {t}");
+        assert!(traces.iter().any(|r| r.id.as_str() == t), "lost trace {t}");
     }
     report.entries
 }
@@ -332,7 +355,7 @@ fn run(kills: usize) {
     eprintln!("crash test: {kills} kill points, {SEED_ENV}={seed}");
     let mut rng = seed;
     let dir = tempfile::tempdir().expect("tmp");
-    drop(Vault::init(dir.path()).expect("init"));
+    drop(common::init(dir.path()).expect("init"));
     let mut committed = Committed::default();
 
     // Calibrate: let one worker run two full cycles and time each operation.

@@ -2,12 +2,19 @@
 //! key alone, and any changed bit, a wrong key or a truncation makes verification fail
 //! with a message naming the failing part.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use tracemark_evidence::{EvidenceError, verify_evidence};
 use tracemark_ledger::LogEntry;
 use tracemark_media::{EncodeOptions, Format, Limits, decode_bytes, encode_bytes};
-use tracemark_vault::{Delivery, EvidenceError, Vault, sha256, verify_evidence};
+use tracemark_vault::{Delivery, Vault};
+
+fn sha256(bytes: &[u8]) -> [u8; 32] {
+    tracemark_vault::Sha256::digest(bytes).0
+}
 
 const NAMES: [&str; 4] = ["Alice", "Bob", "Carol", "Dave"];
 const HTML: &str = "<!doctype html><title>Trace t-1</title><p>Bob’s copy — p ≤ 1e-6</p>\n";
@@ -15,7 +22,7 @@ const HTML: &str = "<!doctype html><title>Trace t-1</title><p>Bob’s copy — p
 /// A vault with one recording issued to four recipients, and Bob's copy leaked as a
 /// 20 s MP3 and traced. Returns the vault and the trace id.
 fn traced_leak(dir: &Path) -> (Vault, String) {
-    let mut vault = Vault::init(dir).expect("init");
+    let vault = common::init(dir).expect("init");
     for n in NAMES {
         vault.add_recipient(n, None).expect("recipient");
     }
@@ -30,7 +37,7 @@ fn traced_leak(dir: &Path) -> (Vault, String) {
         bitrate_kbps: None,
     };
     let copies = vault
-        .issue(&rec.id, &names, delivery, |_, _| {})
+        .issue(rec.id.as_str(), &names, delivery, |_, _| {})
         .expect("issue");
     let bob = decode_bytes(&copies[1].bytes, Some("flac"), &Limits::default()).expect("decode");
     let rate = bob.rate().hz() as usize;
@@ -46,7 +53,7 @@ fn traced_leak(dir: &Path) -> (Vault, String) {
     let report = vault.trace(&leak, "leak.mp3", 1e-6).expect("trace");
     let accused: Vec<&str> = report.accused().map(|s| s.name.as_str()).collect();
     assert_eq!(accused, vec!["Bob"], "{}", report.verdict());
-    (vault, report.id.clone())
+    (vault, report.id.to_string())
 }
 
 fn variant(e: &EvidenceError) -> &'static str {
@@ -67,7 +74,7 @@ fn variant(e: &EvidenceError) -> &'static str {
 #[test]
 fn exported_bundle_verifies_offline_and_every_flipped_bit_is_caught() {
     let dir = tempfile::tempdir().expect("tmp");
-    let (mut vault, trace_id) = traced_leak(dir.path());
+    let (vault, trace_id) = traced_leak(dir.path());
     let key = vault.verifier_key().to_string();
     let size_before = vault.verify_log().expect("log").entries;
     let bundle = vault
@@ -154,7 +161,7 @@ fn exported_bundle_verifies_offline_and_every_flipped_bit_is_caught() {
         Err(EvidenceError::NotCanonical { .. })
     ));
     let other = tempfile::tempdir().expect("tmp");
-    let other_key = Vault::init(other.path())
+    let other_key = common::init(other.path())
         .expect("other vault")
         .verifier_key()
         .to_string();
@@ -169,7 +176,7 @@ fn exported_bundle_verifies_offline_and_every_flipped_bit_is_caught() {
 #[test]
 fn bundle_without_html_or_accused_verifies_and_lists_only_what_the_report_needs() {
     let dir = tempfile::tempdir().expect("tmp");
-    let mut vault = Vault::init(dir.path()).expect("init");
+    let vault = common::init(dir.path()).expect("init");
     vault.add_recipient("Alice", None).expect("recipient");
     let audio = std::fs::read(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/call-en-8k-excerpt.flac"),
@@ -189,7 +196,9 @@ fn bundle_without_html_or_accused_verifies_and_lists_only_what_the_report_needs(
     // The unmarked original: identified, nobody accused.
     let report = vault.trace(&clip, "clip.flac", 1e-6).expect("trace");
     assert_eq!(report.accused().count(), 0);
-    let bundle = vault.export_evidence(&report.id, None).expect("export");
+    let bundle = vault
+        .export_evidence(report.id.as_str(), None)
+        .expect("export");
     let summary = verify_evidence(&bundle, None).expect("verifies");
     assert!(summary.accused.is_empty() && !summary.html_included);
     assert_eq!(summary.entries_verified, 2, "trace and ingest");

@@ -1,9 +1,11 @@
 //! `verify_log` catches every edit, deletion, insertion and reordering made directly in
 //! the database behind the log's back.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
-use tracemark_vault::{Vault, VaultError};
+use tracemark_vault::VaultError;
 
 fn demo_audio() -> Vec<u8> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/call-en-8k-excerpt.flac");
@@ -16,14 +18,15 @@ fn fixed_clock() -> i64 {
 
 /// A vault with three recipients and one recording.
 fn populated(dir: &Path) {
-    let mut v = Vault::init_with_clock(dir, fixed_clock).expect("init");
+    let v = common::init_with_clock(dir, fixed_clock).expect("init");
     for name in ["Alice", "Bob", "Carol"] {
         v.add_recipient(name, None).expect("recipient");
     }
     v.ingest(&demo_audio(), "call.flac", "Demo call")
         .expect("ingest");
     let report = v.verify_log().expect("a fresh vault verifies");
-    assert_eq!(report.entries, 4);
+    // Three recipient statements, the ingest and the recording's statement.
+    assert_eq!(report.entries, 5);
     assert_eq!(report.records, 4);
 }
 
@@ -51,7 +54,7 @@ fn tampered(
     let conn = rusqlite::Connection::open(dir.join("vault.db")).expect("open db");
     conn.execute_batch(sql).expect("tamper");
     drop(conn);
-    Vault::open(&dir).expect("open").verify_log()
+    common::open(&dir).expect("open").verify_log()
 }
 
 #[test]
@@ -76,7 +79,7 @@ fn every_kind_of_tampering_is_caught() {
             "delete-recipient",
             "DELETE FROM recipients WHERE id = 'r-1';",
         ),
-        ("delete-last-entry", "DELETE FROM log WHERE idx = 3;"),
+        ("delete-last-entry", "DELETE FROM log WHERE idx = 4;"),
         ("delete-middle-entry", "DELETE FROM log WHERE idx = 1;"),
         (
             "edit-entry",
@@ -88,7 +91,7 @@ fn every_kind_of_tampering_is_caught() {
         ),
         (
             "insert-entry",
-            "INSERT INTO log (idx, entry, leaf_hash) SELECT 4, entry, leaf_hash FROM log WHERE idx = 0;",
+            "INSERT INTO log (idx, entry, leaf_hash) SELECT 5, entry, leaf_hash FROM log WHERE idx = 0;",
         ),
         (
             "insert-recipient",
@@ -102,8 +105,8 @@ fn every_kind_of_tampering_is_caught() {
     ];
     for (name, sql) in cases {
         match tampered(base.path(), work.path(), name, sql) {
-            Err(VaultError::LogBroken { index, reason }) => {
-                eprintln!("{name}: caught at entry {index}: {reason}")
+            Err(VaultError::LogBroken(b)) => {
+                eprintln!("{name}: caught at entry {}: {}", b.index, b.reason)
             }
             Err(other) => eprintln!("{name}: caught: {other}"),
             Ok(report) => panic!("{name}: tampering not caught: {report:?}"),
@@ -115,15 +118,15 @@ fn every_kind_of_tampering_is_caught() {
 fn an_untouched_vault_verifies_after_reopening() {
     let dir = tempfile::tempdir().expect("tmp");
     populated(dir.path());
-    let v = Vault::open(dir.path()).expect("reopen");
-    assert_eq!(v.verify_log().expect("verifies").entries, 4);
+    let v = common::open(dir.path()).expect("reopen");
+    assert_eq!(v.verify_log().expect("verifies").entries, 5);
     assert!(v.latest_checkpoint().expect("checkpoint").is_some());
 }
 
 #[test]
 fn ingest_is_idempotent_and_originals_round_trip() {
     let dir = tempfile::tempdir().expect("tmp");
-    let mut v = Vault::init(dir.path()).expect("init");
+    let v = common::init(dir.path()).expect("init");
     let bytes = demo_audio();
     let a = v.ingest(&bytes, "call.flac", "Demo").expect("ingest");
     let b = v.ingest(&bytes, "call.flac", "Demo again").expect("ingest");
@@ -143,7 +146,7 @@ fn ingest_is_idempotent_and_originals_round_trip() {
 #[test]
 fn bad_input_gets_clear_errors() {
     let dir = tempfile::tempdir().expect("tmp");
-    let mut v = Vault::init(dir.path()).expect("init");
+    let v = common::init(dir.path()).expect("init");
     assert!(matches!(
         v.ingest(b"not audio at all", "x.wav", "t"),
         Err(VaultError::Media(_))
@@ -158,11 +161,11 @@ fn bad_input_gets_clear_errors() {
         Err(VaultError::Duplicate { .. })
     ));
     assert!(matches!(
-        Vault::init(dir.path()),
+        common::init(dir.path()),
         Err(VaultError::AlreadyExists { .. })
     ));
     assert!(matches!(
-        Vault::open(&dir.path().join("nothing")),
+        common::open(&dir.path().join("nothing")),
         Err(VaultError::NotAVault { .. })
     ));
     v.verify_log().expect("failed operations logged nothing");

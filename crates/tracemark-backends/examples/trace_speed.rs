@@ -1,14 +1,15 @@
 //! Times `Vault::trace` of a 60 s MP3 64k clip against many issued copies, for profiling.
 //!
-//! `cargo run --release -p tracemark-vault --example trace_speed -- VAULT_DIR CALL.flac [N] [REPS]`
+//! `cargo run --release -p tracemark-backends --example trace_speed -- VAULT_DIR CALL.flac [N] [REPS]`
 //! creates the vault in VAULT_DIR on first use (N copies of the first 120 s, WAV), then
 //! traces the same clip REPS times and prints the wall time of each trace.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
+use tracemark_backends::Location;
 use tracemark_media::{EncodeOptions, Format, Limits, decode_bytes, decode_file, encode_bytes};
-use tracemark_vault::{Delivery, Vault};
+use tracemark_vault::Delivery;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
@@ -23,9 +24,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         bitrate_kbps: None,
     };
     let fresh = !dir.join("vault.db").exists();
-    let mut vault = if fresh {
+    let here = Location::embedded(&dir);
+    let vault = if fresh {
         std::fs::create_dir_all(&dir)?;
-        let mut v = Vault::init(&dir)?;
+        let v = here.init()?;
         let call = decode_file(args[2].as_ref(), &Limits::default())?;
         let rate = call.rate().hz() as usize;
         let original = call.slice(0, 120 * rate);
@@ -37,15 +39,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         let t = Instant::now();
         for batch in names.chunks(50) {
-            v.issue(&rec.id, batch, wav, |_, _| {})?;
+            v.issue(rec.id.as_str(), batch, wav, |_, _| {})?;
         }
         eprintln!("issued {n} copies in {:.1} s", t.elapsed().as_secs_f64());
         v
     } else {
-        Vault::open(&dir)?
+        here.open()?
     };
     let rec = vault.recordings()?.remove(0);
-    let copy = vault.issue(&rec.id, &["r0007".to_string()], wav, |_, _| {})?;
+    let copy = vault.issue(rec.id.as_str(), &["r0007".to_string()], wav, |_, _| {})?;
     let audio = decode_bytes(&copy[0].bytes, Some("wav"), &Limits::default())?;
     let rate = audio.rate().hz() as usize;
     let clip = audio.slice(30 * rate, 90 * rate);
