@@ -6,10 +6,11 @@ use std::time::Duration;
 
 use tracemark_attacks::Codec;
 use tracemark_dsp::{AudioBuffer, SampleRate};
+use tracemark_media::WavSample;
 
 use crate::CodecError;
 use crate::tool::run;
-use crate::wav::{self, WavFormat};
+use crate::wav;
 
 /// The rate and layout a codec is fed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,7 +135,7 @@ pub fn encode_decode(
     let s = |name: &str| name.to_string();
     let (encoded, audio) = match codec {
         Codec::Mp3 { kbps } => {
-            wav::write(&p("in.wav"), input, WavFormat::Float32)?;
+            wav::write(&p("in.wav"), input, WavSample::Float32)?;
             let kbps = kbps.to_string();
             run(
                 "lame",
@@ -151,11 +152,11 @@ pub fn encode_decode(
             (s("out.mp3"), wav::read(&p("dec.wav"))?)
         }
         Codec::Aac { kbps } => {
-            wav::write(&p("in.wav"), input, WavFormat::Float32)?;
+            wav::write(&p("in.wav"), input, WavSample::Float32)?;
             let rate = format!("{kbps}k");
             let quiet = ["-nostdin", "-hide_banner", "-v", "error", "-y", "-i"];
-            // hound's float WAV carries a channel mask (mono = FL) that ffmpeg's AAC encoder
-            // rejects; `-ac` restores the standard layout.
+            // The float WAV that tracemark-media writes (through hound) carries a channel mask
+            // (mono = FL) that ffmpeg's AAC encoder rejects; `-ac` restores the standard layout.
             let ac = input.channel_count().to_string();
             let enc_args = [
                 "in.wav", "-ac", &ac, "-c:a", "aac", "-b:a", &rate, "out.m4a",
@@ -167,7 +168,7 @@ pub fn encode_decode(
             (s("out.m4a"), wav::read(&p("dec.wav"))?)
         }
         Codec::Vorbis { quality } => {
-            wav::write(&p("in.wav"), input, WavFormat::Float32)?;
+            wav::write(&p("in.wav"), input, WavSample::Float32)?;
             let q = quality.to_string();
             run(
                 "oggenc",
@@ -179,7 +180,7 @@ pub fn encode_decode(
             (s("out.ogg"), wav::read(&p("dec.wav"))?)
         }
         Codec::Opus { kbps } | Codec::OpusSilk { kbps } => {
-            wav::write(&p("in.wav"), input, WavFormat::Float32)?;
+            wav::write(&p("in.wav"), input, WavSample::Float32)?;
             let kbps = kbps.to_string();
             let mut enc = vec!["--quiet", "--bitrate", &kbps];
             if matches!(codec, Codec::OpusSilk { .. }) {
@@ -199,7 +200,7 @@ pub fn encode_decode(
             (s("out.opus"), wav::read(&p("dec.wav"))?)
         }
         Codec::Gsm => {
-            wav::write(&p("in.wav"), input, WavFormat::Float32)?;
+            wav::write(&p("in.wav"), input, WavSample::Float32)?;
             run("sox", &["in.wav", "out.gsm"], dir, budget)?;
             run(
                 "sox",
@@ -210,7 +211,7 @@ pub fn encode_decode(
             (s("out.gsm"), wav::read(&p("dec.wav"))?)
         }
         Codec::AmrNb(mode) => {
-            wav::write(&p("in.wav"), input, WavFormat::Float32)?;
+            wav::write(&p("in.wav"), input, WavSample::Float32)?;
             let c = mode.index().to_string();
             run("sox", &["in.wav", "-C", &c, "out.amr-nb"], dir, budget)?;
             let dec = ["out.amr-nb", "-e", "floating-point", "-b", "32", "dec.wav"];
@@ -218,7 +219,7 @@ pub fn encode_decode(
             (s("out.amr-nb"), wav::read(&p("dec.wav"))?)
         }
         Codec::SpeexNb { quality } => {
-            wav::write(&p("in.wav"), input, WavFormat::Int16)?;
+            wav::write(&p("in.wav"), input, WavSample::Int16)?;
             let q = quality.to_string();
             let enc = ["--narrowband", "--quality", &q, "in.wav", "out.spx"];
             run("speexenc", &enc, dir, budget)?;

@@ -1,11 +1,10 @@
 //! Encoding to WAV, FLAC and MP3, and the public entry points for every format.
 
-use std::io::Cursor;
 use std::path::Path;
 
 use tracemark_dsp::AudioBuffer;
 
-use crate::{EncodeOptions, Format, MediaError, opus};
+use crate::{EncodeOptions, Format, MediaError, WavSample, encode_wav, opus};
 
 /// Encodes `audio` into an in-memory file of `format`, at the input's rate and channel count
 /// wherever the format allows.
@@ -33,7 +32,7 @@ pub fn encode_bytes(
     opts: &EncodeOptions,
 ) -> Result<Vec<u8>, MediaError> {
     match format {
-        Format::Wav => encode_wav(audio),
+        Format::Wav => encode_wav(audio, WavSample::Float32),
         Format::Flac => encode_flac(audio),
         Format::Mp3 => encode_mp3(audio, opts),
         Format::Opus => opus::encode(audio, opts),
@@ -52,32 +51,6 @@ pub fn encode_file(
 ) -> Result<(), MediaError> {
     let bytes = encode_bytes(audio, format, opts)?;
     std::fs::write(path, bytes).map_err(|e| MediaError::io(e).with_path(path))
-}
-
-fn encode_wav(audio: &AudioBuffer) -> Result<Vec<u8>, MediaError> {
-    let err = |e: hound::Error| MediaError::Encode {
-        format: Format::Wav,
-        reason: e.to_string(),
-    };
-    let spec = hound::WavSpec {
-        channels: u16::try_from(audio.channel_count()).map_err(|_| MediaError::EncodeChannels {
-            format: Format::Wav,
-            count: audio.channel_count(),
-            max: usize::from(u16::MAX),
-        })?,
-        sample_rate: audio.rate().hz(),
-        bits_per_sample: 32,
-        sample_format: hound::SampleFormat::Float,
-    };
-    let mut cursor = Cursor::new(Vec::new());
-    let mut w = hound::WavWriter::new(&mut cursor, spec).map_err(err)?;
-    for i in 0..audio.frames() {
-        for ch in audio.channels() {
-            w.write_sample(ch[i]).map_err(err)?;
-        }
-    }
-    w.finalize().map_err(err)?;
-    Ok(cursor.into_inner())
 }
 
 /// Bits per sample of the FLAC files written (see the table above for why not 24).

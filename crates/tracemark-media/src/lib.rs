@@ -8,7 +8,8 @@
 //! and [`Limits`] caps input size and decoded duration, stopping as soon as a cap is crossed.
 //!
 //! Encoding writes WAV (32-bit float), FLAC (16-bit), MP3 (LAME, LGPL-3.0) and Ogg Opus; see
-//! [`encode_bytes`] for what each format keeps and why.
+//! [`encode_bytes`] for what each format keeps and why. This is the workspace's one WAV
+//! writer: [`encode_wav`] also writes 16-bit integer WAV for tools that need it.
 //!
 //! This crate sits on top of `tracemark-dsp` and below the CLI and server; the pure crates
 //! never see a file.
@@ -38,9 +39,11 @@ mod error;
 mod flac;
 mod format;
 mod opus;
+mod wav;
 
 pub use decode::{decode_bytes, decode_file};
 pub use encode::{encode_bytes, encode_file};
 pub use error::MediaError;
 pub use format::{EncodeOptions, Format, Limits};
 pub use tracemark_dsp::{AudioBuffer, SampleRate};
+pub use wav::{WavSample, encode_wav};

@@ -1,26 +1,18 @@
-//! Development probe: embed into a WAV file, report SNR and blind detection.
+//! Development probe: embed into an audio file (any format tracemark-media decodes), report
+//! SNR and blind detection.
 //! `cargo run --release -p tracemark-watermark --example probe -- FILE.wav [strength] [crop_s]`
 
-use tracemark_dsp::{AudioBuffer, SampleRate};
+use tracemark_dsp::AudioBuffer;
 use tracemark_watermark::{
     EmbedParams, Message, Payload, WatermarkKey, detect_blind, detect_informed, embed,
 };
 
 fn read(path: &str) -> AudioBuffer {
-    let mut r = hound::WavReader::open(path).expect("open");
-    let spec = r.spec();
-    let ch = spec.channels as usize;
-    let samples: Vec<f32> = match spec.sample_format {
-        hound::SampleFormat::Float => r.samples::<f32>().map(|s| s.expect("s")).collect(),
-        hound::SampleFormat::Int => r
-            .samples::<i32>()
-            .map(|s| s.expect("s") as f32 / (1 << (spec.bits_per_sample - 1)) as f32)
-            .collect(),
-    };
-    let chans = (0..ch)
-        .map(|c| samples.iter().skip(c).step_by(ch).copied().collect())
-        .collect();
-    AudioBuffer::try_new(SampleRate::try_new(spec.sample_rate).expect("rate"), chans).expect("buf")
+    tracemark_media::decode_file(
+        std::path::Path::new(path),
+        &tracemark_media::Limits::default(),
+    )
+    .expect("decode")
 }
 
 fn main() {
