@@ -201,7 +201,10 @@ fn fingerprints(conn: &Connection) -> Result<Vec<(RecordingId, Vec<u8>)>, StoreE
             let parsed = id
                 .parse()
                 .map_err(|e| StoreError::corrupt("fingerprints", &id, "recording_id", e))?;
-            Ok((parsed, row.get(1).map_err(db_err)?))
+            let bytes = row
+                .get(1)
+                .map_err(|e| StoreError::corrupt("fingerprints", &id, "bytes", e))?;
+            Ok((parsed, bytes))
         },
     )
 }

@@ -307,7 +307,7 @@ pub fn differing_columns(derived: &LogEntry, stored: &LogEntry) -> Vec<String> {
             cmp(i1 == i2, "id");
             cmp(l1 == l2, "leak_sha256");
             cmp(v1 == v2, "verdict");
-            cmp(r1 == r2, "report_json");
+            cmp(r1 == r2, "report_sha256");
         }
         (
             E::RecordStated {

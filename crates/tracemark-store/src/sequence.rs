@@ -135,6 +135,27 @@ pub fn sequence(
     Ok(out)
 }
 
+/// Text every backend can store: no NUL (PostgreSQL's text cannot hold one) and, for
+/// labels, no control characters at all.
+fn check_text(what: &'static str, s: &str, label: bool) -> Result<(), StoreError> {
+    let bad = if label {
+        s.chars().any(char::is_control) || s.is_empty() || s.len() > 128
+    } else {
+        s.contains('\0')
+    };
+    if bad {
+        return Err(StoreError::Invalid {
+            what,
+            reason: if label {
+                "must be 1 to 128 characters without control characters".into()
+            } else {
+                "must not contain a NUL character".into()
+            },
+        });
+    }
+    Ok(())
+}
+
 fn store_one(log: &mut Log<'_>, time: UnixMillis, draft: Draft) -> Result<Stored, StoreError> {
     Ok(match draft {
         Draft::Recipient { name, email } => {
@@ -162,6 +183,7 @@ fn store_one(log: &mut Log<'_>, time: UnixMillis, draft: Draft) -> Result<Stored
             recording,
             fingerprint,
         } => {
+            check_text("recording format", &recording.format, true)?;
             if let Some(existing) = log.tx.recording_by_content(&recording.sha256)? {
                 return Ok(Stored::Recording {
                     recording: existing,
@@ -194,6 +216,7 @@ fn store_one(log: &mut Log<'_>, time: UnixMillis, draft: Draft) -> Result<Stored
             }
         }
         Draft::Issuance(new) => {
+            check_text("delivery format", &new.format, true)?;
             if let Some(existing) =
                 log.tx
                     .issuance(&new.recording_id, &new.recipient_id, &new.format)?
@@ -239,6 +262,8 @@ fn store_one(log: &mut Log<'_>, time: UnixMillis, draft: Draft) -> Result<Stored
             verdict,
             report_json,
         } => {
+            check_text("trace report", &report_json, false)?;
+            check_text("verdict", &verdict, false)?;
             let mut t = TraceRow {
                 id,
                 leak_sha256,
