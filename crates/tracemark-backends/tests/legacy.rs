@@ -23,7 +23,9 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 fn data(name: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
 }
 
 #[test]
@@ -41,13 +43,22 @@ fn a_vault_of_the_previous_release_upgrades_in_place_and_traces_as_before() {
     assert_eq!(report.records, 3 + 1 + 2 + 1);
     drop(vault);
     assert_eq!(
-        here.open().expect("reopens").verify_log().expect("verifies").entries,
+        here.open()
+            .expect("reopens")
+            .verify_log()
+            .expect("verifies")
+            .entries,
         11,
         "the upgrade runs once"
     );
 
     let vault = here.open().expect("open");
-    let names: Vec<String> = vault.recipients().expect("list").into_iter().map(|r| r.name).collect();
+    let names: Vec<String> = vault
+        .recipients()
+        .expect("list")
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
     assert_eq!(names, ["Envoy office", "Aide office", "Interpreter"]);
     let leak = std::fs::read(data("legacy-vault-leak-aide.flac")).expect("leak");
     let trace = vault.trace(&leak, "leak.flac", 1e-6).expect("trace");
@@ -65,5 +76,8 @@ fn a_vault_of_the_previous_release_upgrades_in_place_and_traces_as_before() {
         .execute("UPDATE recordings SET title = 'Forged title'", [])
         .expect("tamper");
     let err = here.open().expect("open").verify_log().expect_err("caught");
-    assert!(err.to_string().contains("recordings row") && err.to_string().contains("column title"), "{err}");
+    assert!(
+        err.to_string().contains("recordings row") && err.to_string().contains("column title"),
+        "{err}"
+    );
 }

@@ -39,7 +39,10 @@ impl Vault<'_> {
     }
 
     fn spawn(&self, args: &[&str]) -> (String, Child) {
-        (format!("{args:?}"), self.command(args).spawn().expect("spawn tracemark"))
+        (
+            format!("{args:?}"),
+            self.command(args).spawn().expect("spawn tracemark"),
+        )
     }
 }
 
@@ -65,7 +68,14 @@ fn concurrent_story(v: &Vault<'_>, work: &Path) {
         .expect("id")
         .to_string();
     let seed = work.join("seed");
-    v.ok(&["issue", &rec, "--to", "Office 1", "--out", seed.to_str().expect("utf8")]);
+    v.ok(&[
+        "issue",
+        &rec,
+        "--to",
+        "Office 1",
+        "--out",
+        seed.to_str().expect("utf8"),
+    ]);
     let leak = seed.join("Office_1.flac");
     let leak = leak.to_str().expect("utf8");
 
@@ -74,7 +84,16 @@ fn concurrent_story(v: &Vault<'_>, work: &Path) {
     for k in 0..4 {
         let to = format!("{},{}", names[2 * k], names[2 * k + 1]);
         let out = work.join(format!("copies-{k}"));
-        jobs.push(v.spawn(&["issue", &rec, "--to", &to, "--out", out.to_str().expect("utf8"), "--format", "wav"]));
+        jobs.push(v.spawn(&[
+            "issue",
+            &rec,
+            "--to",
+            &to,
+            "--out",
+            out.to_str().expect("utf8"),
+            "--format",
+            "wav",
+        ]));
     }
     for _ in 0..2 {
         jobs.push(v.spawn(&["trace", leak, "--json"]));
@@ -102,7 +121,10 @@ fn concurrent_story(v: &Vault<'_>, work: &Path) {
     let recipients = json(&v.ok(&["recipient", "list", "--json"]));
     let recipients = recipients.as_array().expect("list");
     assert_eq!(recipients.len(), 10, "8 + 2 late recipients, each once");
-    let mut ids: Vec<&str> = recipients.iter().map(|r| r["id"].as_str().expect("id")).collect();
+    let mut ids: Vec<&str> = recipients
+        .iter()
+        .map(|r| r["id"].as_str().expect("id"))
+        .collect();
     ids.sort_unstable();
     ids.dedup();
     assert_eq!(ids.len(), 10, "no recipient id given twice");
@@ -117,7 +139,9 @@ fn concurrent_story(v: &Vault<'_>, work: &Path) {
     assert_eq!(log.lines().count(), 10 + 2 + 9 + 2, "{log}");
     for k in 0..4 {
         for n in [&names[2 * k], &names[2 * k + 1]] {
-            let f = work.join(format!("copies-{k}")).join(format!("{}.wav", n.replace(' ', "_")));
+            let f = work
+                .join(format!("copies-{k}"))
+                .join(format!("{}.wav", n.replace(' ', "_")));
             assert!(f.exists(), "{} missing", f.display());
         }
     }
@@ -127,7 +151,13 @@ fn concurrent_story(v: &Vault<'_>, work: &Path) {
 fn concurrent_processes_on_sqlite_lose_nothing() {
     let work = tempfile::tempdir().expect("tmp");
     let dir = work.path().join("vault");
-    concurrent_story(&Vault { dir: &dir, database: None }, work.path());
+    concurrent_story(
+        &Vault {
+            dir: &dir,
+            database: None,
+        },
+        work.path(),
+    );
 }
 
 #[test]
@@ -137,14 +167,23 @@ fn concurrent_processes_on_postgres_lose_nothing() {
     };
     let work = tempfile::tempdir().expect("tmp");
     let dir = work.path().join("keys");
-    concurrent_story(&Vault { dir: &dir, database: Some(url) }, work.path());
+    concurrent_story(
+        &Vault {
+            dir: &dir,
+            database: Some(url),
+        },
+        work.path(),
+    );
 }
 
 #[test]
 fn names_are_names_and_ids_are_ids() {
     let work = tempfile::tempdir().expect("tmp");
     let dir = work.path().join("vault");
-    let v = Vault { dir: &dir, database: None };
+    let v = Vault {
+        dir: &dir,
+        database: None,
+    };
     v.ok(&["init"]);
     v.ok(&["recipient", "add", "Alice"]);
     v.ok(&["recipient", "add", "Bob"]);
@@ -158,12 +197,26 @@ fn names_are_names_and_ids_are_ids() {
         .expect("id")
         .to_string();
     let out_dir = work.path().join("copies");
-    let out = v.run(&["issue", &rec, "--to", "r-2", "--out", out_dir.to_str().expect("utf8")]);
+    let out = v.run(&[
+        "issue",
+        &rec,
+        "--to",
+        "r-2",
+        "--out",
+        out_dir.to_str().expect("utf8"),
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no recipient named \"r-2\""));
     assert!(!v.ok(&["log", "show"]).contains("CopyIssued"));
     // A recording is named by its id only in id syntax.
-    let out = v.run(&["issue", "Call", "--to", "Bob", "--out", out_dir.to_str().expect("utf8")]);
+    let out = v.run(&[
+        "issue",
+        "Call",
+        "--to",
+        "Bob",
+        "--out",
+        out_dir.to_str().expect("utf8"),
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("is not a recording id"));
     // Lists give ids and names.
@@ -175,7 +228,13 @@ fn names_are_names_and_ids_are_ids() {
     assert_eq!(recs[0]["title"], "Call");
     // Renaming and changing an e-mail are logged events that verify.
     v.ok(&["recording", "rename", &rec, "--title", "Call of 14 October"]);
-    v.ok(&["recipient", "set-email", "Bob", "--email", "bob@example.org"]);
+    v.ok(&[
+        "recipient",
+        "set-email",
+        "Bob",
+        "--email",
+        "bob@example.org",
+    ]);
     assert!(v.ok(&["log", "verify"]).contains("log verified"));
     let recs = json(&v.ok(&["recordings", "--json"]));
     assert_eq!(recs[0]["title"], "Call of 14 October");
