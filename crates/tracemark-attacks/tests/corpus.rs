@@ -1,10 +1,12 @@
-//! Every pure attack of the standard suite on real recordings (skipped without the corpus).
+//! Every pure attack of the standard suite on real recordings (the shared corpus, or the
+//! committed call excerpt where it is absent: see `tracemark-testkit`).
 #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 
 mod common;
 
 use common::*;
 use tracemark_attacks::{Attack, AttackContext, standard_suite};
+use tracemark_testkit::corpus_or_excerpt;
 
 /// Expected output length for the attacks that change it, else the input's.
 fn expected_frames(attack: &Attack, frames: usize, fs: u32, other_frames: usize) -> Option<usize> {
@@ -23,12 +25,8 @@ fn expected_frames(attack: &Attack, frames: usize, fs: u32, other_frames: usize)
 
 #[test]
 fn every_pure_attack_runs_on_speech_with_the_promised_length() {
-    let Some(speech) = load_corpus("librivox-en-16k.flac", 24.0) else {
-        return;
-    };
-    let Some(other) = load_corpus("arctic-a0007-16k.flac", 4.0) else {
-        return;
-    };
+    let speech = corpus_or_excerpt("librivox-en-16k.flac", 24.0, (0.0, 24.0));
+    let other = corpus_or_excerpt("arctic-a0007-16k.flac", 4.0, (30.0, 34.0));
     // A second "copy": the same speech with a little noise, as another recipient's file.
     let copy = Attack::WhiteNoise { snr_db: 40.0 }
         .apply(&speech, &AttackContext::new(99))
@@ -79,9 +77,7 @@ fn every_pure_attack_runs_on_speech_with_the_promised_length() {
 
 #[test]
 fn stereo_music_keeps_its_channels_through_time_attacks() {
-    let Some(music) = load_corpus("music-44k-elvish-theme.flac", 6.0) else {
-        return;
-    };
+    let music = corpus_or_excerpt("music-44k-elvish-theme.flac", 6.0, (40.0, 46.0));
     assert_eq!(music.channel_count(), 2);
     for attack in [
         Attack::Speed { percent: -5.0 },

@@ -2,23 +2,15 @@
 //! `delay_frames` and the crate's documentation.
 //!
 //! `cargo run --release -p tracemark-codec-attacks --example measure_delay [corpus-dir]`
+//! (default: the shared corpus, `$TRACEMARK_CORPUS` or `../shared/corpus`)
 #![allow(clippy::unwrap_used, clippy::print_stdout)] // a measuring script: failures should be loud
 
 use tracemark_attacks::{AmrNbMode, Codec};
 use tracemark_codec_attacks::{ToolBackend, tool_available};
-use tracemark_dsp::{AudioBuffer, SampleRate};
+use tracemark_dsp::AudioBuffer;
 
 fn load(path: &std::path::Path, seconds: f64) -> AudioBuffer {
-    let mut reader = claxon::FlacReader::open(path).unwrap();
-    let info = reader.streaminfo();
-    let ch = info.channels as usize;
-    let scale = 1.0 / (1u64 << (info.bits_per_sample - 1)) as f32;
-    let max = (seconds * f64::from(info.sample_rate)) as usize * ch;
-    let mut planar = vec![Vec::new(); ch];
-    for (i, s) in reader.samples().take(max).enumerate() {
-        planar[i % ch].push(s.unwrap() as f32 * scale);
-    }
-    AudioBuffer::try_new(SampleRate::try_new(info.sample_rate).unwrap(), planar).unwrap()
+    tracemark_testkit::read_flac(path, seconds).unwrap()
 }
 
 /// Lag (output behind input, in frames) maximising normalised cross-correlation.
@@ -57,8 +49,8 @@ fn envelope(x: &[f32]) -> Vec<f32> {
 fn main() {
     let dir = std::env::args()
         .nth(1)
-        .unwrap_or_else(|| "../shared/corpus".into());
-    let dir = std::path::Path::new(&dir);
+        .map_or_else(tracemark_testkit::corpus_dir, Into::into);
+    let dir = dir.as_path();
     let music = load(&dir.join("music-44k-elvish-theme.flac"), 20.0);
     let speech16 = load(&dir.join("librivox-en-16k.flac"), 20.0);
     let speech8 = load(&dir.join("call-en-8k.flac"), 20.0);

@@ -1,39 +1,19 @@
 //! Each codec really compresses, returns audio correlated with its input, and is time-aligned.
-//! Skips (with a note) when a tool or the corpus is missing.
+//! Skips a codec (with a note) when its tool is missing; without the corpus it runs on the
+//! committed call excerpt.
 #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 
 use tracemark_attacks::{AmrNbMode, Attack, AttackContext, AttackError, Codec};
 use tracemark_codec_attacks::{CodecError, ToolBackend, tool_available};
-use tracemark_dsp::{AudioBuffer, SampleRate, resample};
-
-/// The first 8 s of a FLAC file, if it opens.
-fn flac_head(path: &std::path::Path) -> Option<AudioBuffer> {
-    let mut reader = claxon::FlacReader::open(path).ok()?;
-    let info = reader.streaminfo();
-    let scale = 1.0 / (1u64 << (info.bits_per_sample - 1)) as f32;
-    let samples: Vec<f32> = reader
-        .samples()
-        .take(8 * info.sample_rate as usize)
-        .map(|s| s.unwrap() as f32 * scale)
-        .collect();
-    Some(AudioBuffer::mono(SampleRate::try_new(info.sample_rate).unwrap(), samples).unwrap())
-}
+use tracemark_dsp::AudioBuffer;
 
 /// 8 s of 16 kHz speech: the shared corpus's read speech, or, on a clone without the
 /// corpus, the call excerpt committed in assets/ (8 kHz telephone speech) resampled to
-/// 16 kHz. The codec rates and correlations below are calibrated on real speech; a
-/// synthetic harmonic stand-in made Opus spend twice its nominal rate and lost most of its
-/// energy to the telephone band-pass.
+/// 16 kHz (`tracemark-testkit` says which on stderr). The codec rates and correlations below
+/// are calibrated on real speech; a synthetic harmonic stand-in made Opus spend twice its
+/// nominal rate and lost most of its energy to the telephone band-pass.
 fn speech() -> AudioBuffer {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    if let Some(audio) = flac_head(&root.join("../../../shared/corpus/librivox-en-16k.flac")) {
-        return audio;
-    }
-    eprintln!("note: corpus absent, using the committed call excerpt at 16 kHz");
-    let call = flac_head(&root.join("../../assets/call-en-8k-excerpt.flac"))
-        .expect("assets/call-en-8k-excerpt.flac is committed");
-    let wide = resample(&call.channels()[0], call.rate().hz(), 16_000).unwrap();
-    AudioBuffer::mono(SampleRate::try_new(16_000).unwrap(), wide).unwrap()
+    tracemark_testkit::corpus_or_excerpt("librivox-en-16k.flac", 8.0, (0.0, 8.0))
 }
 
 fn lag_and_correlation(a: &[f32], b: &[f32], max_lag: isize) -> (isize, f64) {

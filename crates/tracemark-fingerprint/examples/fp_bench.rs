@@ -13,9 +13,9 @@ use tracemark_fingerprint::{Index, MapOptions, SegmentStatus, authenticity_map, 
 
 fn main() {
     let (Some(call), Some(libri), Some(music)) = (
-        common::load_8k("call-en-8k.flac"),
-        common::load_8k("librivox-en-16k.flac"),
-        common::load_8k("music-8k-morning-coffee.flac"),
+        common::corpus_8k("call-en-8k.flac"),
+        common::corpus_8k("librivox-en-16k.flac"),
+        common::corpus_8k("music-8k-morning-coffee.flac"),
     ) else {
         println!("corpus absent: nothing measured");
         return;

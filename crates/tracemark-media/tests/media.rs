@@ -1,12 +1,13 @@
 //! Integration tests for tracemark-media: round trips, the real-audio corpus, and hostile input.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use proptest::prelude::*;
 use tracemark_media::{
     AudioBuffer, EncodeOptions, Format, Limits, MediaError, SampleRate, decode_bytes, decode_file,
     encode_bytes, encode_file,
 };
+use tracemark_testkit::{CORPUS, CorpusFile};
 
 const ALL: [Format; 4] = [Format::Wav, Format::Flac, Format::Mp3, Format::Opus];
 
@@ -213,83 +214,86 @@ fn files_round_trip_and_the_extension_is_only_a_hint() {
 
 // ---- the real-audio corpus -------------------------------------------------------------
 
-/// `$TRACEMARK_CORPUS`, else `../shared/corpus` beside the repository.
-fn corpus_dir() -> PathBuf {
-    std::env::var_os("TRACEMARK_CORPUS").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus"),
-        PathBuf::from,
-    )
+/// Decodes `path` and checks it against the README's row for it.
+fn check_listed(path: &Path, listed: &CorpusFile) {
+    let name = listed.name;
+    let started = std::time::Instant::now();
+    let audio = decode_file(path, &Limits::default()).unwrap_or_else(|e| panic!("{e}"));
+    println!(
+        "{name}: {:.1} s decoded in {:.3} s",
+        audio.duration_s(),
+        started.elapsed().as_secs_f64()
+    );
+    assert_eq!(audio.rate().hz(), listed.rate_hz, "{name}");
+    assert_eq!(audio.channel_count(), listed.channels, "{name}");
+    assert!(
+        (audio.duration_s() - listed.seconds).abs() <= listed.tolerance_s + 1e-9,
+        "{name}: {} s",
+        audio.duration_s()
+    );
+    let peak = audio
+        .channels()
+        .iter()
+        .flatten()
+        .fold(0.0f32, |m, s| m.max(s.abs()));
+    assert!(peak > 0.01 && peak <= 1.0, "{name}: peak {peak}");
 }
-
-/// (file, rate, channels, seconds, tolerance) as listed in /work/shared/corpus/README.md; the
-/// tolerance is half the precision the README gives the length in.
-const CORPUS: [(&str, u32, usize, f64, f64); 6] = [
-    ("call-en-8k.flac", 8_000, 1, 240.0, 0.5),
-    ("librivox-en-16k.flac", 16_000, 1, 24.7, 0.05),
-    ("arctic-a0007-16k.flac", 16_000, 1, 4.0, 0.05),
-    ("arctic-a0009-16k.flac", 16_000, 1, 3.1, 0.05),
-    ("music-8k-morning-coffee.flac", 8_000, 1, 73.0, 0.5),
-    ("music-44k-elvish-theme.flac", 44_100, 2, 90.0, 0.5),
-];
 
 #[test]
 fn decodes_every_corpus_file_with_the_rate_channels_and_length_its_readme_lists() {
-    let dir = corpus_dir();
-    if !dir.is_dir() {
-        println!("note: {} absent; corpus test skipped", dir.display());
-        return;
-    }
-    let mut seen = 0;
-    for entry in std::fs::read_dir(&dir).expect("read corpus dir") {
-        let path = entry.expect("dir entry").path();
-        if path.extension().and_then(|e| e.to_str()) != Some("flac") {
-            continue;
+    // The committed excerpt always; the shared corpus (README table in tracemark-testkit)
+    // where it is present.
+    check_listed(
+        &tracemark_testkit::excerpt_path(),
+        &tracemark_testkit::EXCERPT,
+    );
+    let dir = tracemark_testkit::corpus_dir();
+    match std::fs::read_dir(&dir) {
+        Err(_) => eprintln!(
+            "note: {} absent; checked the committed excerpt",
+            dir.display()
+        ),
+        Ok(entries) => {
+            let mut seen = 0;
+            for entry in entries {
+                let path = entry.expect("dir entry").path();
+                if path.extension().and_then(|e| e.to_str()) != Some("flac") {
+                    continue;
+                }
+                let name = path
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .expect("utf-8 name");
+                let listed = CORPUS.iter().find(|f| f.name == name).unwrap_or_else(|| {
+                    panic!("{name} is in the corpus but not in the README table")
+                });
+                check_listed(&path, listed);
+                seen += 1;
+            }
+            assert_eq!(seen, CORPUS.len(), "corpus files found");
         }
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .expect("utf-8 name");
-        let &(_, rate, channels, seconds, tolerance) = CORPUS
-            .iter()
-            .find(|(f, ..)| *f == name)
-            .unwrap_or_else(|| panic!("{name} is in the corpus but not in the README table"));
-        let started = std::time::Instant::now();
-        let audio = decode_file(&path, &Limits::default()).unwrap_or_else(|e| panic!("{e}"));
-        println!(
-            "{name}: {:.1} s decoded in {:.3} s",
-            audio.duration_s(),
-            started.elapsed().as_secs_f64()
-        );
-        assert_eq!(audio.rate().hz(), rate, "{name}");
-        assert_eq!(audio.channel_count(), channels, "{name}");
-        assert!(
-            (audio.duration_s() - seconds).abs() <= tolerance + 1e-9,
-            "{name}: {} s",
-            audio.duration_s()
-        );
-        let peak = audio
-            .channels()
-            .iter()
-            .flatten()
-            .fold(0.0f32, |m, s| m.max(s.abs()));
-        assert!(peak > 0.01 && peak <= 1.0, "{name}: peak {peak}");
-        seen += 1;
     }
-    assert_eq!(seen, CORPUS.len(), "corpus files found");
 }
 
 #[test]
 fn the_duration_cap_stops_a_long_corpus_file() {
-    let path = corpus_dir().join("call-en-8k.flac");
-    if !path.is_file() {
-        println!("note: {} absent; skipped", path.display());
-        return;
-    }
+    // The 240 s call, or where the corpus is absent its committed 60 s excerpt: both are
+    // over a 10 s cap.
+    let call = tracemark_testkit::corpus_dir().join("call-en-8k.flac");
+    let path = if call.is_file() {
+        call
+    } else {
+        eprintln!(
+            "note: {} absent; using the committed excerpt",
+            call.display()
+        );
+        tracemark_testkit::excerpt_path()
+    };
     let limits = Limits {
         max_duration_s: 10.0,
         ..Limits::default()
     };
-    let e = decode_file(&path, &limits).expect_err("240 s file over a 10 s cap");
+    let e = decode_file(&path, &limits).expect_err("a file over a 10 s cap");
     assert!(matches!(e, MediaError::Limit { .. }), "{e}");
     assert_eq!(e.path(), Some(path.as_path()));
 }
@@ -298,14 +302,11 @@ fn the_duration_cap_stops_a_long_corpus_file() {
 fn flac_written_from_real_speech_and_music_is_smaller_than_16_bit_pcm() {
     // Regression: 24-bit FLAC from flacenc overflowed its Rice coder and came out 37 times
     // larger than the float WAV (71 MB for 120 s of an 8 kHz call).
-    for name in ["call-en-8k.flac", "music-44k-elvish-theme.flac"] {
-        let path = corpus_dir().join(name);
-        if !path.is_file() {
-            println!("note: {} absent; skipped", path.display());
-            continue;
-        }
-        let audio = decode_file(&path, &Limits::default()).expect("decode corpus");
-        let audio = audio.slice(0, 20 * audio.rate().hz() as usize);
+    for (name, excerpt_span) in [
+        ("call-en-8k.flac", (0.0, 20.0)),
+        ("music-44k-elvish-theme.flac", (20.0, 40.0)),
+    ] {
+        let audio = tracemark_testkit::corpus_or_excerpt(name, 20.0, excerpt_span);
         let flac = encode_bytes(&audio, Format::Flac, &EncodeOptions::default()).expect("flac");
         let pcm16 = audio.frames() * audio.channel_count() * 2;
         assert!(

@@ -1,11 +1,10 @@
 //! End-to-end tests of the engine: round trips at every supported kind of input, no
 //! detections where there is no mark, and robustness on real recordings.
 
-use std::path::Path;
-
 use tracemark_attacks::{Attack, AttackContext};
 use tracemark_dsp::{AudioBuffer, SampleRate, resample, stretch};
-use tracemark_media::{EncodeOptions, Format, Limits, decode_bytes, decode_file, encode_bytes};
+use tracemark_media::{EncodeOptions, Format, Limits, decode_bytes, encode_bytes};
+use tracemark_testkit::corpus_or_excerpt;
 use tracemark_watermark::{
     EmbedParams, Message, Payload, WatermarkKey, detect_blind, detect_informed, embed,
 };
@@ -243,18 +242,8 @@ fn codeword_symbols_read_back_with_the_original() {
     );
 }
 
-// ---- Real recordings (../shared/corpus); skipped with a note where absent. ----
-
-fn corpus(name: &str) -> Option<AudioBuffer> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/corpus")
-        .join(name);
-    if !path.exists() {
-        eprintln!("note: {} absent, test skipped", path.display());
-        return None;
-    }
-    Some(decode_file(&path, &Limits::default()).expect("corpus decodes"))
-}
+// ---- Real recordings: the shared corpus, or where it is absent the committed call
+// excerpt (`tracemark-testkit`, which says so on stderr). ----
 
 fn mp3(audio: &AudioBuffer, kbps: u32) -> AudioBuffer {
     let bytes = encode_bytes(
@@ -270,9 +259,9 @@ fn mp3(audio: &AudioBuffer, kbps: u32) -> AudioBuffer {
 
 #[test]
 fn informed_detection_survives_mp3_phone_band_crop_and_speed_on_real_speech() {
-    let Some(original) = corpus("librivox-en-16k.flac") else {
-        return;
-    };
+    // Without the corpus: the excerpt's first 24.7 s at 16 kHz (telephone speech, so nothing
+    // above 4 kHz).
+    let original = corpus_or_excerpt("librivox-en-16k.flac", f64::INFINITY, (0.0, 24.7));
     let k = key(7);
     let marked = mark(&original, &k);
     let rate = marked.rate();
@@ -336,36 +325,19 @@ fn spliced_stretches_are_aligned_separately_and_pooled() {
     );
 }
 
-/// The first `seconds` of a corpus recording.
-/// The call's first minute is also committed (`assets/call-en-8k-excerpt.flac`, the same
-/// samples), so tests on it run without the shared corpus too.
-fn corpus_head(name: &str, seconds: usize) -> Option<AudioBuffer> {
-    let excerpt =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/call-en-8k-excerpt.flac");
-    let audio = match corpus(name) {
-        Some(audio) => audio,
-        None if name == "call-en-8k.flac" && seconds <= 60 => {
-            decode_file(&excerpt, &Limits::default()).expect("the committed excerpt decodes")
-        }
-        None => return None,
-    };
-    let rate = audio.rate().hz() as usize;
-    Some(audio.slice(0, (seconds * rate).min(audio.frames())))
-}
-
 /// The call's first minute, a key, and the call marked with it.
-fn marked_call(key_byte: u8) -> Option<(AudioBuffer, WatermarkKey, AudioBuffer)> {
-    let original = corpus_head("call-en-8k.flac", 60)?;
+/// (The excerpt is the same minute, sample for sample, so these tests read the same audio
+/// with or without the corpus.)
+fn marked_call(key_byte: u8) -> (AudioBuffer, WatermarkKey, AudioBuffer) {
+    let original = corpus_or_excerpt("call-en-8k.flac", 60.0, (0.0, 60.0));
     let k = key(key_byte);
     let marked = mark(&original, &k);
-    Some((original, k, marked))
+    (original, k, marked)
 }
 
 #[test]
 fn blind_detection_reads_real_speech_after_mp3_and_from_a_10_s_crop() {
-    let Some((_, k, marked)) = marked_call(11) else {
-        return;
-    };
+    let (_, k, marked) = marked_call(11);
     let rate = marked.rate().hz() as usize;
     let crop = marked.slice(23 * rate, 33 * rate);
     for (name, clip) in [("mp3-64k", mp3(&marked, 64)), ("crop 10 s", crop)] {
@@ -377,9 +349,7 @@ fn blind_detection_reads_real_speech_after_mp3_and_from_a_10_s_crop() {
 
 #[test]
 fn informed_detection_follows_a_tempo_change_on_a_5_s_clip() {
-    let Some((original, k, marked)) = marked_call(12) else {
-        return;
-    };
+    let (original, k, marked) = marked_call(12);
     let rate = marked.rate().hz() as usize;
     for percent in [5.0f32, -5.0] {
         // WSOLA: pitch kept, each 20 ms hop shifted by up to 10 ms to keep the waveform
@@ -396,9 +366,7 @@ fn informed_detection_follows_a_tempo_change_on_a_5_s_clip() {
 
 #[test]
 fn informed_detection_reads_real_speech_under_white_noise_at_10_db() {
-    let Some((original, k, marked)) = marked_call(13) else {
-        return;
-    };
+    let (original, k, marked) = marked_call(13);
     let noisy = Attack::WhiteNoise { snr_db: 10.0 }
         .apply(&marked, &AttackContext::new(3))
         .expect("noise");

@@ -1,7 +1,6 @@
-//! Helpers shared by the integration tests: synthetic tones, spectral peak, SNR, corpus loading.
+//! Helpers shared by the integration tests: synthetic tones, spectral peak, SNR. Real
+//! recordings come from `tracemark-testkit`.
 #![allow(dead_code, clippy::unwrap_used)] // test helpers: each test binary uses a subset; panics are test failures
-
-use std::path::PathBuf;
 
 use realfft::RealFftPlanner;
 use tracemark_dsp::{AudioBuffer, SampleRate};
@@ -76,35 +75,4 @@ pub fn correlation(a: &[f32], b: &[f32]) -> f64 {
 pub fn attenuation_db(input: &[f32], out: &[f32]) -> f64 {
     let half = input.len() / 2;
     10.0 * (power(&input[half..]) / power(&out[half..])).log10()
-}
-
-pub fn corpus_dir() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "note: corpus directory {} absent, skipping realistic check",
-            dir.display()
-        );
-        None
-    }
-}
-
-/// Decodes a corpus FLAC file, keeping at most `max_seconds`.
-pub fn load_corpus(name: &str, max_seconds: f64) -> Option<AudioBuffer> {
-    let path = corpus_dir()?.join(name);
-    let mut reader = claxon::FlacReader::open(&path).unwrap();
-    let info = reader.streaminfo();
-    let channels = info.channels as usize;
-    let scale = 1.0 / (1u64 << (info.bits_per_sample - 1)) as f32;
-    let max_frames = (max_seconds * f64::from(info.sample_rate)) as usize;
-    let mut planar = vec![Vec::new(); channels];
-    for (i, s) in reader.samples().enumerate() {
-        if i / channels >= max_frames {
-            break;
-        }
-        planar[i % channels].push(s.unwrap() as f32 * scale);
-    }
-    Some(AudioBuffer::try_new(rate(info.sample_rate), planar).unwrap())
 }

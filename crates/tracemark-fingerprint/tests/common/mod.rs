@@ -1,32 +1,24 @@
-//! Helpers shared by the integration tests: corpus loading at 8 kHz, noise, splicing.
+//! Helpers shared by the integration tests: real recordings at 8 kHz, noise, splicing.
 #![allow(dead_code, clippy::unwrap_used)] // test helpers: each test binary uses a subset; panics are test failures
 
-use std::path::PathBuf;
-
-/// The shared corpus directory (../shared/corpus from the workspace root).
-pub fn corpus_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus")
+/// The corpus recording `name` as mono 8 kHz: the whole file, or where the shared corpus
+/// is absent, `excerpt_span` of the committed call excerpt (see `tracemark-testkit`).
+pub fn load_8k(name: &str, excerpt_span: (f64, f64)) -> Vec<f32> {
+    to_8k(&tracemark_testkit::corpus_or_excerpt(
+        name,
+        f64::INFINITY,
+        excerpt_span,
+    ))
 }
 
-/// Decodes a corpus FLAC to mono 8 kHz, or prints a note and returns None when absent.
-pub fn load_8k(name: &str) -> Option<Vec<f32>> {
-    let path = corpus_dir().join(name);
-    let Ok(mut reader) = claxon::FlacReader::open(&path) else {
-        eprintln!("note: {} absent, skipping", path.display());
-        return None;
-    };
-    let info = reader.streaminfo();
-    let channels = info.channels as usize;
-    let scale = 1.0 / (1u64 << (info.bits_per_sample - 1)) as f32;
-    let raw: Vec<f32> = reader
-        .samples()
-        .map(|s| s.unwrap() as f32 * scale)
-        .collect();
-    let mono: Vec<f32> = raw
-        .chunks_exact(channels)
-        .map(|c| c.iter().sum::<f32>() / channels as f32)
-        .collect();
-    Some(tracemark_dsp::resample(&mono, info.sample_rate, 8_000).unwrap())
+/// The whole corpus recording `name` as mono 8 kHz, or `None` where the corpus lacks it (for
+/// the benchmark example, whose figures are of the corpus alone).
+pub fn corpus_8k(name: &str) -> Option<Vec<f32>> {
+    tracemark_testkit::corpus_file(name, f64::INFINITY).map(|a| to_8k(&a))
+}
+
+fn to_8k(audio: &tracemark_dsp::AudioBuffer) -> Vec<f32> {
+    tracemark_dsp::resample(&audio.downmix(), audio.rate().hz(), 8_000).unwrap()
 }
 
 /// Samples of `x` from `start_s` to `end_s` at 8 kHz.
