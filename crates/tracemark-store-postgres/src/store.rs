@@ -431,19 +431,19 @@ impl AppendTx for Tx<'_> {
     }
 
     fn max_recipient_number(&mut self) -> Result<u64, StoreError> {
-        // Ids are r-N; the largest N, read as a number (not as text, where r-9 > r-10).
-        // Only ids in that syntax (at most 18 digits, which fit in a BIGINT) are cast; a
-        // stored id in another syntax is reported as corrupt by the reads.
+        // Ids are assigned in log order, so the newest row (by its unique, indexed
+        // log_index) holds the largest number: O(log n), where MAX over a cast of every
+        // id was a scan per added recipient.
         let row = self
             .0
-            .query_one(
-                "SELECT MAX(substr(id, 3)::BIGINT) FROM recipients
-                 WHERE id ~ '^r-[1-9][0-9]{0,17}$'",
+            .query_opt(
+                "SELECT id FROM recipients ORDER BY log_index DESC LIMIT 1",
                 &[],
             )
             .map_err(db_err)?;
-        let n: Option<i64> = Cells::new(&row, "recipients").get(0, "id")?;
-        Ok(n.map_or(0, |n| n.max(0) as u64))
+        let Some(row) = row else { return Ok(0) };
+        let id: RecipientId = Cells::new(&row, "recipients").parse(0, "id")?;
+        Ok(id.number())
     }
 
     fn recipient_by_name(&mut self, name: &str) -> Result<Option<Recipient>, StoreError> {

@@ -282,16 +282,23 @@ impl AppendTx for Tx<'_> {
     }
 
     fn max_recipient_number(&mut self) -> Result<u64, StoreError> {
-        // Ids are r-N; the largest N, read as a number (not as text, where r-9 > r-10).
-        let n: Option<i64> = self
+        // Ids are assigned in log order, so the newest row (by its unique, indexed
+        // log_index) holds the largest number: O(log n), where MAX over a cast of every
+        // id was a scan per added recipient.
+        let id: Option<String> = self
             .0
             .query_row(
-                "SELECT MAX(CAST(substr(id, 3) AS INTEGER)) FROM recipients",
+                "SELECT id FROM recipients ORDER BY log_index DESC LIMIT 1",
                 [],
                 |r| r.get(0),
             )
+            .optional()
             .map_err(db_err)?;
-        Ok(n.unwrap_or(0).max(0) as u64)
+        let Some(id) = id else { return Ok(0) };
+        let parsed: RecipientId = id
+            .parse()
+            .map_err(|e| StoreError::corrupt("recipients", &id, "id", e))?;
+        Ok(parsed.number())
     }
 
     fn recipient_by_name(&mut self, name: &str) -> Result<Option<Recipient>, StoreError> {

@@ -90,6 +90,8 @@ pub trait AppendTx {
 struct Log<'a> {
     frontier: Frontier,
     tx: &'a mut dyn AppendTx,
+    /// The last recipient number assigned in this transaction (read once per append).
+    last_recipient: Option<u64>,
 }
 
 impl Log<'_> {
@@ -116,12 +118,16 @@ pub fn sequence(
 ) -> Result<Vec<Stored>, StoreError> {
     let frontier = tx.frontier()?;
     let start = frontier.size();
-    let mut log = Log { frontier, tx };
+    let mut log = Log {
+        frontier,
+        tx,
+        last_recipient: None,
+    };
     let mut out = Vec::with_capacity(drafts.len());
     for draft in drafts {
         out.push(store_one(&mut log, time, draft)?);
     }
-    let Log { frontier, tx } = log;
+    let Log { frontier, tx, .. } = log;
     if frontier.size() != start {
         let note = Checkpoint::new(
             signer.verifier_key().name().clone(),
@@ -167,7 +173,11 @@ fn store_one(log: &mut Log<'_>, time: UnixMillis, draft: Draft) -> Result<Stored
                     name,
                 });
             }
-            let number = log.tx.max_recipient_number()? + 1;
+            let number = match log.last_recipient {
+                Some(n) => n + 1,
+                None => log.tx.max_recipient_number()? + 1,
+            };
+            log.last_recipient = Some(number);
             let mut r = Recipient {
                 id: RecipientId::from_number(number),
                 name,

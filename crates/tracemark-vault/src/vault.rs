@@ -195,6 +195,24 @@ impl Vault {
         }
     }
 
+    /// Registers many recipients (no e-mail) in one transaction: all or none.
+    pub fn add_recipients(&self, names: &[String]) -> Result<Vec<Recipient>, VaultError> {
+        let drafts = names
+            .iter()
+            .map(|n| Draft::Recipient {
+                name: n.clone(),
+                email: None,
+            })
+            .collect();
+        self.append(drafts)?
+            .into_iter()
+            .map(|s| match s {
+                Stored::Recipient(r) => Ok(r),
+                other => Err(unexpected(&other)),
+            })
+            .collect()
+    }
+
     /// Sets (or with `None` clears) a recipient's e-mail address; logged as an event.
     pub fn set_recipient_email(&self, name: &str, email: Option<&str>) -> Result<(), VaultError> {
         let r = self.recipient(name)?;
