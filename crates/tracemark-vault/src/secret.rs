@@ -54,8 +54,7 @@ impl Secret {
             opts.mode(0o600);
         }
         let mut f = opts.open(path).map_err(VaultError::io(path))?;
-        let hex: String = self.0.iter().map(|b| format!("{b:02x}")).collect();
-        writeln!(f, "{hex}").map_err(VaultError::io(path))?;
+        writeln!(f, "{}", hex::encode(self.0)).map_err(VaultError::io(path))?;
         f.sync_all().map_err(VaultError::io(path))
     }
 
@@ -67,14 +66,9 @@ impl Secret {
             path: path.to_path_buf(),
             reason: "expected 64 hexadecimal digits",
         };
-        if text.len() != 64 {
-            return Err(bad());
-        }
         let mut b = [0u8; 32];
-        for (i, byte) in b.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2).ok_or_else(bad)?, 16)
-                .map_err(|_| bad())?;
-        }
+        // Strict: exactly 64 hex digits (the hex crate refuses signs and odd lengths).
+        hex::decode_to_slice(text, &mut b).map_err(|_| bad())?;
         Ok(Self(b))
     }
 
@@ -145,6 +139,19 @@ impl Secret {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_files_must_be_exactly_64_hex_digits() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let good = dir.path().join("good.key");
+        Secret::from_bytes([0xab; 32]).write_new(&good).expect("write");
+        assert_eq!(Secret::read(&good).expect("read").bytes(), &[0xab; 32]);
+        for (name, text) in [("plus", format!("+f{}", "0".repeat(62))), ("short", "ab".repeat(31)), ("junk", "zz".repeat(32))] {
+            let p = dir.path().join(name);
+            std::fs::write(&p, text).expect("write");
+            assert!(matches!(Secret::read(&p), Err(VaultError::BadKeyFile { .. })), "{name}");
+        }
+    }
 
     #[test]
     fn sealed_blobs_open_and_detect_tampering() {
