@@ -24,7 +24,9 @@ pub struct ObjectBlobs {
 
 impl std::fmt::Debug for ObjectBlobs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ObjectBlobs").field("url", &self.url).finish()
+        f.debug_struct("ObjectBlobs")
+            .field("url", &self.url)
+            .finish()
     }
 }
 
@@ -36,10 +38,11 @@ impl ObjectBlobs {
             what: "blob store URL",
             reason: format!("{url:?}: {e}"),
         })?;
-        let (store, prefix) = object_store::parse_url(&parsed).map_err(|e| StoreError::Invalid {
-            what: "blob store URL",
-            reason: format!("{url:?}: {e}"),
-        })?;
+        let (store, prefix) =
+            object_store::parse_url(&parsed).map_err(|e| StoreError::Invalid {
+                what: "blob store URL",
+                reason: format!("{url:?}: {e}"),
+            })?;
         if parsed.scheme() == "file" {
             std::fs::create_dir_all(parsed.path()).map_err(err)?;
         }

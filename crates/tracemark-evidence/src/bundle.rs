@@ -47,10 +47,9 @@
 
 use serde_json::Value;
 use tracemark_ledger::{
-    Checkpoint, Hash, InclusionProof, LedgerError, LogEntry, MAX_ENTRY_BYTES,
-    MAX_PROOF_BYTES, VerifierKey, leaf_hash,
+    Checkpoint, Hash, InclusionProof, LedgerError, LogEntry, MAX_ENTRY_BYTES, MAX_PROOF_BYTES,
+    VerifierKey, leaf_hash,
 };
-
 
 fn hex(bytes: &[u8]) -> String {
     hex::encode(bytes)
@@ -596,4 +595,3 @@ fn check_claims(
     }
     Ok((recording, accused))
 }
-

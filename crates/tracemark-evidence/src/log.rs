@@ -60,7 +60,10 @@ impl LogChecker {
             .map_err(|e| broken(expected, format!("entry does not decode: {e}")))?;
         let leaf = leaf_hash(entry);
         if leaf.as_bytes().as_slice() != stored_leaf {
-            return Err(broken(expected, "stored leaf hash does not match the entry"));
+            return Err(broken(
+                expected,
+                "stored leaf hash does not match the entry",
+            ));
         }
         self.tree.push_leaf_hash(leaf);
         self.entries.push(decoded);
@@ -152,9 +155,13 @@ mod tests {
     }
 
     fn signed(tree: &MerkleTree, signer: &NoteSigner) -> (u64, String) {
-        let cp = Checkpoint::new(signer.verifier_key().name().clone(), tree.size(), tree.root())
-            .sign(signer)
-            .expect("sign");
+        let cp = Checkpoint::new(
+            signer.verifier_key().name().clone(),
+            tree.size(),
+            tree.root(),
+        )
+        .sign(signer)
+        .expect("sign");
         (tree.size(), cp)
     }
 
@@ -176,7 +183,12 @@ mod tests {
             }
             c.finish(cps, &key, Some(&Frontier::from(&tree)))
         };
-        let indexed: Vec<(u64, Vec<u8>)> = rows.iter().cloned().enumerate().map(|(i, r)| (i as u64, r)).collect();
+        let indexed: Vec<(u64, Vec<u8>)> = rows
+            .iter()
+            .cloned()
+            .enumerate()
+            .map(|(i, r)| (i as u64, r))
+            .collect();
         assert_eq!(check(&indexed, &cps).expect("checks").entries.len(), 5);
         let mut gap = indexed.clone();
         gap.remove(2);
@@ -184,7 +196,13 @@ mod tests {
         let mut edited = indexed.clone();
         edited[1].1 = entry(9);
         assert!(check(&edited, &cps).is_err());
-        assert!(check(&indexed[..4], &cps[..4]).is_err(), "frontier of 5 over a log of 4");
-        assert!(check(&indexed, &cps[..3]).is_err(), "entries after the last checkpoint");
+        assert!(
+            check(&indexed[..4], &cps[..4]).is_err(),
+            "frontier of 5 over a log of 4"
+        );
+        assert!(
+            check(&indexed, &cps[..3]).is_err(),
+            "entries after the last checkpoint"
+        );
     }
 }

@@ -144,12 +144,21 @@ mod tests {
     fn key_files_must_be_exactly_64_hex_digits() {
         let dir = tempfile::tempdir().expect("tmp");
         let good = dir.path().join("good.key");
-        Secret::from_bytes([0xab; 32]).write_new(&good).expect("write");
+        Secret::from_bytes([0xab; 32])
+            .write_new(&good)
+            .expect("write");
         assert_eq!(Secret::read(&good).expect("read").bytes(), &[0xab; 32]);
-        for (name, text) in [("plus", format!("+f{}", "0".repeat(62))), ("short", "ab".repeat(31)), ("junk", "zz".repeat(32))] {
+        for (name, text) in [
+            ("plus", format!("+f{}", "0".repeat(62))),
+            ("short", "ab".repeat(31)),
+            ("junk", "zz".repeat(32)),
+        ] {
             let p = dir.path().join(name);
             std::fs::write(&p, text).expect("write");
-            assert!(matches!(Secret::read(&p), Err(VaultError::BadKeyFile { .. })), "{name}");
+            assert!(
+                matches!(Secret::read(&p), Err(VaultError::BadKeyFile { .. })),
+                "{name}"
+            );
         }
     }
 
