@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 use postgres::error::SqlState;
 use postgres::types::ToSql;
 use postgres::{Client, GenericClient, IsolationLevel, NoTls, Row, Transaction};
-use tracemark_ledger::{Frontier, Hash, NoteSigner};
+use tracemark_ledger::{Frontier, NoteSigner};
 use tracemark_store::{
-    AppendTx, Draft, Dump, LogRow, NewIssuance, Store, StoreError, Stored, sequence,
+    AppendTx, Draft, Dump, LogRow, NewIssuance, Store, StoreError, Stored, load_dump, sequence,
 };
 use tracemark_types::{
     Issuance, IssuanceId, PayloadBytes, Recipient, RecipientId, Recording, RecordingId, Sha256,
@@ -416,11 +416,24 @@ impl AppendTx for Tx<'_> {
         )
     }
 
-    fn insert_log(&mut self, index: u64, entry: &[u8], leaf: &Hash) -> Result<(), StoreError> {
+    fn insert_log(&mut self, index: u64, entry: &[u8], leaf: &[u8]) -> Result<(), StoreError> {
         self.exec(
             "INSERT INTO log (idx, entry, leaf_hash) VALUES ($1, $2, $3)",
-            &[&int(index, "log index")?, &entry, &leaf.0.as_slice()],
+            &[&int(index, "log index")?, &entry, &leaf],
         )
+    }
+
+    fn import_issuance(&mut self, i: &Issuance) -> Result<(), StoreError> {
+        let new = NewIssuance {
+            recording_id: i.recording_id.clone(),
+            recipient_id: i.recipient_id.clone(),
+            payload: i.payload,
+            codeword_commitment: i.codeword_commitment,
+            format: i.format.clone(),
+            copy_sha256: i.copy_sha256,
+        };
+        self.insert_issuance_row(Some(i.id), &new, i.issued_at, i.log_index)?;
+        Ok(())
     }
 
     fn insert_checkpoint(&mut self, size: u64, note: &str) -> Result<(), StoreError> {
@@ -735,39 +748,7 @@ impl Store for PostgresStore {
             return Err(StoreError::NotEmpty { entries });
         }
         let mut t = Tx(tx);
-        let mut frontier = Frontier::new();
-        let insert_log =
-            t.0.prepare("INSERT INTO log (idx, entry, leaf_hash) VALUES ($1, $2, $3)")
-                .map_err(db_err)?;
-        for row in &dump.log {
-            t.0.execute(
-                &insert_log,
-                &[&int(row.index, "log index")?, &row.entry, &row.leaf_hash],
-            )
-            .map_err(db_err)?;
-            frontier.push_leaf_hash(tracemark_ledger::leaf_hash(&row.entry));
-        }
-        for (size, note) in &dump.checkpoints {
-            t.insert_checkpoint(*size, note)?;
-        }
-        t.set_frontier(&frontier)?;
-        for (r, fp) in &dump.recordings {
-            t.insert_recording(r, fp)?;
-        }
-        for r in &dump.recipients {
-            t.insert_recipient(r)?;
-        }
-        for i in &dump.issuances {
-            let new = NewIssuance {
-                recording_id: i.recording_id.clone(),
-                recipient_id: i.recipient_id.clone(),
-                payload: i.payload,
-                codeword_commitment: i.codeword_commitment,
-                format: i.format.clone(),
-                copy_sha256: i.copy_sha256,
-            };
-            t.insert_issuance_row(Some(i.id), &new, i.issued_at, i.log_index)?;
-        }
+        load_dump(&mut t, dump)?;
         // Ids given explicitly do not advance the identity sequence: later issuances go on
         // after the largest imported id (or start at 1).
         t.0.execute(
@@ -776,9 +757,6 @@ impl Store for PostgresStore {
             &[],
         )
         .map_err(db_err)?;
-        for tr in &dump.traces {
-            t.insert_trace(tr)?;
-        }
         t.0.commit().map_err(|e| busy_or(e, started))
     }
 }

@@ -5,9 +5,10 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
-use tracemark_ledger::{Frontier, Hash, NoteSigner};
+use tracemark_ledger::{Frontier, NoteSigner};
 use tracemark_store::{
-    AppendTx, Draft, Dump, LegacyUpgrade, LogRow, NewIssuance, Store, StoreError, Stored, sequence,
+    AppendTx, Draft, Dump, LegacyUpgrade, LogRow, NewIssuance, Store, StoreError, Stored,
+    load_dump, sequence,
 };
 use tracemark_types::{
     Issuance, IssuanceId, PayloadBytes, Recipient, RecipientId, Recording, RecordingId, Sha256,
@@ -261,11 +262,11 @@ impl AppendTx for Tx<'_> {
         Ok(())
     }
 
-    fn insert_log(&mut self, index: u64, entry: &[u8], leaf: &Hash) -> Result<(), StoreError> {
+    fn insert_log(&mut self, index: u64, entry: &[u8], leaf: &[u8]) -> Result<(), StoreError> {
         self.0
             .execute(
                 "INSERT INTO log (idx, entry, leaf_hash) VALUES (?1, ?2, ?3)",
-                params![i64_of(index), entry, leaf.0.as_slice()],
+                params![i64_of(index), entry, leaf],
             )
             .map_err(db_err)?;
         Ok(())
@@ -397,6 +398,17 @@ impl AppendTx for Tx<'_> {
                 "INSERT INTO traces (id, leak_sha256, verdict, report_json, report_sha256, created_at, log_index)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![t.id.as_str(), t.leak_sha256.0.as_slice(), t.verdict, t.report_json, t.report_sha256.0.as_slice(), t.created_at.0, i64_of(t.log_index)],
+            )
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    fn import_issuance(&mut self, i: &Issuance) -> Result<(), StoreError> {
+        self.0
+            .execute(
+                "INSERT INTO issuances (id, recording_id, recipient_id, payload, codeword_commitment, format, copy_sha256, issued_at, log_index)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![i64_of(i.id.0), i.recording_id.as_str(), i.recipient_id.as_str(), i.payload.0.as_slice(), i.codeword_commitment.0.as_slice(), i.format, i.copy_sha256.0.as_slice(), i.issued_at.0, i64_of(i.log_index)],
             )
             .map_err(db_err)?;
         Ok(())
@@ -663,36 +675,7 @@ impl Store for SqliteStore {
             });
         }
         let mut t = Tx(tx);
-        let mut frontier = Frontier::new();
-        for row in &dump.log {
-            t.0.execute(
-                "INSERT INTO log (idx, entry, leaf_hash) VALUES (?1, ?2, ?3)",
-                params![i64_of(row.index), row.entry, row.leaf_hash],
-            )
-            .map_err(db_err)?;
-            frontier.push_leaf_hash(tracemark_ledger::leaf_hash(&row.entry));
-        }
-        for (size, note) in &dump.checkpoints {
-            t.insert_checkpoint(*size, note)?;
-        }
-        t.set_frontier(&frontier)?;
-        for (r, fp) in &dump.recordings {
-            t.insert_recording(r, fp)?;
-        }
-        for r in &dump.recipients {
-            t.insert_recipient(r)?;
-        }
-        for i in &dump.issuances {
-            t.0.execute(
-                "INSERT INTO issuances (id, recording_id, recipient_id, payload, codeword_commitment, format, copy_sha256, issued_at, log_index)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                params![i64_of(i.id.0), i.recording_id.as_str(), i.recipient_id.as_str(), i.payload.0.as_slice(), i.codeword_commitment.0.as_slice(), i.format, i.copy_sha256.0.as_slice(), i.issued_at.0, i64_of(i.log_index)],
-            )
-            .map_err(db_err)?;
-        }
-        for tr in &dump.traces {
-            t.insert_trace(tr)?;
-        }
+        load_dump(&mut t, dump)?;
         t.0.commit().map_err(|e| busy_or(e, started))
     }
 }

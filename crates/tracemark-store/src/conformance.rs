@@ -426,14 +426,23 @@ pub fn export_import_round_trips(open: &Opener, other: &Opener) {
         target.import(&dump),
         Err(StoreError::NotEmpty { .. })
     ));
-    // The imported store goes on appending where the source stopped.
-    one(&*target, recipient_draft("Bob"));
-    assert_eq!(
-        target
-            .recipient_by_name("Bob")
-            .expect("bob")
-            .map(|r| r.id.number()),
-        Some(2)
+    // The imported store goes on appending where the source stopped: recipient numbers,
+    // issuance ids and log indices continue after the imported ones.
+    let Stored::Recipient(bob) = one(&*target, recipient_draft("Bob")) else {
+        panic!()
+    };
+    assert_eq!(bob.id.number(), 2);
+    assert_eq!(bob.log_index, dump.log.len() as u64);
+    let Stored::Issuance { issuance, .. } =
+        one(&*target, issuance_draft(&recording.id, &bob.id, "flac", 2))
+    else {
+        panic!()
+    };
+    let imported_max = dump.issuances.iter().map(|i| i.id).max().expect("one");
+    assert!(
+        issuance.id > imported_max,
+        "{:?} after {imported_max:?}",
+        issuance.id
     );
     assert_log_consistent(&*target);
 }

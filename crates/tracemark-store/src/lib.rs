@@ -27,7 +27,7 @@ mod sequence;
 mod traits;
 
 pub use error::StoreError;
-pub use sequence::{AppendTx, sequence};
+pub use sequence::{AppendTx, load_dump, sequence};
 pub use traits::{
     BlobKey, BlobStore, Draft, Dump, LegacyUpgrade, LogRow, NewIssuance, NewRecording, Store,
     Stored,

@@ -1,6 +1,6 @@
 //! The one log-sequencing step every backend runs inside its write transaction.
 
-use tracemark_ledger::{Checkpoint, Frontier, Hash, LogEntry, NoteSigner, leaf_hash};
+use tracemark_ledger::{Checkpoint, Frontier, LogEntry, NoteSigner, leaf_hash};
 use tracemark_types::{
     Issuance, IssuanceId, Recipient, RecipientId, Recording, RecordingId, Sha256, TraceRow,
     UnixMillis,
@@ -10,7 +10,7 @@ use crate::records::{
     self, check_email, check_recipient_name, check_title, cut_verdict, recipient_statement,
     recording_statement,
 };
-use crate::{Draft, NewIssuance, StoreError, Stored};
+use crate::{Draft, Dump, NewIssuance, StoreError, Stored};
 
 /// What [`sequence`] needs from a backend's open write transaction. The backend has taken
 /// its sequencer lock before handing this out and commits after `sequence` returns `Ok`
@@ -20,8 +20,9 @@ pub trait AppendTx {
     fn frontier(&mut self) -> Result<Frontier, StoreError>;
     /// Replaces the stored right edge.
     fn set_frontier(&mut self, frontier: &Frontier) -> Result<(), StoreError>;
-    /// Inserts a log row.
-    fn insert_log(&mut self, index: u64, entry: &[u8], leaf: &Hash) -> Result<(), StoreError>;
+    /// Inserts a log row (`leaf` as it is to be stored: the entry's leaf hash, or for an
+    /// import the bytes the source held, so that a damaged source stays visibly damaged).
+    fn insert_log(&mut self, index: u64, entry: &[u8], leaf: &[u8]) -> Result<(), StoreError>;
     /// Inserts a signed checkpoint.
     fn insert_checkpoint(&mut self, size: u64, note: &str) -> Result<(), StoreError>;
 
@@ -67,6 +68,8 @@ pub trait AppendTx {
     ) -> Result<IssuanceId, StoreError>;
     /// Inserts a trace.
     fn insert_trace(&mut self, t: &TraceRow) -> Result<(), StoreError>;
+    /// Inserts an issuance with the id it had in another store (`migrate`).
+    fn import_issuance(&mut self, i: &Issuance) -> Result<(), StoreError>;
 
     /// Whether an upgrade from an older release is still pending (see
     /// [`crate::Store::legacy_upgrade`]). Backends with no older releases keep the default.
@@ -102,9 +105,38 @@ impl Log<'_> {
         LogEntry::decode(&encoded)?;
         let leaf = leaf_hash(&encoded);
         let index = self.frontier.push_leaf_hash(leaf);
-        self.tx.insert_log(index, &encoded, &leaf)?;
+        self.tx.insert_log(index, &encoded, leaf.as_bytes())?;
         Ok(index)
     }
+}
+
+/// Loads a whole [`Dump`] through `tx`, a backend's write transaction on a database the
+/// backend has checked is empty: rows, log rows and checkpoints exactly as they were (ids,
+/// log indices, report bytes), the stored frontier recomputed from the entries. `log
+/// verify` on the target then checks the result like any other vault.
+pub fn load_dump(tx: &mut dyn AppendTx, dump: &Dump) -> Result<(), StoreError> {
+    let mut frontier = Frontier::new();
+    for row in &dump.log {
+        tx.insert_log(row.index, &row.entry, &row.leaf_hash)?;
+        frontier.push_leaf_hash(leaf_hash(&row.entry));
+    }
+    for (size, note) in &dump.checkpoints {
+        tx.insert_checkpoint(*size, note)?;
+    }
+    tx.set_frontier(&frontier)?;
+    for (r, fp) in &dump.recordings {
+        tx.insert_recording(r, fp)?;
+    }
+    for r in &dump.recipients {
+        tx.insert_recipient(r)?;
+    }
+    for i in &dump.issuances {
+        tx.import_issuance(i)?;
+    }
+    for t in &dump.traces {
+        tx.insert_trace(t)?;
+    }
+    Ok(())
 }
 
 /// Stores the drafts through `tx`, appends their entries to the stored tree and signs
