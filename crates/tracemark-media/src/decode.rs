@@ -5,6 +5,7 @@ use std::io::{Cursor, Read, Seek, SeekFrom};
 use std::path::Path;
 
 use symphonia::core::codecs::audio::AudioDecoderOptions;
+use symphonia::core::codecs::audio::well_known::CODEC_ID_OPUS;
 use symphonia::core::errors::Error as SymError;
 use symphonia::core::formats::probe::Hint;
 use symphonia::core::formats::{FormatOptions, TrackType};
@@ -23,7 +24,8 @@ const SNIFF_LEN: usize = 27 + 255 + 8;
 ///
 /// The container is recognised by content; `hint_ext` (e.g. `"mp3"`) only speeds up probing.
 /// Reads WAV (integer and float PCM, A-law, mu-law, ADPCM), AIFF, FLAC, MP3, Ogg Vorbis,
-/// Ogg Opus, AAC and ALAC in MP4/M4A, CAF and Matroska, at 8 to 96 kHz with 1 to 16 channels.
+/// Ogg Opus, AAC and ALAC in MP4/M4A, CAF, and Matroska/WebM (Vorbis, Opus, AAC), at 8 to
+/// 96 kHz with 1 to 16 channels. In a video file the first audio track is decoded.
 ///
 /// Opus is decoded at the rate its header records as the original input rate when that is an
 /// Opus rate (8, 12, 16, 24, 48 kHz); otherwise at 48 kHz and resampled to the recorded rate
@@ -96,7 +98,7 @@ fn check_size(len: u64, limits: &Limits) -> Result<(), MediaError> {
 }
 
 /// Maps a symphonia error met after `frame` decoded frames.
-fn map_sym(e: SymError, frame: u64) -> MediaError {
+pub(crate) fn map_sym(e: SymError, frame: u64) -> MediaError {
     match e {
         SymError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
             MediaError::Truncated {
@@ -239,6 +241,10 @@ fn decode_symphonia<'s>(
             what: "the default track is not audio".into(),
         })?
         .clone();
+    if params.codec == CODEC_ID_OPUS {
+        let head = params.extra_data.clone().unwrap_or_default();
+        return crate::opus_demuxed::decode(format.as_mut(), track_id, &head, limits);
+    }
     let rate = params
         .sample_rate
         .ok_or_else(|| MediaError::corrupt(0, "the stream does not declare a sample rate"))?;

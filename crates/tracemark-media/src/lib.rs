@@ -2,7 +2,7 @@
 //!
 //! Decoding reads WAV, AIFF, MP3, Ogg Vorbis, AAC/ALAC (MP4/M4A), CAF and Matroska through
 //! symphonia, native FLAC through claxon (symphonia 0.6.1 was seen to drop a frame, see
-//! `src/flac.rs`), and Ogg Opus through `opus-pure`. The container is recognised by content,
+//! `src/flac.rs`), and Opus, in Ogg or in WebM/Matroska, through `opus-pure`. The container is recognised by content,
 //! not by extension. Input is treated as untrusted: every failure is a typed [`MediaError`]
 //! (never a panic), sample rate and channel count are checked before anything is allocated,
 //! and [`Limits`] caps input size and decoded duration, stopping as soon as a cap is crossed.
@@ -39,6 +39,7 @@ mod error;
 mod flac;
 mod format;
 mod opus;
+mod opus_demuxed;
 mod wav;
 
 pub use decode::{decode_bytes, decode_file};

@@ -13,9 +13,9 @@ use crate::collect::{Collector, MAX_RATE, MIN_RATE, check_channels};
 use crate::{EncodeOptions, Format, Limits, MediaError};
 
 /// The rates the Opus codec runs at (RFC 6716 §2).
-const OPUS_RATES: [u32; 5] = [8_000, 12_000, 16_000, 24_000, 48_000];
+pub(crate) const OPUS_RATES: [u32; 5] = [8_000, 12_000, 16_000, 24_000, 48_000];
 /// Rate used when the input is not at an Opus rate: Opus's native full-band rate.
-const FULLBAND: u32 = 48_000;
+pub(crate) const FULLBAND: u32 = 48_000;
 /// Most channels we write: mapping family 1 covers 1 to 8 (RFC 7845 §5.1.1.2).
 const MAX_ENCODE_CHANNELS: usize = 8;
 
@@ -29,7 +29,7 @@ pub(crate) fn is_ogg_opus(head: &[u8]) -> bool {
     head.get(start..start + 8) == Some(b"OpusHead".as_slice())
 }
 
-fn map_err(e: OpusError, frame: u64) -> MediaError {
+pub(crate) fn map_err(e: OpusError, frame: u64) -> MediaError {
     match e {
         OpusError::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
             MediaError::Truncated {
@@ -48,14 +48,14 @@ fn map_err(e: OpusError, frame: u64) -> MediaError {
 }
 
 /// A mono/stereo decoder or a surround (mapping family 1) one.
-enum Decoder {
+pub(crate) enum Decoder {
     /// Boxed: the single-stream state is ~10 kB, the multistream one a few pointers.
     Single(Box<OpusDecoder>),
     Multi(OpusMSDecoder),
 }
 
 impl Decoder {
-    fn new(head: &OpusHead, rate: u32) -> Result<Self, MediaError> {
+    pub(crate) fn new(head: &OpusHead, rate: u32) -> Result<Self, MediaError> {
         let rate = rate as i32;
         match head.mapping_family {
             0 => head
@@ -87,7 +87,7 @@ impl Decoder {
         }
     }
 
-    fn decode(&mut self, packet: &[u8], out: &mut [f32]) -> Result<usize, OpusError> {
+    pub(crate) fn decode(&mut self, packet: &[u8], out: &mut [f32]) -> Result<usize, OpusError> {
         match self {
             Self::Single(d) => d.decode(packet, MAX_PACKET_SAMPLES, out),
             Self::Multi(d) => d.decode(packet, MAX_PACKET_SAMPLES, out),
@@ -105,11 +105,7 @@ pub(crate) fn decode<R: Read>(source: R, limits: &Limits) -> Result<AudioBuffer,
     let channels = usize::from(head.channel_count);
     check_channels(channels)?;
     let original = head.input_sample_rate;
-    let decode_rate = if OPUS_RATES.contains(&original) {
-        original
-    } else {
-        FULLBAND
-    };
+    let decode_rate = decode_rate(original);
     let mut decoder = Decoder::new(&head, decode_rate)?;
     let mut trim = Trim::new(&head, decode_rate as i32, channels).map_err(|e| map_err(e, 0))?;
     let mut out = Collector::new(decode_rate, channels, limits)?;
@@ -133,7 +129,25 @@ pub(crate) fn decode<R: Read>(source: R, limits: &Limits) -> Result<AudioBuffer,
             declared: 0,
         });
     }
-    let audio = out.finish()?;
+    to_original_rate(out.finish()?, original)
+}
+
+/// The rate Opus is decoded at for a stream whose header records `original` as the input rate.
+pub(crate) fn decode_rate(original: u32) -> u32 {
+    if OPUS_RATES.contains(&original) {
+        original
+    } else {
+        FULLBAND
+    }
+}
+
+/// `audio` (decoded at [`decode_rate`]) resampled to `original` when that is another rate in
+/// range, as `opusdec` does; otherwise unchanged.
+pub(crate) fn to_original_rate(
+    audio: AudioBuffer,
+    original: u32,
+) -> Result<AudioBuffer, MediaError> {
+    let decode_rate = audio.rate().hz();
     if original == decode_rate || !(MIN_RATE..=MAX_RATE).contains(&original) {
         return Ok(audio);
     }
