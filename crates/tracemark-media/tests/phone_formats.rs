@@ -237,6 +237,66 @@ fn vorbis_in_webm_decodes_like_ffmpeg() {
     assert_hostile_variants_do_not_panic(&std::fs::read(&p).expect("read"));
 }
 
+/// The lag (our frames dropped from the front) in `0..=max_lag` that best aligns our first
+/// channel with the reference's, and the SNR there.
+fn best_lag_snr(
+    ours: &AudioBuffer,
+    reference: &[f32],
+    channels: usize,
+    max_lag: usize,
+) -> (usize, f64) {
+    (0..=max_lag)
+        .map(|lag| {
+            let a = &ours.channels()[0][lag.min(ours.frames())..];
+            let cut = AudioBuffer::mono(ours.rate(), a.to_vec()).expect("cut");
+            (lag, snr_db(&cut, reference, channels))
+        })
+        .fold((0, f64::MIN), |best, x| if x.1 > best.1 { x } else { best })
+}
+
+#[test]
+fn aac_audio_track_of_mp4_mov_and_mkv_video_decodes_like_ffmpeg_up_to_the_priming_delay() {
+    if !have("ffmpeg") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let video = [
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=64x48:rate=10:duration=10",
+    ];
+    for name in ["clip.mp4", "clip.mov", "clip.mkv"] {
+        // The video is stream 0: the audio track is not the first track.
+        let args = [
+            "-map", "0:v", "-map", "1:a", "-c:v", "mpeg4", "-ar", "16000", "-c:a", "aac",
+        ];
+        let p = ffmpeg_make(dir.path(), 10, &video, &args, name);
+        let ours = decode_file(&p, &Limits::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(
+            (ours.rate().hz(), ours.channel_count()),
+            (16_000, 1),
+            "{name}"
+        );
+        let reference = ffmpeg_reference(&p, 16_000, 1);
+        // symphonia 0.6.1 applies neither the MP4 edit list nor Matroska's CodecDelay, so
+        // the AAC encoder's 1024 priming samples stay at the front: measured at the best lag.
+        let (lag, snr) = best_lag_snr(&ours, &reference, 1, 2048);
+        eprintln!(
+            "{name}: {} frames (ffmpeg {}), priming kept {lag}, SNR vs ffmpeg {snr:.1} dB",
+            ours.frames(),
+            reference.len()
+        );
+        assert!(lag == 0 || lag == 1024, "{name}: lag {lag}");
+        assert!(snr >= 30.0, "{name}: SNR {snr:.1} dB");
+        assert!(
+            ours.frames().abs_diff(reference.len() + lag) <= 1024,
+            "{name}: length"
+        );
+        assert_hostile_variants_do_not_panic(&std::fs::read(&p).expect("read"));
+    }
+}
+
 #[test]
 fn opus_in_webm_and_in_mkv_video_decodes_like_libopus() {
     if !have("ffmpeg") {
