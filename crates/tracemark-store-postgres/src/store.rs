@@ -5,7 +5,9 @@ use std::time::{Duration, Instant};
 
 use postgres::error::SqlState;
 use postgres::types::ToSql;
-use postgres::{Client, GenericClient, IsolationLevel, NoTls, Row, Transaction};
+use std::collections::HashMap;
+
+use postgres::{Client, GenericClient, IsolationLevel, NoTls, Row, Statement, Transaction};
 use tracemark_ledger::{Frontier, NoteSigner};
 use tracemark_store::{
     AppendTx, Draft, Dump, LogRow, NewIssuance, Store, StoreError, Stored, load_dump, sequence,
@@ -72,7 +74,7 @@ fn bound(v: u64) -> i64 {
 pub struct PostgresStore {
     config: postgres::Config,
     busy_timeout: Duration,
-    conn: Mutex<Client>,
+    conn: Mutex<Conn>,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -81,6 +83,67 @@ impl std::fmt::Debug for PostgresStore {
             .field("dbname", &self.config.get_dbname())
             .field("busy_timeout", &self.busy_timeout)
             .finish_non_exhaustive()
+    }
+}
+
+/// A connection and the statements prepared on it: each query is parsed by the server once
+/// per connection instead of once per call, which halves the round trips of every query
+/// after the first (the `postgres` crate prepares a `&str` query anew each time).
+struct Conn {
+    client: Client,
+    statements: HashMap<String, Statement>,
+}
+
+impl Conn {
+    fn new(client: Client) -> Self {
+        Self {
+            client,
+            statements: HashMap::new(),
+        }
+    }
+
+    fn cached(&mut self) -> Cached<'_, Client> {
+        Cached {
+            client: &mut self.client,
+            statements: &mut self.statements,
+        }
+    }
+}
+
+/// A client or transaction with its connection's statement cache.
+struct Cached<'a, C> {
+    client: &'a mut C,
+    statements: &'a mut HashMap<String, Statement>,
+}
+
+impl<C: GenericClient> Cached<'_, C> {
+    fn statement(&mut self, sql: &str) -> Result<Statement, postgres::Error> {
+        if let Some(s) = self.statements.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = self.client.prepare(sql)?;
+        self.statements.insert(sql.to_string(), s.clone());
+        Ok(s)
+    }
+
+    fn query(&mut self, sql: &str, params: Params<'_>) -> Result<Vec<Row>, postgres::Error> {
+        let s = self.statement(sql)?;
+        self.client.query(&s, params)
+    }
+
+    fn query_opt(&mut self, sql: &str, params: Params<'_>) -> Result<Option<Row>, postgres::Error> {
+        let s = self.statement(sql)?;
+        self.client.query_opt(&s, params)
+    }
+
+    fn query_one(&mut self, sql: &str, params: Params<'_>) -> Result<Row, postgres::Error> {
+        let s = self.statement(sql)?;
+        self.client.query_one(&s, params)
+    }
+
+    fn execute(&mut self, sql: &str, params: Params<'_>) -> Result<u64, postgres::Error> {
+        let s = self.statement(sql)?;
+        self.client.execute(&s, params)
     }
 }
 
@@ -123,7 +186,7 @@ impl PostgresStore {
         Ok(Self {
             config,
             busy_timeout,
-            conn: Mutex::new(client),
+            conn: Mutex::new(Conn::new(client)),
         })
     }
 
@@ -133,21 +196,21 @@ impl PostgresStore {
         let mut me = self;
         me.busy_timeout = timeout;
         let mut conn = me.conn()?;
-        set_up_session(&mut conn, timeout)?;
+        set_up_session(&mut conn.client, timeout)?;
         drop(conn);
         Ok(me)
     }
 
-    fn conn(&self) -> Result<MutexGuard<'_, Client>, StoreError> {
+    fn conn(&self) -> Result<MutexGuard<'_, Conn>, StoreError> {
         // A panic while holding the lock leaves the database consistent (an open
         // transaction rolls back when dropped), so a poisoned mutex is still safe to use.
         let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        if conn.is_closed() {
+        if conn.client.is_closed() {
             // The server closed the connection (restart, idle timeout): every operation is
             // its own transaction, so starting over on a new connection is safe.
             let mut fresh = self.config.connect(NoTls).map_err(db_err)?;
             set_up_session(&mut fresh, self.busy_timeout)?;
-            *conn = fresh;
+            *conn = Conn::new(fresh);
         }
         Ok(conn)
     }
@@ -169,7 +232,7 @@ impl PostgresStore {
 
 /// Runs a query and converts every row.
 fn query<T>(
-    conn: &mut impl GenericClient,
+    conn: &mut Cached<'_, impl GenericClient>,
     sql: &str,
     params: Params<'_>,
     convert: impl Fn(&Row) -> Result<T, StoreError>,
@@ -183,7 +246,7 @@ fn query<T>(
 
 /// Runs a query expected to give at most one row.
 fn query_opt<T>(
-    conn: &mut impl GenericClient,
+    conn: &mut Cached<'_, impl GenericClient>,
     sql: &str,
     params: Params<'_>,
     convert: impl Fn(&Row) -> Result<T, StoreError>,
@@ -196,14 +259,17 @@ fn query_opt<T>(
 }
 
 /// A `COUNT(*)`.
-fn count(conn: &mut impl GenericClient, table: &'static str) -> Result<u64, StoreError> {
+fn count(
+    conn: &mut Cached<'_, impl GenericClient>,
+    table: &'static str,
+) -> Result<u64, StoreError> {
     let row = conn
         .query_one(&format!("SELECT COUNT(*) FROM {table}"), &[])
         .map_err(db_err)?;
     Cells::new(&row, table).count(0, "count")
 }
 
-fn frontier_of(conn: &mut impl GenericClient) -> Result<Frontier, StoreError> {
+fn frontier_of(conn: &mut Cached<'_, impl GenericClient>) -> Result<Frontier, StoreError> {
     let bytes = query_opt(
         conn,
         "SELECT id, frontier FROM log_state WHERE id = 1",
@@ -219,7 +285,7 @@ fn frontier_of(conn: &mut impl GenericClient) -> Result<Frontier, StoreError> {
 }
 
 fn recipient_by_name(
-    conn: &mut impl GenericClient,
+    conn: &mut Cached<'_, impl GenericClient>,
     name: &str,
 ) -> Result<Option<Recipient>, StoreError> {
     query_opt(
@@ -231,7 +297,7 @@ fn recipient_by_name(
 }
 
 fn recipient(
-    conn: &mut impl GenericClient,
+    conn: &mut Cached<'_, impl GenericClient>,
     id: &RecipientId,
 ) -> Result<Option<Recipient>, StoreError> {
     query_opt(
@@ -243,7 +309,7 @@ fn recipient(
 }
 
 fn recording(
-    conn: &mut impl GenericClient,
+    conn: &mut Cached<'_, impl GenericClient>,
     id: &RecordingId,
 ) -> Result<Option<Recording>, StoreError> {
     query_opt(
@@ -255,7 +321,7 @@ fn recording(
 }
 
 fn recording_by_content(
-    conn: &mut impl GenericClient,
+    conn: &mut Cached<'_, impl GenericClient>,
     sha: &Sha256,
 ) -> Result<Option<Recording>, StoreError> {
     query_opt(
@@ -267,7 +333,7 @@ fn recording_by_content(
 }
 
 fn fingerprint(
-    conn: &mut impl GenericClient,
+    conn: &mut Cached<'_, impl GenericClient>,
     id: &RecordingId,
 ) -> Result<Option<Vec<u8>>, StoreError> {
     Ok(query_opt(
@@ -279,7 +345,9 @@ fn fingerprint(
     .map(|(_, bytes)| bytes))
 }
 
-fn fingerprints(conn: &mut impl GenericClient) -> Result<Vec<(RecordingId, Vec<u8>)>, StoreError> {
+fn fingerprints(
+    conn: &mut Cached<'_, impl GenericClient>,
+) -> Result<Vec<(RecordingId, Vec<u8>)>, StoreError> {
     // Byte order, as SQLite sorts text, whatever the database's collation.
     query(
         conn,
@@ -290,7 +358,7 @@ fn fingerprints(conn: &mut impl GenericClient) -> Result<Vec<(RecordingId, Vec<u
 }
 
 fn issuance(
-    conn: &mut impl GenericClient,
+    conn: &mut Cached<'_, impl GenericClient>,
     rec: &RecordingId,
     who: &RecipientId,
     format: &str,
@@ -305,7 +373,7 @@ fn issuance(
     )
 }
 
-fn issuances(conn: &mut impl GenericClient) -> Result<Vec<Issuance>, StoreError> {
+fn issuances(conn: &mut Cached<'_, impl GenericClient>) -> Result<Vec<Issuance>, StoreError> {
     query(
         conn,
         &format!("SELECT {ISSUANCE_COLS} FROM issuances ORDER BY id"),
@@ -314,7 +382,7 @@ fn issuances(conn: &mut impl GenericClient) -> Result<Vec<Issuance>, StoreError>
     )
 }
 
-fn recordings(conn: &mut impl GenericClient) -> Result<Vec<Recording>, StoreError> {
+fn recordings(conn: &mut Cached<'_, impl GenericClient>) -> Result<Vec<Recording>, StoreError> {
     query(
         conn,
         &format!("SELECT {RECORDING_COLS} FROM recordings ORDER BY ingested_at, log_index"),
@@ -323,7 +391,7 @@ fn recordings(conn: &mut impl GenericClient) -> Result<Vec<Recording>, StoreErro
     )
 }
 
-fn recipients(conn: &mut impl GenericClient) -> Result<Vec<Recipient>, StoreError> {
+fn recipients(conn: &mut Cached<'_, impl GenericClient>) -> Result<Vec<Recipient>, StoreError> {
     query(
         conn,
         &format!("SELECT {RECIPIENT_COLS} FROM recipients ORDER BY created_at, log_index"),
@@ -332,7 +400,7 @@ fn recipients(conn: &mut impl GenericClient) -> Result<Vec<Recipient>, StoreErro
     )
 }
 
-fn traces(conn: &mut impl GenericClient) -> Result<Vec<TraceRow>, StoreError> {
+fn traces(conn: &mut Cached<'_, impl GenericClient>) -> Result<Vec<TraceRow>, StoreError> {
     query(
         conn,
         &format!("SELECT {TRACE_COLS} FROM traces ORDER BY created_at, log_index"),
@@ -342,7 +410,7 @@ fn traces(conn: &mut impl GenericClient) -> Result<Vec<TraceRow>, StoreError> {
 }
 
 fn log_rows(
-    conn: &mut impl GenericClient,
+    conn: &mut Cached<'_, impl GenericClient>,
     from: u64,
     limit: u64,
 ) -> Result<Vec<LogRow>, StoreError> {
@@ -354,7 +422,9 @@ fn log_rows(
     )
 }
 
-fn checkpoints(conn: &mut impl GenericClient) -> Result<Vec<(u64, String)>, StoreError> {
+fn checkpoints(
+    conn: &mut Cached<'_, impl GenericClient>,
+) -> Result<Vec<(u64, String)>, StoreError> {
     query(
         conn,
         "SELECT size, note FROM checkpoints ORDER BY size",
@@ -364,11 +434,25 @@ fn checkpoints(conn: &mut impl GenericClient) -> Result<Vec<(u64, String)>, Stor
 }
 
 /// The write transaction handed to [`sequence`].
-struct Tx<'c>(Transaction<'c>);
+struct Tx<'c> {
+    tx: Transaction<'c>,
+    statements: &'c mut HashMap<String, Statement>,
+}
 
-impl Tx<'_> {
+impl<'c> Tx<'c> {
+    fn new(tx: Transaction<'c>, statements: &'c mut HashMap<String, Statement>) -> Self {
+        Self { tx, statements }
+    }
+
+    fn db(&mut self) -> Cached<'_, Transaction<'c>> {
+        Cached {
+            client: &mut self.tx,
+            statements: self.statements,
+        }
+    }
+
     fn exec(&mut self, sql: &str, params: Params<'_>) -> Result<(), StoreError> {
-        self.0.execute(sql, params).map_err(db_err)?;
+        self.db().execute(sql, params).map_err(db_err)?;
         Ok(())
     }
 
@@ -381,7 +465,7 @@ impl Tx<'_> {
     ) -> Result<IssuanceId, StoreError> {
         let id = id.map(|id| int(id.0, "issuance id")).transpose()?;
         let row = self
-            .0
+            .db()
             .query_one(
                 "INSERT INTO issuances (id, recording_id, recipient_id, payload, codeword_commitment, format, copy_sha256, issued_at, log_index)
                  VALUES (COALESCE($1, nextval(pg_get_serial_sequence('issuances', 'id'))), $2, $3, $4, $5, $6, $7, $8, $9)
@@ -405,7 +489,7 @@ impl Tx<'_> {
 
 impl AppendTx for Tx<'_> {
     fn frontier(&mut self) -> Result<Frontier, StoreError> {
-        frontier_of(&mut self.0)
+        frontier_of(&mut self.db())
     }
 
     fn set_frontier(&mut self, frontier: &Frontier) -> Result<(), StoreError> {
@@ -448,7 +532,7 @@ impl AppendTx for Tx<'_> {
         // log_index) holds the largest number: O(log n), where MAX over a cast of every
         // id was a scan per added recipient.
         let row = self
-            .0
+            .db()
             .query_opt(
                 "SELECT id FROM recipients ORDER BY log_index DESC LIMIT 1",
                 &[],
@@ -460,11 +544,11 @@ impl AppendTx for Tx<'_> {
     }
 
     fn recipient_by_name(&mut self, name: &str) -> Result<Option<Recipient>, StoreError> {
-        recipient_by_name(&mut self.0, name)
+        recipient_by_name(&mut self.db(), name)
     }
 
     fn recipient(&mut self, id: &RecipientId) -> Result<Option<Recipient>, StoreError> {
-        recipient(&mut self.0, id)
+        recipient(&mut self.db(), id)
     }
 
     fn insert_recipient(&mut self, r: &Recipient) -> Result<(), StoreError> {
@@ -492,15 +576,15 @@ impl AppendTx for Tx<'_> {
     }
 
     fn recording_by_content(&mut self, sha: &Sha256) -> Result<Option<Recording>, StoreError> {
-        recording_by_content(&mut self.0, sha)
+        recording_by_content(&mut self.db(), sha)
     }
 
     fn recording(&mut self, id: &RecordingId) -> Result<Option<Recording>, StoreError> {
-        recording(&mut self.0, id)
+        recording(&mut self.db(), id)
     }
 
     fn fingerprint(&mut self, id: &RecordingId) -> Result<Option<Vec<u8>>, StoreError> {
-        fingerprint(&mut self.0, id)
+        fingerprint(&mut self.db(), id)
     }
 
     fn insert_recording(&mut self, r: &Recording, fp: &[u8]) -> Result<(), StoreError> {
@@ -536,7 +620,7 @@ impl AppendTx for Tx<'_> {
         who: &RecipientId,
         format: &str,
     ) -> Result<Option<Issuance>, StoreError> {
-        issuance(&mut self.0, rec, who, format)
+        issuance(&mut self.db(), rec, who, format)
     }
 
     fn insert_issuance(
@@ -589,51 +673,52 @@ impl Store for PostgresStore {
     ) -> Result<Vec<Stored>, StoreError> {
         let mut conn = self.conn()?;
         let started = Instant::now();
-        let mut tx = Tx(Self::locked(&mut conn, started)?);
+        let Conn { client, statements } = &mut *conn;
+        let mut tx = Tx::new(Self::locked(client, started)?, statements);
         let stored = sequence(&mut tx, time, drafts, signer)?;
-        tx.0.commit().map_err(|e| busy_or(e, started))?;
+        tx.tx.commit().map_err(|e| busy_or(e, started))?;
         Ok(stored)
     }
 
     fn recordings(&self) -> Result<Vec<Recording>, StoreError> {
-        recordings(&mut *self.conn()?)
+        recordings(&mut self.conn()?.cached())
     }
 
     fn recording(&self, id: &RecordingId) -> Result<Option<Recording>, StoreError> {
-        recording(&mut *self.conn()?, id)
+        recording(&mut self.conn()?.cached(), id)
     }
 
     fn recording_by_content(&self, sha: &Sha256) -> Result<Option<Recording>, StoreError> {
-        recording_by_content(&mut *self.conn()?, sha)
+        recording_by_content(&mut self.conn()?.cached(), sha)
     }
 
     fn fingerprint(&self, id: &RecordingId) -> Result<Option<Vec<u8>>, StoreError> {
-        fingerprint(&mut *self.conn()?, id)
+        fingerprint(&mut self.conn()?.cached(), id)
     }
 
     fn fingerprints(&self) -> Result<Vec<(RecordingId, Vec<u8>)>, StoreError> {
-        fingerprints(&mut *self.conn()?)
+        fingerprints(&mut self.conn()?.cached())
     }
 
     fn recipients(&self) -> Result<Vec<Recipient>, StoreError> {
-        recipients(&mut *self.conn()?)
+        recipients(&mut self.conn()?.cached())
     }
 
     fn recipient(&self, id: &RecipientId) -> Result<Option<Recipient>, StoreError> {
-        recipient(&mut *self.conn()?, id)
+        recipient(&mut self.conn()?.cached(), id)
     }
 
     fn recipient_by_name(&self, name: &str) -> Result<Option<Recipient>, StoreError> {
-        recipient_by_name(&mut *self.conn()?, name)
+        recipient_by_name(&mut self.conn()?.cached(), name)
     }
 
     fn issuances(&self) -> Result<Vec<Issuance>, StoreError> {
-        issuances(&mut *self.conn()?)
+        issuances(&mut self.conn()?.cached())
     }
 
     fn issuances_of(&self, rec: &RecordingId) -> Result<Vec<Issuance>, StoreError> {
         query(
-            &mut *self.conn()?,
+            &mut self.conn()?.cached(),
             &format!("SELECT {ISSUANCE_COLS} FROM issuances WHERE recording_id = $1 ORDER BY id"),
             &[&rec.as_str()],
             rows::issuance,
@@ -646,12 +731,12 @@ impl Store for PostgresStore {
         who: &RecipientId,
         format: &str,
     ) -> Result<Option<Issuance>, StoreError> {
-        issuance(&mut *self.conn()?, rec, who, format)
+        issuance(&mut self.conn()?.cached(), rec, who, format)
     }
 
     fn issuances_by_payload(&self, payload: &PayloadBytes) -> Result<Vec<Issuance>, StoreError> {
         query(
-            &mut *self.conn()?,
+            &mut self.conn()?.cached(),
             &format!("SELECT {ISSUANCE_COLS} FROM issuances WHERE payload = $1 ORDER BY id"),
             &[&payload.0.as_slice()],
             rows::issuance,
@@ -659,12 +744,12 @@ impl Store for PostgresStore {
     }
 
     fn traces(&self) -> Result<Vec<TraceRow>, StoreError> {
-        traces(&mut *self.conn()?)
+        traces(&mut self.conn()?.cached())
     }
 
     fn trace(&self, id: &TraceId) -> Result<Option<TraceRow>, StoreError> {
         query_opt(
-            &mut *self.conn()?,
+            &mut self.conn()?.cached(),
             &format!("SELECT {TRACE_COLS} FROM traces WHERE id = $1"),
             &[&id.as_str()],
             rows::trace,
@@ -672,20 +757,20 @@ impl Store for PostgresStore {
     }
 
     fn log_size(&self) -> Result<u64, StoreError> {
-        count(&mut *self.conn()?, "log")
+        count(&mut self.conn()?.cached(), "log")
     }
 
     fn log_rows(&self, from: u64, limit: u64) -> Result<Vec<LogRow>, StoreError> {
-        log_rows(&mut *self.conn()?, from, limit)
+        log_rows(&mut self.conn()?.cached(), from, limit)
     }
 
     fn checkpoints(&self) -> Result<Vec<(u64, String)>, StoreError> {
-        checkpoints(&mut *self.conn()?)
+        checkpoints(&mut self.conn()?.cached())
     }
 
     fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, StoreError> {
         query_opt(
-            &mut *self.conn()?,
+            &mut self.conn()?.cached(),
             "SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1",
             &[],
             rows::checkpoint,
@@ -693,20 +778,22 @@ impl Store for PostgresStore {
     }
 
     fn frontier(&self) -> Result<Frontier, StoreError> {
-        frontier_of(&mut *self.conn()?)
+        frontier_of(&mut self.conn()?.cached())
     }
 
     fn export(&self) -> Result<Dump, StoreError> {
         let mut conn = self.conn()?;
+        let Conn { client, statements } = &mut *conn;
         // One snapshot for every table, so the dump is consistent while writers go on.
-        let mut tx = conn
+        let tx = client
             .build_transaction()
             .isolation_level(IsolationLevel::RepeatableRead)
             .read_only(true)
             .start()
             .map_err(db_err)?;
-        let mut fps = fingerprints(&mut tx)?;
-        let recordings = recordings(&mut tx)?
+        let mut t = Tx::new(tx, statements);
+        let mut fps = fingerprints(&mut t.db())?;
+        let recordings = recordings(&mut t.db())?
             .into_iter()
             .map(|r| {
                 let fp = fps
@@ -718,22 +805,23 @@ impl Store for PostgresStore {
             })
             .collect();
         let dump = Dump {
-            log: log_rows(&mut tx, 0, u64::MAX)?,
-            checkpoints: checkpoints(&mut tx)?,
+            log: log_rows(&mut t.db(), 0, u64::MAX)?,
+            checkpoints: checkpoints(&mut t.db())?,
             recordings,
-            recipients: recipients(&mut tx)?,
-            issuances: issuances(&mut tx)?,
-            traces: traces(&mut tx)?,
+            recipients: recipients(&mut t.db())?,
+            issuances: issuances(&mut t.db())?,
+            traces: traces(&mut t.db())?,
         };
-        tx.commit().map_err(db_err)?;
+        t.tx.commit().map_err(db_err)?;
         Ok(dump)
     }
 
     fn import(&self, dump: &Dump) -> Result<(), StoreError> {
         let mut conn = self.conn()?;
         let started = Instant::now();
-        let mut tx = Self::locked(&mut conn, started)?;
-        let entries = count(&mut tx, "log")?;
+        let Conn { client, statements } = &mut *conn;
+        let mut t = Tx::new(Self::locked(client, started)?, statements);
+        let entries = count(&mut t.db(), "log")?;
         let mut rows = 0;
         for table in [
             "checkpoints",
@@ -742,21 +830,21 @@ impl Store for PostgresStore {
             "issuances",
             "traces",
         ] {
-            rows += count(&mut tx, table)?;
+            rows += count(&mut t.db(), table)?;
         }
         if entries > 0 || rows > 0 {
             return Err(StoreError::NotEmpty { entries });
         }
-        let mut t = Tx(tx);
         load_dump(&mut t, dump)?;
         // Ids given explicitly do not advance the identity sequence: later issuances go on
         // after the largest imported id (or start at 1).
-        t.0.execute(
+        t.db()
+            .execute(
             "SELECT setval(pg_get_serial_sequence('issuances', 'id'), GREATEST(MAX(id), 1), MAX(id) IS NOT NULL)
              FROM issuances",
             &[],
         )
         .map_err(db_err)?;
-        t.0.commit().map_err(|e| busy_or(e, started))
+        t.tx.commit().map_err(|e| busy_or(e, started))
     }
 }
