@@ -23,7 +23,7 @@ const SNIFF_LEN: usize = 27 + 255 + 8;
 /// Decodes an in-memory file into planar `f32` audio.
 ///
 /// The container is recognised by content; `hint_ext` (e.g. `"mp3"`) only speeds up probing.
-/// Reads WAV (integer and float PCM, A-law, mu-law, ADPCM), AIFF, FLAC, MP3, Ogg Vorbis,
+/// Reads WAV (integer and float PCM, A-law, mu-law, IMA/MS ADPCM, GSM 06.10), AIFF, FLAC, MP3, Ogg Vorbis,
 /// Ogg Opus, AAC and ALAC in MP4/M4A, CAF, and Matroska/WebM (Vorbis, Opus, AAC), at 8 to
 /// 96 kHz with 1 to 16 channels. In a video file the first audio track is decoded.
 ///
@@ -48,6 +48,9 @@ pub fn decode_bytes(
     }
     if crate::flac::is_flac(sniff) {
         return guarded(|| crate::flac::decode(Cursor::new(bytes), limits));
+    }
+    if crate::gsm::is_gsm_wav(sniff) {
+        return guarded(|| crate::gsm::decode(bytes, limits));
     }
     precheck_wav(sniff)?;
     guarded(|| decode_symphonia(Box::new(Cursor::new(bytes)), hint_ext, limits))
@@ -77,6 +80,12 @@ fn decode_file_inner(path: &Path, limits: &Limits) -> Result<AudioBuffer, MediaE
     }
     if crate::flac::is_flac(&sniff) {
         return guarded(|| crate::flac::decode(std::io::BufReader::new(file), limits));
+    }
+    if crate::gsm::is_gsm_wav(&sniff) {
+        // Read whole: its size is already within `limits.max_bytes`.
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).map_err(MediaError::io)?;
+        return guarded(|| crate::gsm::decode(&bytes, limits));
     }
     precheck_wav(&sniff)?;
     guarded(|| decode_symphonia(Box::new(file), hint, limits))

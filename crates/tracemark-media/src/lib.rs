@@ -3,7 +3,8 @@
 //! Decoding reads WAV (PCM, float, A-law, mu-law, IMA ADPCM), AIFF, MP3, Ogg Vorbis, AAC/ALAC
 //! (MP4/M4A/MOV), CAF and Matroska/WebM through symphonia, native FLAC through claxon
 //! (symphonia 0.6.1 was seen to drop a frame, see `src/flac.rs`), and Opus, in Ogg or in
-//! WebM/Matroska, through `opus-pure`. In a video file the first audio track is decoded. The
+//! WebM/Matroska, through `opus-pure`, and GSM 06.10 WAV (0x0031) through this crate's own
+//! fixed-point decoder (`src/gsm.rs`; sample-exact against ffmpeg). In a video file the first audio track is decoded. The
 //! container is recognised by content, not by extension. Input is treated as untrusted: every failure is a typed [`MediaError`]
 //! (never a panic), sample rate and channel count are checked before anything is allocated,
 //! and [`Limits`] caps input size and decoded duration, stopping as soon as a cap is crossed.
@@ -39,6 +40,7 @@ mod encode;
 mod error;
 mod flac;
 mod format;
+mod gsm;
 mod opus;
 mod opus_demuxed;
 mod wav;

@@ -320,3 +320,15 @@ fn opus_in_webm_and_in_mkv_video_decodes_like_libopus() {
     let p = ffmpeg_make(dir.path(), 10, &video, &args, "clip.mkv");
     check_against_ffmpeg(&p, 48_000, 2, 30.0, 960);
 }
+
+#[test]
+fn gsm_610_wav_decodes_sample_exact_against_ffmpeg() {
+    if !have("ffmpeg") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let p = ffmpeg_make(dir.path(), 10, &[], &["-c:a", "libgsm_ms"], "gsm.wav");
+    let snr = check_against_ffmpeg(&p, 8_000, 1, 30.0, 320);
+    assert!(snr.is_infinite(), "not sample-exact: {snr:.1} dB");
+    assert_hostile_variants_do_not_panic(&std::fs::read(&p).expect("read"));
+}
