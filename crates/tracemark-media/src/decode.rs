@@ -23,9 +23,9 @@ const SNIFF_LEN: usize = 27 + 255 + 8;
 /// Decodes an in-memory file into planar `f32` audio.
 ///
 /// The container is recognised by content; `hint_ext` (e.g. `"mp3"`) only speeds up probing.
-/// Reads WAV (integer and float PCM, A-law, mu-law, IMA/MS ADPCM, GSM 06.10), AIFF, FLAC, MP3, Ogg Vorbis,
-/// Ogg Opus, AAC and ALAC in MP4/M4A, CAF, and Matroska/WebM (Vorbis, Opus, AAC), at 8 to
-/// 96 kHz with 1 to 16 channels. In a video file the first audio track is decoded.
+/// Reads WAV (integer and float PCM, A-law, mu-law, IMA ADPCM, GSM 06.10), AIFF, FLAC, MP3,
+/// Ogg Vorbis, Ogg Opus, AAC and ALAC in MP4/M4A/MOV, CAF, and Matroska/WebM (Vorbis, Opus,
+/// AAC), at 8 to 96 kHz with 1 to 16 channels. In a video file the first audio track is decoded.
 ///
 /// Opus is decoded at the rate its header records as the original input rate when that is an
 /// Opus rate (8, 12, 16, 24, 48 kHz); otherwise at 48 kHz and resampled to the recorded rate
