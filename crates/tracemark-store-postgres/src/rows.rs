@@ -6,14 +6,15 @@ use postgres::Row;
 use postgres::types::FromSql;
 use tracemark_store::{LogRow, StoreError};
 use tracemark_types::{
-    Issuance, IssuanceId, PayloadBytes, Recipient, Recording, RecordingId, Sha256, TraceRow,
-    UnixMillis,
+    Issuance, IssuanceId, Job, JobStatus, PayloadBytes, Recipient, Recording, RecordingId, Sha256,
+    TraceRow, UnixMillis,
 };
 
 pub const RECORDING_COLS: &str =
     "id, title, sha256, duration_s, sample_rate, channels, format, ingested_at, log_index";
 pub const RECIPIENT_COLS: &str = "id, name, email, created_at, log_index";
 pub const ISSUANCE_COLS: &str = "id, recording_id, recipient_id, payload, codeword_commitment, format, copy_sha256, issued_at, log_index";
+pub const JOB_COLS: &str = "id, kind, input, status, progress, result, error, attempts, lease, lease_expires, created_at, updated_at";
 pub const TRACE_COLS: &str =
     "id, leak_sha256, verdict, report_json, report_sha256, created_at, log_index";
 
@@ -85,6 +86,27 @@ impl<'r> Cells<'r> {
     fn millis(&self, i: usize, column: &'static str) -> Result<UnixMillis, StoreError> {
         Ok(UnixMillis(self.get(i, column)?))
     }
+}
+
+pub fn job(row: &Row) -> Result<Job, StoreError> {
+    let c = Cells::new(row, "jobs");
+    let status: String = c.get(3, "status")?;
+    let lease_expires: Option<i64> = c.get(9, "lease_expires")?;
+    Ok(Job {
+        id: c.parse(0, "id")?,
+        kind: c.get(1, "kind")?,
+        input: c.get(2, "input")?,
+        status: JobStatus::parse(&status)
+            .ok_or_else(|| c.corrupt("status", format!("{status:?} is not a job status")))?,
+        progress: c.get(4, "progress")?,
+        result: c.get(5, "result")?,
+        error: c.get(6, "error")?,
+        attempts: c.unsigned(7, "attempts")?,
+        lease: c.get(8, "lease")?,
+        lease_expires: lease_expires.map(UnixMillis),
+        created_at: c.millis(10, "created_at")?,
+        updated_at: c.millis(11, "updated_at")?,
+    })
 }
 
 pub fn recording(row: &Row) -> Result<Recording, StoreError> {

@@ -19,7 +19,8 @@ pub const SEQUENCER_LOCK_KEY: i64 = -2_450_946_877_306_180_396;
 
 /// Migration 1: the tables of a vault. They mirror the SQLite backend's (BYTEA for blobs,
 /// BIGINT for integers, DOUBLE PRECISION for durations, TEXT ids).
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE log (
     idx        BIGINT PRIMARY KEY,
     entry      BYTEA NOT NULL,
@@ -77,7 +78,27 @@ CREATE TABLE traces (
     created_at     BIGINT NOT NULL,
     log_index      BIGINT NOT NULL UNIQUE
 );
-"#];
+"#,
+    // Migration 2: jobs, an operational table (docs/design/storage.md); what a job does
+    // is logged when it finishes.
+    r#"
+CREATE TABLE jobs (
+    id             TEXT PRIMARY KEY,
+    kind           TEXT NOT NULL,
+    input          TEXT NOT NULL,
+    status         TEXT NOT NULL,
+    progress       DOUBLE PRECISION NOT NULL,
+    result         TEXT,
+    error          TEXT,
+    attempts       BIGINT NOT NULL,
+    lease          TEXT,
+    lease_expires  BIGINT,
+    created_at     BIGINT NOT NULL,
+    updated_at     BIGINT NOT NULL
+);
+CREATE INDEX jobs_by_status ON jobs (status, created_at);
+"#,
+];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -10,14 +10,17 @@ use std::collections::HashMap;
 use postgres::{Client, GenericClient, IsolationLevel, NoTls, Row, Statement, Transaction};
 use tracemark_ledger::{Frontier, NoteSigner};
 use tracemark_store::{
-    AppendTx, Draft, Dump, LogRow, NewIssuance, Store, StoreError, Stored, load_dump, sequence,
+    AppendTx, Draft, Dump, JobOutcome, Lease, LogRow, NewIssuance, Store, StoreError, Stored,
+    finish, load_dump, sequence,
 };
 use tracemark_types::{
-    Issuance, IssuanceId, PayloadBytes, Recipient, RecipientId, Recording, RecordingId, Sha256,
-    TraceId, TraceRow, UnixMillis,
+    Issuance, IssuanceId, Job, JobId, JobStatus, PayloadBytes, Recipient, RecipientId, Recording,
+    RecordingId, Sha256, TraceId, TraceRow, UnixMillis,
 };
 
-use crate::rows::{self, Cells, ISSUANCE_COLS, RECIPIENT_COLS, RECORDING_COLS, TRACE_COLS};
+use crate::rows::{
+    self, Cells, ISSUANCE_COLS, JOB_COLS, RECIPIENT_COLS, RECORDING_COLS, TRACE_COLS,
+};
 use crate::schema::{self, SEQUENCER_LOCK_KEY};
 
 /// How long a writer waits for another writer's lock before giving up, by default
@@ -507,6 +510,51 @@ impl AppendTx for Tx<'_> {
         )
     }
 
+    fn insert_job(&mut self, j: &Job) -> Result<(), StoreError> {
+        self.exec(
+            &format!("INSERT INTO jobs ({JOB_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"),
+            &[
+                &j.id.as_str(),
+                &j.kind,
+                &j.input,
+                &j.status.as_str(),
+                &j.progress,
+                &j.result,
+                &j.error,
+                &i64::from(j.attempts),
+                &j.lease,
+                &j.lease_expires.map(|t| t.0),
+                &j.created_at.0,
+                &j.updated_at.0,
+            ],
+        )
+    }
+
+    fn job_for_update(&mut self, id: &JobId) -> Result<Option<Job>, StoreError> {
+        query_opt(
+            &mut self.db(),
+            &format!("SELECT {JOB_COLS} FROM jobs WHERE id = $1 FOR UPDATE"),
+            &[&id.as_str()],
+            rows::job,
+        )
+    }
+
+    fn set_job_outcome(
+        &mut self,
+        id: &JobId,
+        outcome: &JobOutcome,
+        time: UnixMillis,
+    ) -> Result<(), StoreError> {
+        let (status, result, error) = match outcome {
+            JobOutcome::Succeeded(r) => (JobStatus::Succeeded, Some(r.as_str()), None),
+            JobOutcome::Failed(e) => (JobStatus::Failed, None, Some(e.as_str())),
+        };
+        self.exec(
+            "UPDATE jobs SET status = $1, result = $2, error = $3, progress = 1.0, lease = NULL, lease_expires = NULL, updated_at = $4 WHERE id = $5",
+            &[&status.as_str(), &result, &error, &time.0, &id.as_str()],
+        )
+    }
+
     fn import_issuance(&mut self, i: &Issuance) -> Result<(), StoreError> {
         let new = NewIssuance {
             recording_id: i.recording_id.clone(),
@@ -779,6 +827,91 @@ impl Store for PostgresStore {
 
     fn frontier(&self) -> Result<Frontier, StoreError> {
         frontier_of(&mut self.conn()?.cached())
+    }
+
+    fn job(&self, id: &JobId) -> Result<Option<Job>, StoreError> {
+        query_opt(
+            &mut self.conn()?.cached(),
+            &format!("SELECT {JOB_COLS} FROM jobs WHERE id = $1"),
+            &[&id.as_str()],
+            rows::job,
+        )
+    }
+
+    fn claim_job(
+        &self,
+        worker: &str,
+        now: UnixMillis,
+        lease_ms: u64,
+    ) -> Result<Option<Lease>, StoreError> {
+        let expires = now.0.saturating_add(bound(lease_ms));
+        // One statement: the oldest claimable job, skipping rows another claimer has
+        // locked, so concurrent workers each get a different job and never wait.
+        let claimed = query_opt(
+            &mut self.conn()?.cached(),
+            &format!(
+                "UPDATE jobs SET status = 'running', attempts = attempts + 1,
+                        lease = $1 || '/' || (attempts + 1), lease_expires = $2, updated_at = $3
+                 WHERE id = (
+                     SELECT id FROM jobs
+                     WHERE status = 'queued' OR (status = 'running' AND lease_expires < $3)
+                     ORDER BY created_at, id
+                     LIMIT 1
+                     FOR UPDATE SKIP LOCKED)
+                 RETURNING {JOB_COLS}"
+            ),
+            &[&worker, &expires, &now.0],
+            rows::job,
+        )?;
+        Ok(claimed.map(|job| {
+            let token = job.lease.clone().unwrap_or_default();
+            Lease { job, token }
+        }))
+    }
+
+    fn heartbeat_job(
+        &self,
+        lease: &Lease,
+        now: UnixMillis,
+        lease_ms: u64,
+        progress: f64,
+    ) -> Result<bool, StoreError> {
+        let expires = now.0.saturating_add(bound(lease_ms));
+        let n = self
+            .conn()?
+            .cached()
+            .execute(
+                "UPDATE jobs SET lease_expires = $1, progress = $2, updated_at = $3
+                 WHERE id = $4 AND status = 'running' AND lease = $5",
+                &[
+                    &expires,
+                    &progress.clamp(0.0, 1.0),
+                    &now.0,
+                    &lease.job.id.as_str(),
+                    &lease.token,
+                ],
+            )
+            .map_err(db_err)?;
+        Ok(n == 1)
+    }
+
+    fn finish_job(
+        &self,
+        lease: &Lease,
+        time: UnixMillis,
+        outcome: &JobOutcome,
+        drafts: Vec<Draft>,
+        signer: &NoteSigner,
+    ) -> Result<Option<Vec<Stored>>, StoreError> {
+        let mut conn = self.conn()?;
+        let started = Instant::now();
+        let Conn { client, statements } = &mut *conn;
+        let mut tx = Tx::new(Self::locked(client, started)?, statements);
+        let stored = finish(&mut tx, lease, time, outcome, drafts, signer)?;
+        if stored.is_some() {
+            tx.tx.commit().map_err(|e| busy_or(e, started))?;
+        }
+        Ok(stored)
     }
 
     fn export(&self) -> Result<Dump, StoreError> {

@@ -4,7 +4,8 @@
 use rusqlite::Row;
 use tracemark_store::StoreError;
 use tracemark_types::{
-    Issuance, IssuanceId, PayloadBytes, Recipient, Recording, Sha256, TraceRow, UnixMillis,
+    Issuance, IssuanceId, Job, JobStatus, PayloadBytes, Recipient, Recording, Sha256, TraceRow,
+    UnixMillis,
 };
 
 use crate::store::db_err;
@@ -13,6 +14,7 @@ pub const RECORDING_COLS: &str =
     "id, title, sha256, duration_s, sample_rate, channels, format, ingested_at, log_index";
 pub const RECIPIENT_COLS: &str = "id, name, email, created_at, log_index";
 pub const ISSUANCE_COLS: &str = "id, recording_id, recipient_id, payload, codeword_commitment, format, copy_sha256, issued_at, log_index";
+pub const JOB_COLS: &str = "id, kind, input, status, progress, result, error, attempts, lease, lease_expires, created_at, updated_at";
 pub const TRACE_COLS: &str =
     "id, leak_sha256, verdict, report_json, report_sha256, created_at, log_index";
 
@@ -137,6 +139,27 @@ pub fn trace(row: &Row<'_>) -> Result<TraceRow, StoreError> {
         report_sha256: Sha256(c.bytes(4, "report_sha256")?),
         created_at: UnixMillis(c.get(5, "created_at")?),
         log_index: c.index(6)?,
+    })
+}
+
+pub fn job(row: &Row<'_>) -> Result<Job, StoreError> {
+    let c = Cells::new(row, "jobs");
+    let status: String = c.get(3, "status")?;
+    let lease_expires: Option<i64> = c.get(9, "lease_expires")?;
+    Ok(Job {
+        id: c.parse(0, "id")?,
+        kind: c.get(1, "kind")?,
+        input: c.get(2, "input")?,
+        status: JobStatus::parse(&status)
+            .ok_or_else(|| StoreError::corrupt("jobs", &c.key, "status", format!("{status:?}")))?,
+        progress: c.get(4, "progress")?,
+        result: c.get(5, "result")?,
+        error: c.get(6, "error")?,
+        attempts: c.unsigned(7, "attempts")?,
+        lease: c.get(8, "lease")?,
+        lease_expires: lease_expires.map(UnixMillis),
+        created_at: UnixMillis(c.get(10, "created_at")?),
+        updated_at: UnixMillis(c.get(11, "updated_at")?),
     })
 }
 

@@ -83,6 +83,25 @@ INSERT INTO meta (key, value)
     SELECT 'legacy_upgrade_pending', '1'
     WHERE EXISTS (SELECT 1 FROM recordings) OR EXISTS (SELECT 1 FROM recipients);
 "#,
+    // Jobs: an operational table (docs/design/storage.md); what a job does is logged when
+    // it finishes.
+    r#"
+CREATE TABLE jobs (
+    id             TEXT PRIMARY KEY,
+    kind           TEXT NOT NULL,
+    input          TEXT NOT NULL,
+    status         TEXT NOT NULL,
+    progress       REAL NOT NULL,
+    result         TEXT,
+    error          TEXT,
+    attempts       INTEGER NOT NULL,
+    lease          TEXT,
+    lease_expires  INTEGER,
+    created_at     INTEGER NOT NULL,
+    updated_at     INTEGER NOT NULL
+);
+CREATE INDEX jobs_by_status ON jobs (status, created_at);
+"#,
 ];
 
 /// The schema version this build writes.

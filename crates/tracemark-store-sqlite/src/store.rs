@@ -7,16 +7,16 @@ use std::time::Instant;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use tracemark_ledger::{Frontier, NoteSigner};
 use tracemark_store::{
-    AppendTx, Draft, Dump, LegacyUpgrade, LogRow, NewIssuance, Store, StoreError, Stored,
-    load_dump, sequence,
+    AppendTx, Draft, Dump, JobOutcome, Lease, LegacyUpgrade, LogRow, NewIssuance, Store,
+    StoreError, Stored, finish, load_dump, sequence,
 };
 use tracemark_types::{
-    Issuance, IssuanceId, PayloadBytes, Recipient, RecipientId, Recording, RecordingId, Sha256,
-    TraceId, TraceRow, UnixMillis,
+    Issuance, IssuanceId, Job, JobId, JobStatus, PayloadBytes, Recipient, RecipientId, Recording,
+    RecordingId, Sha256, TraceId, TraceRow, UnixMillis,
 };
 
 use crate::rows::{
-    self, ISSUANCE_COLS, RECIPIENT_COLS, RECORDING_COLS, TRACE_COLS, query, query_one,
+    self, ISSUANCE_COLS, JOB_COLS, RECIPIENT_COLS, RECORDING_COLS, TRACE_COLS, query, query_one,
 };
 use crate::schema;
 
@@ -403,6 +403,40 @@ impl AppendTx for Tx<'_> {
         Ok(())
     }
 
+    fn insert_job(&mut self, j: &Job) -> Result<(), StoreError> {
+        self.0
+            .execute(
+                &format!("INSERT INTO jobs ({JOB_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"),
+                params![j.id.as_str(), j.kind, j.input, j.status.as_str(), j.progress, j.result, j.error, j.attempts, j.lease, j.lease_expires.map(|t| t.0), j.created_at.0, j.updated_at.0],
+            )
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    fn job_for_update(&mut self, id: &JobId) -> Result<Option<Job>, StoreError> {
+        // The write transaction already holds SQLite's one write lock.
+        job(&self.0, id)
+    }
+
+    fn set_job_outcome(
+        &mut self,
+        id: &JobId,
+        outcome: &JobOutcome,
+        time: UnixMillis,
+    ) -> Result<(), StoreError> {
+        let (status, result, error) = match outcome {
+            JobOutcome::Succeeded(r) => (JobStatus::Succeeded, Some(r.as_str()), None),
+            JobOutcome::Failed(e) => (JobStatus::Failed, None, Some(e.as_str())),
+        };
+        self.0
+            .execute(
+                "UPDATE jobs SET status = ?1, result = ?2, error = ?3, progress = 1.0, lease = NULL, lease_expires = NULL, updated_at = ?4 WHERE id = ?5",
+                params![status.as_str(), result, error, time.0, id.as_str()],
+            )
+            .map_err(db_err)?;
+        Ok(())
+    }
+
     fn import_issuance(&mut self, i: &Issuance) -> Result<(), StoreError> {
         self.0
             .execute(
@@ -440,6 +474,15 @@ impl AppendTx for Tx<'_> {
             )
             .map_err(db_err)
     }
+}
+
+fn job(conn: &Connection, id: &JobId) -> Result<Option<Job>, StoreError> {
+    query_one(
+        conn,
+        &format!("SELECT {JOB_COLS} FROM jobs WHERE id = ?1"),
+        [id.as_str()],
+        rows::job,
+    )
 }
 
 fn legacy_pending(conn: &Connection) -> Result<bool, StoreError> {
@@ -592,6 +635,96 @@ impl Store for SqliteStore {
 
     fn frontier(&self) -> Result<Frontier, StoreError> {
         frontier_of(&self.conn())
+    }
+
+    fn job(&self, id: &JobId) -> Result<Option<Job>, StoreError> {
+        job(&self.conn(), id)
+    }
+
+    fn claim_job(
+        &self,
+        worker: &str,
+        now: UnixMillis,
+        lease_ms: u64,
+    ) -> Result<Option<Lease>, StoreError> {
+        let mut conn = self.conn();
+        let started = Instant::now();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| busy_or(e, started))?;
+        let found = query_one(
+            &tx,
+            &format!(
+                "SELECT {JOB_COLS} FROM jobs
+                 WHERE status = 'queued' OR (status = 'running' AND lease_expires < ?1)
+                 ORDER BY created_at, id LIMIT 1"
+            ),
+            [now.0],
+            rows::job,
+        )?;
+        let Some(mut job) = found else {
+            return Ok(None);
+        };
+        job.attempts += 1;
+        let token = format!("{worker}/{}", job.attempts);
+        let expires = UnixMillis(now.0.saturating_add(i64_of(lease_ms)));
+        tx.execute(
+            "UPDATE jobs SET status = 'running', attempts = ?1, lease = ?2, lease_expires = ?3, updated_at = ?4 WHERE id = ?5",
+            params![job.attempts, token, expires.0, now.0, job.id.as_str()],
+        )
+        .map_err(db_err)?;
+        tx.commit().map_err(|e| busy_or(e, started))?;
+        job.status = JobStatus::Running;
+        job.lease = Some(token.clone());
+        job.lease_expires = Some(expires);
+        job.updated_at = now;
+        Ok(Some(Lease { job, token }))
+    }
+
+    fn heartbeat_job(
+        &self,
+        lease: &Lease,
+        now: UnixMillis,
+        lease_ms: u64,
+        progress: f64,
+    ) -> Result<bool, StoreError> {
+        let expires = now.0.saturating_add(i64_of(lease_ms));
+        let n = self
+            .conn()
+            .execute(
+                "UPDATE jobs SET lease_expires = ?1, progress = ?2, updated_at = ?3
+                 WHERE id = ?4 AND status = 'running' AND lease = ?5",
+                params![
+                    expires,
+                    progress.clamp(0.0, 1.0),
+                    now.0,
+                    lease.job.id.as_str(),
+                    lease.token
+                ],
+            )
+            .map_err(db_err)?;
+        Ok(n == 1)
+    }
+
+    fn finish_job(
+        &self,
+        lease: &Lease,
+        time: UnixMillis,
+        outcome: &JobOutcome,
+        drafts: Vec<Draft>,
+        signer: &NoteSigner,
+    ) -> Result<Option<Vec<Stored>>, StoreError> {
+        let mut conn = self.conn();
+        let started = Instant::now();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| busy_or(e, started))?;
+        let mut tx = Tx(tx);
+        let stored = finish(&mut tx, lease, time, outcome, drafts, signer)?;
+        if stored.is_some() {
+            tx.0.commit().map_err(|e| busy_or(e, started))?;
+        }
+        Ok(stored)
     }
 
     fn legacy_upgrade(&self) -> Result<Option<LegacyUpgrade>, StoreError> {

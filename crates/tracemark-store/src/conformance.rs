@@ -10,9 +10,11 @@
 use std::sync::Arc;
 
 use tracemark_ledger::{Checkpoint, KeyName, LogEntry, MerkleTree, NoteSigner, leaf_hash};
-use tracemark_types::{PayloadBytes, RecipientId, RecordingId, Sha256, TraceId, UnixMillis};
+use tracemark_types::{
+    JobId, JobStatus, PayloadBytes, RecipientId, RecordingId, Sha256, TraceId, UnixMillis,
+};
 
-use crate::{Draft, NewIssuance, NewRecording, Store, StoreError, Stored};
+use crate::{Draft, JobOutcome, NewIssuance, NewJob, NewRecording, Store, StoreError, Stored};
 
 /// Opens a new connection to one database.
 pub type Opener = Arc<dyn Fn() -> Box<dyn Store> + Send + Sync>;
@@ -447,6 +449,208 @@ pub fn export_import_round_trips(open: &Opener, other: &Opener) {
     assert_log_consistent(&*target);
 }
 
+fn job_draft(n: u8) -> Draft {
+    Draft::EnqueueJob(NewJob {
+        id: JobId::from_random([n; 8]),
+        kind: "trace".into(),
+        input: format!("{{\"upload\":{n}}}"),
+    })
+}
+
+fn access(ms: i64) -> Draft {
+    Draft::Event(LogEntry::AccessRecorded {
+        time: tracemark_ledger::UnixMillis(t(ms).0),
+        actor: tracemark_ledger::Ident::try_new("u-1").expect("ident"),
+        subject: tracemark_ledger::Ident::try_new("upload-1").expect("ident"),
+        action: tracemark_ledger::Ident::try_new("trace-requested").expect("ident"),
+    })
+}
+
+/// A job enqueued with its request's entry, claimed, renewed and finished once.
+pub fn jobs_are_claimed_and_finished_once(open: &Opener) {
+    let s = open();
+    let stored = s
+        .append(t(0), vec![access(0), job_draft(1)], &signer())
+        .expect("enqueue");
+    let Stored::Job(job) = &stored[1] else {
+        panic!("a job: {stored:?}")
+    };
+    assert_eq!(job.status, JobStatus::Queued);
+    assert_eq!(
+        s.log_size().expect("size"),
+        1,
+        "enqueueing logs only the request"
+    );
+    let lease = s
+        .claim_job("worker-a", t(10), 1000)
+        .expect("claim")
+        .expect("a job");
+    assert_eq!(lease.job.id, job.id);
+    assert_eq!(lease.job.status, JobStatus::Running);
+    assert_eq!(lease.job.attempts, 1);
+    assert!(
+        s.claim_job("worker-b", t(20), 1000)
+            .expect("claim")
+            .is_none(),
+        "one claim at a time"
+    );
+    assert!(
+        s.heartbeat_job(&lease, t(500), 1000, 0.5)
+            .expect("heartbeat")
+    );
+    assert_eq!(s.job(&job.id).expect("job").expect("exists").progress, 0.5);
+    let done = s
+        .finish_job(
+            &lease,
+            t(900),
+            &JobOutcome::Succeeded("{\"ok\":true}".into()),
+            vec![access(900)],
+            &signer(),
+        )
+        .expect("finish");
+    assert!(
+        matches!(done.as_deref(), Some([Stored::Logged { log_index: 1 }])),
+        "{done:?}"
+    );
+    let finished = s.job(&job.id).expect("job").expect("exists");
+    assert_eq!(finished.status, JobStatus::Succeeded);
+    assert_eq!(finished.result.as_deref(), Some("{\"ok\":true}"));
+    assert_eq!(finished.progress, 1.0);
+    // Finishing again, or renewing a finished job, does nothing.
+    let again = s
+        .finish_job(
+            &lease,
+            t(950),
+            &JobOutcome::Succeeded("{}".into()),
+            vec![access(950)],
+            &signer(),
+        )
+        .expect("finish again");
+    assert!(again.is_none());
+    assert!(
+        !s.heartbeat_job(&lease, t(960), 1000, 0.9)
+            .expect("heartbeat")
+    );
+    assert_eq!(s.log_size().expect("size"), 2, "the outcome is logged once");
+    assert!(
+        s.claim_job("worker-b", t(5000), 1000)
+            .expect("claim")
+            .is_none(),
+        "finished jobs are not claimed"
+    );
+    let failed_stored = s
+        .append(t(0), vec![job_draft(2)], &signer())
+        .expect("enqueue");
+    assert_eq!(failed_stored.len(), 1);
+    let lease = s
+        .claim_job("worker-a", t(6000), 1000)
+        .expect("claim")
+        .expect("job 2");
+    s.finish_job(
+        &lease,
+        t(6100),
+        &JobOutcome::Failed("the upload is not audio".into()),
+        vec![],
+        &signer(),
+    )
+    .expect("fail")
+    .expect("held");
+    let failed = s.job(&lease.job.id).expect("job").expect("exists");
+    assert_eq!(failed.status, JobStatus::Failed);
+    assert_eq!(failed.error.as_deref(), Some("the upload is not audio"));
+    assert_log_consistent(&*s);
+}
+
+/// A worker that stops renewing loses its job to another once the lease runs out; the
+/// first worker can then neither renew nor finish it, and the outcome is logged once.
+pub fn an_expired_lease_passes_the_job_on(open: &Opener) {
+    let s = open();
+    s.append(t(0), vec![job_draft(3)], &signer())
+        .expect("enqueue");
+    let a = s
+        .claim_job("worker-a", t(0), 1000)
+        .expect("claim")
+        .expect("job");
+    assert!(
+        s.claim_job("worker-b", t(999), 1000)
+            .expect("claim")
+            .is_none(),
+        "lease still valid"
+    );
+    let b = s
+        .claim_job("worker-b", t(1001), 1000)
+        .expect("claim")
+        .expect("taken over");
+    assert_eq!(b.job.id, a.job.id);
+    assert_eq!(b.job.attempts, 2);
+    assert_ne!(a.token, b.token);
+    assert!(
+        !s.heartbeat_job(&a, t(1002), 1000, 0.7).expect("heartbeat"),
+        "a lost its lease"
+    );
+    let late = s
+        .finish_job(
+            &a,
+            t(1003),
+            &JobOutcome::Succeeded("{}".into()),
+            vec![access(1003)],
+            &signer(),
+        )
+        .expect("finish");
+    assert!(
+        late.is_none(),
+        "the first worker's late result is not recorded"
+    );
+    assert_eq!(s.log_size().expect("size"), 0);
+    s.finish_job(
+        &b,
+        t(1500),
+        &JobOutcome::Succeeded("{}".into()),
+        vec![access(1500)],
+        &signer(),
+    )
+    .expect("finish")
+    .expect("b holds the lease");
+    assert_eq!(s.log_size().expect("size"), 1);
+    assert_log_consistent(&*s);
+}
+
+/// Workers claiming through separate connections at once: every job goes to exactly one.
+pub fn concurrent_claimers_take_each_job_once(open: &Opener) {
+    let s = open();
+    let jobs = 24u8;
+    s.append(
+        t(0),
+        (0..jobs).map(|n| job_draft(100 + n)).collect(),
+        &signer(),
+    )
+    .expect("enqueue");
+    let handles: Vec<_> = (0..4)
+        .map(|w| {
+            let open = open.clone();
+            std::thread::spawn(move || {
+                let s = open();
+                let mut mine = Vec::new();
+                while let Some(lease) = s
+                    .claim_job(&format!("worker-{w}"), t(10), 60_000)
+                    .expect("claim")
+                {
+                    mine.push(lease.job.id);
+                }
+                mine
+            })
+        })
+        .collect();
+    let mut all: Vec<JobId> = handles
+        .into_iter()
+        .flat_map(|h| h.join().expect("claimer"))
+        .collect();
+    assert_eq!(all.len(), usize::from(jobs), "every job claimed");
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), usize::from(jobs), "no job claimed twice");
+}
+
 /// Generates one `#[test]` per story. `$fresh` is an expression of type
 /// `fn() -> Option<Opener>` that makes a new empty database.
 #[macro_export]
@@ -470,6 +674,9 @@ macro_rules! conformance_suite {
         story!(events_and_batches_share_one_checkpoint);
         story!(log_rows_page);
         story!(concurrent_writers_lose_nothing);
+        story!(jobs_are_claimed_and_finished_once);
+        story!(an_expired_lease_passes_the_job_on);
+        story!(concurrent_claimers_take_each_job_once);
         #[test]
         fn export_import_round_trips() {
             let (Some(a), Some(b)) = (($fresh)(), ($fresh)()) else {

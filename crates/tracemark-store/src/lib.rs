@@ -27,8 +27,8 @@ mod sequence;
 mod traits;
 
 pub use error::StoreError;
-pub use sequence::{AppendTx, load_dump, sequence};
+pub use sequence::{AppendTx, finish, load_dump, sequence};
 pub use traits::{
-    BlobKey, BlobStore, Draft, Dump, LegacyUpgrade, LogRow, NewIssuance, NewRecording, Store,
-    Stored,
+    BlobKey, BlobStore, Draft, Dump, JobOutcome, Lease, LegacyUpgrade, LogRow, NewIssuance, NewJob,
+    NewRecording, Store, Stored,
 };

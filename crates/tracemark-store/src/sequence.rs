@@ -10,7 +10,7 @@ use crate::records::{
     self, check_email, check_recipient_name, check_title, cut_verdict, recipient_statement,
     recording_statement,
 };
-use crate::{Draft, Dump, NewIssuance, StoreError, Stored};
+use crate::{Draft, Dump, JobOutcome, Lease, NewIssuance, NewJob, StoreError, Stored};
 
 /// What [`sequence`] needs from a backend's open write transaction. The backend has taken
 /// its sequencer lock before handing this out and commits after `sequence` returns `Ok`
@@ -68,6 +68,20 @@ pub trait AppendTx {
     ) -> Result<IssuanceId, StoreError>;
     /// Inserts a trace.
     fn insert_trace(&mut self, t: &TraceRow) -> Result<(), StoreError>;
+    /// Inserts a queued job.
+    fn insert_job(&mut self, job: &tracemark_types::Job) -> Result<(), StoreError>;
+    /// A job, locked for this transaction where the backend locks rows.
+    fn job_for_update(
+        &mut self,
+        id: &tracemark_types::JobId,
+    ) -> Result<Option<tracemark_types::Job>, StoreError>;
+    /// Marks a job finished.
+    fn set_job_outcome(
+        &mut self,
+        id: &tracemark_types::JobId,
+        outcome: &JobOutcome,
+        time: UnixMillis,
+    ) -> Result<(), StoreError>;
     /// Inserts an issuance with the id it had in another store (`migrate`).
     fn import_issuance(&mut self, i: &Issuance) -> Result<(), StoreError>;
 
@@ -108,6 +122,33 @@ impl Log<'_> {
         self.tx.insert_log(index, &encoded, leaf.as_bytes())?;
         Ok(index)
     }
+}
+
+/// The shared half of [`crate::Store::finish_job`], inside the backend's write transaction
+/// under the sequencer lock: if `lease` still holds the job, sequence the drafts and mark
+/// the job finished; otherwise store nothing and return `None`.
+pub fn finish(
+    tx: &mut dyn AppendTx,
+    lease: &Lease,
+    time: UnixMillis,
+    outcome: &JobOutcome,
+    drafts: Vec<Draft>,
+    signer: &NoteSigner,
+) -> Result<Option<Vec<Stored>>, StoreError> {
+    let Some(job) = tx.job_for_update(&lease.job.id)? else {
+        return Err(StoreError::NotFound {
+            kind: "job",
+            id: lease.job.id.to_string(),
+        });
+    };
+    if job.status != tracemark_types::JobStatus::Running
+        || job.lease.as_deref() != Some(lease.token.as_str())
+    {
+        return Ok(None);
+    }
+    let stored = sequence(tx, time, drafts, signer)?;
+    tx.set_job_outcome(&job.id, outcome, time)?;
+    Ok(Some(stored))
 }
 
 /// Loads a whole [`Dump`] through `tx`, a backend's write transaction on a database the
@@ -365,6 +406,26 @@ fn store_one(log: &mut Log<'_>, time: UnixMillis, draft: Draft) -> Result<Stored
             }
             log.tx.finish_legacy_upgrade()?;
             Stored::Logged { log_index: first }
+        }
+        Draft::EnqueueJob(NewJob { id, kind, input }) => {
+            check_text("job kind", &kind, true)?;
+            check_text("job input", &input, false)?;
+            let job = tracemark_types::Job {
+                id,
+                kind,
+                input,
+                status: tracemark_types::JobStatus::Queued,
+                progress: 0.0,
+                result: None,
+                error: None,
+                attempts: 0,
+                lease: None,
+                lease_expires: None,
+                created_at: time,
+                updated_at: time,
+            };
+            log.tx.insert_job(&job)?;
+            Stored::Job(job)
         }
         Draft::Event(entry) => Stored::Logged {
             log_index: log.push(&entry)?,

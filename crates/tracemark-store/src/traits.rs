@@ -2,11 +2,41 @@
 
 use tracemark_ledger::{Frontier, LogEntry, NoteSigner};
 use tracemark_types::{
-    Issuance, PayloadBytes, Recipient, RecipientId, Recording, RecordingId, Sha256, TraceId,
-    TraceRow, UnixMillis,
+    Issuance, Job, JobId, PayloadBytes, Recipient, RecipientId, Recording, RecordingId, Sha256,
+    TraceId, TraceRow, UnixMillis,
 };
 
 use crate::StoreError;
+
+/// A job about to be enqueued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewJob {
+    /// Its id (random, chosen by the caller, so the request can answer with it).
+    pub id: JobId,
+    /// What to do, e.g. `issue` or `trace` (1 to 64 characters, no control characters).
+    pub kind: String,
+    /// The request, as JSON.
+    pub input: String,
+}
+
+/// How a job ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobOutcome {
+    /// Done; the result as JSON.
+    Succeeded(String),
+    /// Failed; why, in words for the user.
+    Failed(String),
+}
+
+/// A worker's claim on a job: valid until `expires` unless renewed by
+/// [`Store::heartbeat_job`]; another worker may claim the job after that.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lease {
+    /// The job as claimed (status running, attempts counted).
+    pub job: Job,
+    /// This claim's token: only its holder may renew or finish the job.
+    pub token: String,
+}
 
 /// A recording about to be stored (its id derives from its content).
 #[derive(Debug, Clone, PartialEq)]
@@ -101,6 +131,10 @@ pub enum Draft {
         /// Each recording's fingerprint, split from the legacy single index.
         fingerprints: Vec<(RecordingId, Vec<u8>)>,
     },
+    /// A job to run, enqueued in the same transaction as the request's own drafts (so a
+    /// request is recorded with its job or not at all). No log entry: what the job does is
+    /// logged when it finishes ([`Store::finish_job`]).
+    EnqueueJob(NewJob),
     /// An entry with no row of its own (evidence exported, access recorded, the statements
     /// an upgrade writes for records that older entries did not cover).
     Event(LogEntry),
@@ -128,6 +162,8 @@ pub enum Stored {
     },
     /// A trace.
     Trace(TraceRow),
+    /// An enqueued job.
+    Job(Job),
     /// A change or an event, at this log index.
     Logged {
         /// The entry's index.
@@ -231,6 +267,44 @@ pub trait Store: Send + Sync {
     fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, StoreError>;
     /// The tree's right edge as stored (what the next append extends).
     fn frontier(&self) -> Result<Frontier, StoreError>;
+
+    /// One job.
+    fn job(&self, id: &JobId) -> Result<Option<Job>, StoreError>;
+
+    /// Claims the oldest job that is queued, or running under a lease that ran out before
+    /// `now`, for `worker`, until `now + lease_ms`. Several workers may call this at once:
+    /// each job goes to one of them (PostgreSQL: `FOR UPDATE SKIP LOCKED`; SQLite: its
+    /// write lock).
+    fn claim_job(
+        &self,
+        worker: &str,
+        now: UnixMillis,
+        lease_ms: u64,
+    ) -> Result<Option<Lease>, StoreError>;
+
+    /// Renews a lease until `now + lease_ms` and records progress (0 to 1). False when the
+    /// lease is no longer this claim's (it ran out and another worker took the job, or the
+    /// job finished): the worker must stop.
+    fn heartbeat_job(
+        &self,
+        lease: &Lease,
+        now: UnixMillis,
+        lease_ms: u64,
+        progress: f64,
+    ) -> Result<bool, StoreError>;
+
+    /// Finishes a job: appends `drafts` (what the job did, with their log entries and a
+    /// checkpoint) and marks the job succeeded or failed, in one transaction under the
+    /// sequencer lock, if and only if `lease` still holds the job. `None` (and nothing
+    /// stored) when it does not: the outcome is logged exactly once, by the last claim.
+    fn finish_job(
+        &self,
+        lease: &Lease,
+        time: UnixMillis,
+        outcome: &JobOutcome,
+        drafts: Vec<Draft>,
+        signer: &NoteSigner,
+    ) -> Result<Option<Vec<Stored>>, StoreError>;
 
     /// What an upgrade from an older release still needs, if anything.
     fn legacy_upgrade(&self) -> Result<Option<LegacyUpgrade>, StoreError> {

@@ -88,6 +88,11 @@ string_id!(
     "recipient id"
 );
 string_id!(
+    /// A job (issuing, tracing): `j-` and 16 lower-case hex digits, random.
+    JobId,
+    "job id"
+);
+string_id!(
     /// A trace: `t-` and 1 to 32 lower-case ASCII letters or digits (older vaults number
     /// them, `t-7`; new traces get 16 random hex digits).
     TraceId,
@@ -188,6 +193,26 @@ impl FromStr for TraceId {
     }
 }
 
+impl JobId {
+    /// A job id from 8 random bytes.
+    pub fn from_random(bytes: [u8; 8]) -> Self {
+        Self(format!("j-{}", hex::encode(bytes)))
+    }
+}
+
+impl FromStr for JobId {
+    type Err = TypeError;
+    fn from_str(s: &str) -> Result<Self, TypeError> {
+        let rest = s.strip_prefix("j-").unwrap_or("");
+        let ok = rest.len() == 16 && rest.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        if ok {
+            Ok(Self(s.to_string()))
+        } else {
+            Err(syntax("job id", s, "j- and 16 lower-case hex digits"))
+        }
+    }
+}
+
 /// Whether `s` is in the syntax of any id (recording, recipient or trace). Recipient names
 /// that look like ids are refused, so a name can never be read as an id or the reverse.
 pub fn looks_like_id(s: &str) -> bool {
@@ -195,6 +220,7 @@ pub fn looks_like_id(s: &str) -> bool {
         || s.parse::<RecipientId>().is_ok()
         || s.parse::<TraceId>().is_ok()
         || s.parse::<IssuanceId>().is_ok()
+        || s.parse::<JobId>().is_ok()
 }
 
 /// An issuance: `i-` and the store's row number.

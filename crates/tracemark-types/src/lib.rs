@@ -25,8 +25,8 @@ mod report;
 mod rows;
 
 pub use id::{
-    IssuanceId, PayloadBytes, RecipientId, RecordingId, Sha256, TraceId, TypeError, UnixMillis,
-    looks_like_id,
+    IssuanceId, JobId, PayloadBytes, RecipientId, RecordingId, Sha256, TraceId, TypeError,
+    UnixMillis, looks_like_id,
 };
 pub use report::{RecipientStanding, ReportSegment, TraceReport};
-pub use rows::{Issuance, Recipient, Recording, TraceRow};
+pub use rows::{Issuance, Job, JobStatus, Recipient, Recording, TraceRow};

@@ -84,3 +84,73 @@ pub struct TraceRow {
     /// Its `TraceRecorded` log entry.
     pub log_index: u64,
 }
+
+/// Where a job stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobStatus {
+    /// Waiting for a worker.
+    Queued,
+    /// A worker holds its lease.
+    Running,
+    /// Finished; `result` holds the outcome.
+    Succeeded,
+    /// Finished; `error` says why.
+    Failed,
+}
+
+impl JobStatus {
+    /// The stored name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Running => "running",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "queued" => Self::Queued,
+            "running" => Self::Running,
+            "succeeded" => Self::Succeeded,
+            "failed" => Self::Failed,
+            _ => return None,
+        })
+    }
+}
+
+/// A job: work (issuing, tracing) that a worker claims under a lease. Jobs are
+/// operational rows: the log records what a job did (its issuances, its trace), exactly
+/// once, in the transaction that finishes it; editing a job row changes no verdict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    /// Its id.
+    pub id: crate::JobId,
+    /// What to do, e.g. `issue` or `trace`.
+    pub kind: String,
+    /// The request, as JSON.
+    pub input: String,
+    /// Where it stands.
+    pub status: JobStatus,
+    /// 0 to 1.
+    pub progress: f64,
+    /// The outcome, as JSON, once succeeded.
+    pub result: Option<String>,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// Claims so far.
+    pub attempts: u32,
+    /// The current claim's token (worker and attempt), while running.
+    #[serde(skip)]
+    pub lease: Option<String>,
+    /// When the current lease runs out.
+    #[serde(skip)]
+    pub lease_expires: Option<UnixMillis>,
+    /// When it was enqueued.
+    pub created_at: UnixMillis,
+    /// When it last changed.
+    pub updated_at: UnixMillis,
+}
