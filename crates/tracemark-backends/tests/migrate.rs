@@ -96,3 +96,30 @@ fn a_migrated_vault_verifies_and_traces_the_same_on_every_backend() {
         );
     }
 }
+
+#[test]
+fn a_vault_directory_with_other_keys_cannot_open_the_database() {
+    let backends = Backends::new();
+    for db in backends.all() {
+        let keys = tempfile::tempdir().expect("keys");
+        let other = tempfile::tempdir().expect("other keys");
+        let owner = db.location(keys.path());
+        owner
+            .init()
+            .expect("init")
+            .add_recipient("Alice", None)
+            .expect("recipient");
+        tracemark_vault::Vault::create_keys(other.path()).expect("keys");
+        let err = db
+            .location(other.path())
+            .open()
+            .expect_err("other keys are refused");
+        assert!(
+            err.to_string().contains("not signed by the keys"),
+            "{} {err}",
+            db.name()
+        );
+        // Nothing was written: the owner's log still verifies.
+        owner.open().expect("owner").verify_log().expect("verifies");
+    }
+}

@@ -32,6 +32,18 @@ pub enum VaultError {
     /// An id in the wrong syntax.
     #[error(transparent)]
     Id(#[from] tracemark_types::TypeError),
+    /// The vault directory's keys did not sign this database's log.
+    #[error(
+        "the log in this database (checkpoint of size {size}) is not signed by the keys in {dir} ({key}): use the key files of the vault this database belongs to"
+    )]
+    WrongKeys {
+        /// The vault directory.
+        dir: PathBuf,
+        /// The size of the latest checkpoint.
+        size: u64,
+        /// The verifier key of the directory's keys.
+        key: String,
+    },
     /// A key file is malformed.
     #[error("key file {path} is malformed: {reason}")]
     BadKeyFile {

@@ -95,6 +95,18 @@ impl Vault {
             &hex::encode(secret.derive("tracemark/v1/vault/id"))[..16]
         ))?;
         let signer = NoteSigner::from_seed(name, signing.bytes());
+        // A process with other key files must never sign this database's log: its
+        // checkpoints would break verification for everyone sharing the database.
+        if let Some((size, note)) = store.latest_checkpoint()? {
+            let key = signer.verifier_key();
+            if tracemark_ledger::Checkpoint::open(note.as_bytes(), &key).is_err() {
+                return Err(VaultError::WrongKeys {
+                    dir: dir.to_path_buf(),
+                    size,
+                    key: key.to_string(),
+                });
+            }
+        }
         let vault = Self {
             dir: dir.to_path_buf(),
             store,
