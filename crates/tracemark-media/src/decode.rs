@@ -24,8 +24,8 @@ const SNIFF_LEN: usize = 27 + 255 + 8;
 ///
 /// The container is recognised by content; `hint_ext` (e.g. `"mp3"`) only speeds up probing.
 /// Reads WAV (integer and float PCM, A-law, mu-law, IMA ADPCM, GSM 06.10), AIFF, FLAC, MP3,
-/// Ogg Vorbis, Ogg Opus, AAC and ALAC in MP4/M4A/MOV, CAF, and Matroska/WebM (Vorbis, Opus,
-/// AAC), at 8 to 96 kHz with 1 to 16 channels. In a video file the first audio track is decoded.
+/// Ogg Vorbis, Ogg Opus, AAC and ALAC in MP4/M4A/MOV, CAF, Matroska/WebM (Vorbis, Opus,
+/// AAC), and AMR-NB/AMR-WB `.amr` files, at 8 to 96 kHz with 1 to 16 channels. In a video file the first audio track is decoded.
 ///
 /// Opus is decoded at the rate its header records as the original input rate when that is an
 /// Opus rate (8, 12, 16, 24, 48 kHz); otherwise at 48 kHz and resampled to the recorded rate
@@ -51,6 +51,9 @@ pub fn decode_bytes(
     }
     if crate::gsm::is_gsm_wav(sniff) {
         return guarded(|| crate::gsm::decode(bytes, limits));
+    }
+    if crate::amr::is_amr(sniff) {
+        return guarded(|| crate::amr::decode(bytes, limits));
     }
     precheck_wav(sniff)?;
     guarded(|| decode_symphonia(Box::new(Cursor::new(bytes)), hint_ext, limits))
@@ -81,11 +84,18 @@ fn decode_file_inner(path: &Path, limits: &Limits) -> Result<AudioBuffer, MediaE
     if crate::flac::is_flac(&sniff) {
         return guarded(|| crate::flac::decode(std::io::BufReader::new(file), limits));
     }
-    if crate::gsm::is_gsm_wav(&sniff) {
+    let (gsm, amr) = (crate::gsm::is_gsm_wav(&sniff), crate::amr::is_amr(&sniff));
+    if gsm || amr {
         // Read whole: its size is already within `limits.max_bytes`.
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).map_err(MediaError::io)?;
-        return guarded(|| crate::gsm::decode(&bytes, limits));
+        return guarded(|| {
+            if gsm {
+                crate::gsm::decode(&bytes, limits)
+            } else {
+                crate::amr::decode(&bytes, limits)
+            }
+        });
     }
     precheck_wav(&sniff)?;
     guarded(|| decode_symphonia(Box::new(file), hint, limits))

@@ -51,7 +51,7 @@ pub enum MediaError {
     },
     /// The content is not a format this crate reads.
     #[error(
-        "{}not a recognised audio file ({reason}); supported: WAV, FLAC, MP3, Ogg Vorbis, Ogg Opus, AAC/M4A",
+        "{}not a recognised audio file ({reason}); supported: WAV (PCM, A-law, mu-law, IMA ADPCM, GSM 06.10), FLAC, MP3, Ogg Vorbis/Opus, AAC/M4A/MP4/MOV, WebM/Matroska, AMR",
         At(.path)
     )]
     UnrecognisedFormat {

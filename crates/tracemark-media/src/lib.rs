@@ -3,8 +3,9 @@
 //! Decoding reads WAV (PCM, float, A-law, mu-law, IMA ADPCM), AIFF, MP3, Ogg Vorbis, AAC/ALAC
 //! (MP4/M4A/MOV), CAF and Matroska/WebM through symphonia, native FLAC through claxon
 //! (symphonia 0.6.1 was seen to drop a frame, see `src/flac.rs`), and Opus, in Ogg or in
-//! WebM/Matroska, through `opus-pure`, and GSM 06.10 WAV (0x0031) through this crate's own
-//! fixed-point decoder (`src/gsm.rs`; sample-exact against ffmpeg). In a video file the first audio track is decoded. The
+//! WebM/Matroska, through `opus-pure`; GSM 06.10 WAV (0x0031) through this crate's own
+//! fixed-point decoder (`src/gsm.rs`, sample-exact against ffmpeg and libgsm); AMR-NB and
+//! AMR-WB `.amr` files through `rvoip-codec-core` (`src/amr.rs`). In a video file the first audio track is decoded. The
 //! container is recognised by content, not by extension. Input is treated as untrusted: every failure is a typed [`MediaError`]
 //! (never a panic), sample rate and channel count are checked before anything is allocated,
 //! and [`Limits`] caps input size and decoded duration, stopping as soon as a cap is crossed.
@@ -34,6 +35,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod amr;
 mod collect;
 mod decode;
 mod encode;

@@ -332,3 +332,54 @@ fn gsm_610_wav_decodes_sample_exact_against_ffmpeg() {
     assert!(snr.is_infinite(), "not sample-exact: {snr:.1} dB");
     assert_hostile_variants_do_not_panic(&std::fs::read(&p).expect("read"));
 }
+
+/// sox's decode of `path` (through libopencore-amr, the 3GPP reference decoders' port) as f32.
+fn sox_reference(path: &Path) -> Vec<f32> {
+    let out = Command::new("sox")
+        .arg(path)
+        .args(["-t", "f32", "-"])
+        .output()
+        .expect("sox runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
+}
+
+#[test]
+fn amr_nb_files_decode_like_the_reference_decoder() {
+    if !have("sox") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let src = speech_wav(dir.path(), 10);
+    // sox -C picks the mode by index: 0 = 4.75 and 7 = 12.2 kbit/s. AMR-WB is not covered:
+    // neither sox nor ffmpeg here can encode it (no libvo-amrwbenc).
+    for (kind, rate, mode) in [("amr-nb", 8_000, "0"), ("amr-nb", 8_000, "7")] {
+        let out = dir.path().join(format!("{kind}-{mode}.amr"));
+        run(Command::new("sox")
+            .arg(&src)
+            .args(["-r", &rate.to_string(), "-t", kind, "-C", mode])
+            .arg(&out));
+        let bytes = std::fs::read(&out).expect("read");
+        // ffmpeg's native AMR decoders skip DTX frames (SID, NO_DATA), so sox, which decodes
+        // through libopencore-amr, is the reference here.
+        let ours = decode_bytes(&bytes, None, &Limits::default()).unwrap_or_else(|e| panic!("{e}"));
+        let reference = sox_reference(&out);
+        assert_eq!(ours.rate().hz(), rate, "{kind} {mode}");
+        assert_eq!(ours.frames(), reference.len(), "{kind} {mode}: frames");
+        let snr = snr_db(&ours, &reference, 1);
+        eprintln!(
+            "{kind} mode {mode}: {} frames (sox {}), SNR vs sox {snr:.1} dB",
+            ours.frames(),
+            reference.len()
+        );
+        assert!(snr >= 30.0, "{kind} {mode}: SNR {snr:.1} dB");
+        assert_hostile_variants_do_not_panic(&bytes);
+    }
+}
