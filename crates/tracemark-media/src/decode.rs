@@ -25,7 +25,7 @@ const SNIFF_LEN: usize = 27 + 255 + 8;
 /// The container is recognised by content; `hint_ext` (e.g. `"mp3"`) only speeds up probing.
 /// Reads WAV (integer and float PCM, A-law, mu-law, IMA ADPCM, GSM 06.10), AIFF, FLAC, MP3,
 /// Ogg Vorbis, Ogg Opus, AAC and ALAC in MP4/M4A/MOV, CAF, Matroska/WebM (Vorbis, Opus,
-/// AAC), and AMR-NB/AMR-WB `.amr` files, at 8 to 96 kHz with 1 to 16 channels. In a video file the first audio track is decoded.
+/// AAC), and AMR-NB/AMR-WB in `.amr` files or 3GP, at 8 to 96 kHz with 1 to 16 channels. In a video file the first audio track is decoded.
 ///
 /// Opus is decoded at the rate its header records as the original input rate when that is an
 /// Opus rate (8, 12, 16, 24, 48 kHz); otherwise at 48 kHz and resampled to the recorded rate
@@ -54,6 +54,12 @@ pub fn decode_bytes(
     }
     if crate::amr::is_amr(sniff) {
         return guarded(|| crate::amr::decode(bytes, limits));
+    }
+    // An ISO BMFF file with an AMR track (3GP); any other is left to symphonia.
+    if crate::amr_3gp::is_iso_bmff(sniff)
+        && let Some(result) = guarded(|| Ok(crate::amr_3gp::decode(bytes, limits)))?
+    {
+        return result;
     }
     precheck_wav(sniff)?;
     guarded(|| decode_symphonia(Box::new(Cursor::new(bytes)), hint_ext, limits))
@@ -85,6 +91,13 @@ fn decode_file_inner(path: &Path, limits: &Limits) -> Result<AudioBuffer, MediaE
         return guarded(|| crate::flac::decode(std::io::BufReader::new(file), limits));
     }
     let (gsm, amr) = (crate::gsm::is_gsm_wav(&sniff), crate::amr::is_amr(&sniff));
+    if crate::amr_3gp::is_3gp(&sniff) {
+        // A 3GP may hold AMR, which symphonia cannot read, and its sample tables point
+        // anywhere in the file: read it whole (within max_bytes). Other MP4s are streamed.
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).map_err(MediaError::io)?;
+        return decode_bytes(&bytes, hint, limits);
+    }
     if gsm || amr {
         // Read whole: its size is already within `limits.max_bytes`.
         let mut bytes = Vec::new();

@@ -5,7 +5,8 @@
 //! (symphonia 0.6.1 was seen to drop a frame, see `src/flac.rs`), and Opus, in Ogg or in
 //! WebM/Matroska, through `opus-pure`; GSM 06.10 WAV (0x0031) through this crate's own
 //! fixed-point decoder (`src/gsm.rs`, sample-exact against ffmpeg and libgsm); AMR-NB and
-//! AMR-WB `.amr` files through `rvoip-codec-core` (`src/amr.rs`). In a video file the first audio track is decoded. The
+//! AMR-WB, in `.amr` files or in a 3GP's AMR track (`src/amr_3gp.rs`), through
+//! `rvoip-codec-core` (`src/amr.rs`). In a video file the first audio track is decoded. The
 //! container is recognised by content, not by extension. Input is treated as untrusted: every failure is a typed [`MediaError`]
 //! (never a panic), sample rate and channel count are checked before anything is allocated,
 //! and [`Limits`] caps input size and decoded duration, stopping as soon as a cap is crossed.
@@ -36,6 +37,7 @@
 //! ```
 
 mod amr;
+mod amr_3gp;
 mod collect;
 mod decode;
 mod encode;

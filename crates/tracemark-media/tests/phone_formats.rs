@@ -383,3 +383,28 @@ fn amr_nb_files_decode_like_the_reference_decoder() {
         assert_hostile_variants_do_not_panic(&bytes);
     }
 }
+
+#[test]
+fn amr_in_3gp_decodes_like_the_same_frames_in_an_amr_file() {
+    if !have("sox") || !have("ffmpeg") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let src = speech_wav(dir.path(), 10);
+    let amr = dir.path().join("a.amr");
+    run(Command::new("sox")
+        .arg(&src)
+        .args(["-t", "amr-nb", "-C", "7"])
+        .arg(&amr));
+    let gp = dir.path().join("a.3gp");
+    run(Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-i"])
+        .arg(&amr)
+        .args(["-c:a", "copy"])
+        .arg(&gp));
+    let from_amr = decode_file(&amr, &Limits::default()).expect("amr");
+    let from_3gp = decode_file(&gp, &Limits::default()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(from_3gp, from_amr);
+    assert_eq!(from_3gp.frames(), 80_000);
+    assert_hostile_variants_do_not_panic(&std::fs::read(&gp).expect("read"));
+}
