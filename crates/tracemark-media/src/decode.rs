@@ -62,7 +62,10 @@ pub fn decode_bytes(
         return result;
     }
     precheck_wav(sniff)?;
-    guarded(|| decode_symphonia(Box::new(Cursor::new(bytes)), hint_ext, limits))
+    let moov = crate::amr_3gp::is_iso_bmff(sniff)
+        .then(|| crate::mp4_edit::moov(bytes))
+        .flatten();
+    guarded(|| decode_symphonia(Box::new(Cursor::new(bytes)), hint_ext, moov, limits))
 }
 
 /// Decodes a file into planar `f32` audio; every error names `path`.
@@ -111,7 +114,14 @@ fn decode_file_inner(path: &Path, limits: &Limits) -> Result<AudioBuffer, MediaE
         });
     }
     precheck_wav(&sniff)?;
-    guarded(|| decode_symphonia(Box::new(file), hint, limits))
+    let moov = if crate::amr_3gp::is_iso_bmff(&sniff) {
+        let moov = crate::mp4_edit::read_moov(&mut file, limits.max_bytes);
+        file.seek(SeekFrom::Start(0)).map_err(MediaError::io)?;
+        moov
+    } else {
+        None
+    };
+    guarded(|| decode_symphonia(Box::new(file), hint, moov.as_deref(), limits))
 }
 
 fn check_size(len: u64, limits: &Limits) -> Result<(), MediaError> {
@@ -237,9 +247,12 @@ fn guarded<T>(f: impl FnOnce() -> Result<T, MediaError>) -> Result<T, MediaError
     })
 }
 
+/// `moov` is the body of an MP4/MOV file's `moov` box, when there is one: its edit list is
+/// applied to the decoded track (see `src/mp4_edit.rs`).
 fn decode_symphonia<'s>(
     source: Box<dyn MediaSource + 's>,
     hint_ext: Option<&str>,
+    moov: Option<&[u8]>,
     limits: &Limits,
 ) -> Result<AudioBuffer, MediaError> {
     let mss = MediaSourceStream::new(source, Default::default());
@@ -347,7 +360,11 @@ fn decode_symphonia<'s>(
             declared: d,
         });
     }
-    collector.finish()
+    let audio = collector.finish()?;
+    match moov.and_then(|m| crate::mp4_edit::edit(m, track_id)) {
+        Some(edit) => crate::mp4_edit::apply(&edit, audio),
+        None => Ok(audio),
+    }
 }
 
 #[cfg(test)]

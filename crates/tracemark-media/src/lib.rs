@@ -45,6 +45,7 @@ mod error;
 mod flac;
 mod format;
 mod gsm;
+mod mp4_edit;
 mod opus;
 mod opus_demuxed;
 mod wav;
