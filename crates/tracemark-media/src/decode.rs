@@ -65,7 +65,16 @@ pub fn decode_bytes(
     let moov = crate::amr_3gp::is_iso_bmff(sniff)
         .then(|| crate::mp4_edit::moov(bytes))
         .flatten();
-    guarded(|| decode_symphonia(Box::new(Cursor::new(bytes)), hint_ext, moov, limits))
+    let open_ended = is_live_matroska(sniff);
+    guarded(|| {
+        decode_symphonia(
+            Box::new(Cursor::new(bytes)),
+            hint_ext,
+            moov,
+            open_ended,
+            limits,
+        )
+    })
 }
 
 /// Decodes a file into planar `f32` audio; every error names `path`.
@@ -121,7 +130,8 @@ fn decode_file_inner(path: &Path, limits: &Limits) -> Result<AudioBuffer, MediaE
     } else {
         None
     };
-    guarded(|| decode_symphonia(Box::new(file), hint, moov.as_deref(), limits))
+    let open_ended = is_live_matroska(&sniff);
+    guarded(|| decode_symphonia(Box::new(file), hint, moov.as_deref(), open_ended, limits))
 }
 
 fn check_size(len: u64, limits: &Limits) -> Result<(), MediaError> {
@@ -137,6 +147,35 @@ fn check_size(len: u64, limits: &Limits) -> Result<(), MediaError> {
         });
     }
     Ok(())
+}
+
+/// Whether `head` is Matroska/WebM whose Segment has the reserved "unknown" size (RFC 9559
+/// §6.2: a VINT whose value bits are all ones), as live writers such as browsers'
+/// MediaRecorder leave it: such a stream has no declared end, so symphonia's end-of-input
+/// error after its last block is the stream's end.
+pub(crate) fn is_live_matroska(head: &[u8]) -> bool {
+    if !head.starts_with(&[0x1a, 0x45, 0xdf, 0xa3]) {
+        return false;
+    }
+    let Some(at) = head.windows(4).position(|w| w == [0x18, 0x53, 0x80, 0x67]) else {
+        return false;
+    };
+    let Some(&first) = head.get(at + 4) else {
+        return false;
+    };
+    // The VINT's length is the position of the first set bit of its first byte.
+    let len = first.leading_zeros() as usize + 1;
+    let Some(size) = head.get(at + 4..at + 4 + len).filter(|_| len <= 8) else {
+        return false;
+    };
+    // The value bits of the first byte follow the marker bit (none for an 8-byte VINT).
+    let value_mask = 0xffu8.checked_shr(len as u32).unwrap_or(0);
+    size[0] & value_mask == value_mask && size[1..].iter().all(|&b| b == 0xff)
+}
+
+/// Whether `e` is the input ending.
+pub(crate) fn is_eof(e: &SymError) -> bool {
+    matches!(e, SymError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof)
 }
 
 /// Maps a symphonia error met after `frame` decoded frames.
@@ -248,11 +287,14 @@ fn guarded<T>(f: impl FnOnce() -> Result<T, MediaError>) -> Result<T, MediaError
 }
 
 /// `moov` is the body of an MP4/MOV file's `moov` box, when there is one: its edit list is
-/// applied to the decoded track (see `src/mp4_edit.rs`).
+/// applied to the decoded track (see `src/mp4_edit.rs`). `open_ended` says the stream
+/// declares no end (see [`is_live_matroska`]): the end of the input is then its end, not a
+/// truncation.
 fn decode_symphonia<'s>(
     source: Box<dyn MediaSource + 's>,
     hint_ext: Option<&str>,
     moov: Option<&[u8]>,
+    open_ended: bool,
     limits: &Limits,
 ) -> Result<AudioBuffer, MediaError> {
     let mss = MediaSourceStream::new(source, Default::default());
@@ -288,7 +330,7 @@ fn decode_symphonia<'s>(
         .clone();
     if params.codec == CODEC_ID_OPUS {
         let head = params.extra_data.clone().unwrap_or_default();
-        return crate::opus_demuxed::decode(format.as_mut(), track_id, &head, limits);
+        return crate::opus_demuxed::decode(format.as_mut(), track_id, &head, open_ended, limits);
     }
     let rate = params
         .sample_rate
@@ -318,6 +360,7 @@ fn decode_symphonia<'s>(
         let packet = match format.next_packet() {
             Ok(Some(p)) => p,
             Ok(None) => break,
+            Err(e) if open_ended && is_eof(&e) => break,
             Err(e) => return Err(map_sym(e, done)),
         };
         if packet.track_id != track_id {
@@ -370,6 +413,22 @@ fn decode_symphonia<'s>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_an_unknown_size_segment_is_live() {
+        let ebml = [0x1a, 0x45, 0xdf, 0xa3, 0x80];
+        let with_size = |size: &[u8]| [&ebml[..], &[0x18, 0x53, 0x80, 0x67], size].concat();
+        assert!(is_live_matroska(&with_size(&[
+            0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff
+        ])));
+        assert!(is_live_matroska(&with_size(&[0xff])));
+        assert!(!is_live_matroska(&with_size(&[
+            0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe
+        ])));
+        assert!(!is_live_matroska(&with_size(&[0x81])));
+        assert!(!is_live_matroska(&with_size(&[0x00])));
+        assert!(!is_live_matroska(b"RIFF"));
+    }
 
     #[test]
     fn empty_input_is_empty_not_a_panic() {

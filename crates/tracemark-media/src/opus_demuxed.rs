@@ -65,7 +65,8 @@ pub(crate) fn parse_head(data: &[u8]) -> Result<OpusHead, MediaError> {
     })
 }
 
-/// Decodes the Opus track `track_id` of `format`, whose identification header is `head`.
+/// Decodes the Opus track `track_id` of `format`, whose identification header is `head`;
+/// with `open_ended` (a live recording's unknown-size segment) the end of the input ends it.
 ///
 /// The header's pre-skip is dropped from the start (RFC 7845 §4.2). Matroska's end trim
 /// (BlockGroup DiscardPadding) is not exposed by symphonia 0.6.1, so the last packet is kept
@@ -75,6 +76,7 @@ pub(crate) fn decode(
     format: &mut dyn FormatReader,
     track_id: u32,
     head: &[u8],
+    open_ended: bool,
     limits: &Limits,
 ) -> Result<AudioBuffer, MediaError> {
     let head = parse_head(head)?;
@@ -89,6 +91,7 @@ pub(crate) fn decode(
         let packet = match format.next_packet() {
             Ok(Some(p)) => p,
             Ok(None) => break,
+            Err(e) if open_ended && crate::decode::is_eof(&e) => break,
             Err(e) => return Err(crate::decode::map_sym(e, out.frames())),
         };
         if packet.track_id != track_id {

@@ -235,6 +235,19 @@ fn vorbis_in_webm_decodes_like_ffmpeg() {
     );
     check_against_ffmpeg(&p, 16_000, 1, 60.0, 0);
     assert_hostile_variants_do_not_panic(&std::fs::read(&p).expect("read"));
+    // Written live (unknown-size segment and clusters): the end of input is the end.
+    let live = [
+        "-ar",
+        "16000",
+        "-c:a",
+        "libvorbis",
+        "-f",
+        "webm",
+        "-live",
+        "1",
+    ];
+    let p = ffmpeg_make(dir.path(), 10, &[], &live, "live.webm");
+    check_against_ffmpeg(&p, 16_000, 1, 60.0, 0);
 }
 
 /// The lag (our frames dropped from the front) in `0..=max_lag` that best aligns our first
@@ -301,6 +314,11 @@ fn opus_in_webm_and_in_mkv_video_decodes_like_libopus() {
     // DiscardPadding is not applied (see src/opus_demuxed.rs): up to one 20 ms packet more.
     check_against_ffmpeg(&p, 48_000, 1, 30.0, 960);
     assert_hostile_variants_do_not_panic(&std::fs::read(&p).expect("read"));
+    // A live recording's WebM: unknown-size segment and clusters, no cues, no duration.
+    let mut live = opus.to_vec();
+    live.extend_from_slice(&["-f", "webm", "-live", "1"]);
+    let p = ffmpeg_make(dir.path(), 10, &[], &live, "live.webm");
+    check_against_ffmpeg(&p, 48_000, 1, 30.0, 960);
     let video = [
         "-f",
         "lavfi",
