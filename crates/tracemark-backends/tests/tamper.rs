@@ -205,6 +205,58 @@ const CASES: &[Case] = &[
         "UPDATE traces SET created_at = created_at + 1",
     ),
     same("trace id", "traces", "id", "UPDATE traces SET id = 't-0'"),
+    same(
+        "user role",
+        "users",
+        "role",
+        "UPDATE users SET role = 'admin' WHERE name = 'Investigator'",
+    ),
+    same(
+        "user name",
+        "users",
+        "name",
+        "UPDATE users SET name = 'Someone else' WHERE name = 'Investigator'",
+    ),
+    same(
+        "user password",
+        "users",
+        "password_hash",
+        "UPDATE users SET password_hash = '$argon2id$forged' WHERE name = 'Investigator'",
+    ),
+    blob(
+        "user enabled again",
+        "users",
+        "disabled",
+        "UPDATE users SET disabled = 0 WHERE name = 'Former officer'",
+        "UPDATE users SET disabled = FALSE WHERE name = 'Former officer'",
+    ),
+    blob(
+        "token unrevoked",
+        "tokens",
+        "revoked",
+        "UPDATE tokens SET revoked = 0 WHERE revoked = 1",
+        "UPDATE tokens SET revoked = FALSE WHERE revoked",
+    ),
+    same(
+        "token expiry",
+        "tokens",
+        "expires_at",
+        "UPDATE tokens SET expires_at = NULL WHERE expires_at IS NOT NULL",
+    ),
+    blob(
+        "token secret",
+        "tokens",
+        "secret_sha256",
+        "UPDATE tokens SET secret_sha256 = zeroblob(32) WHERE revoked = 1",
+        "UPDATE tokens SET secret_sha256 = decode(repeat('00', 32), 'hex') WHERE revoked",
+    ),
+    blob(
+        "token owner",
+        "tokens",
+        "user_id",
+        "UPDATE tokens SET user_id = 'u-1' WHERE revoked = 0",
+        "UPDATE tokens SET user_id = 'u-1' WHERE NOT revoked",
+    ),
     Case {
         name: "log entry replaced",
         names: None,
@@ -272,6 +324,31 @@ fn populated(db: &Db, keys: &std::path::Path) -> tracemark_store::Dump {
             .collect::<Vec<_>>(),
         vec!["Bob"]
     );
+    use tracemark_types::Role;
+    vault
+        .add_user("Security officer", Role::Admin, None)
+        .expect("admin");
+    vault
+        .add_user(
+            "Investigator",
+            Role::Investigator,
+            Some("$argon2id$v=19$test".into()),
+        )
+        .expect("investigator");
+    vault
+        .add_user("Former officer", Role::Distributor, None)
+        .expect("user");
+    vault
+        .change_user("Former officer", None, None, Some(true))
+        .expect("disable");
+    vault
+        .create_token(
+            "Investigator",
+            Some(tracemark_types::UnixMillis(4_000_000_000_000)),
+        )
+        .expect("token");
+    let (token, _) = vault.create_token("Investigator", None).expect("token");
+    vault.revoke_token(&token.id).expect("revoke");
     vault.verify_log().expect("the untouched vault verifies");
     vault.store().export().expect("export")
 }

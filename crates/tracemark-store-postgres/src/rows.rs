@@ -6,14 +6,18 @@ use postgres::Row;
 use postgres::types::FromSql;
 use tracemark_store::{LogRow, StoreError};
 use tracemark_types::{
-    Issuance, IssuanceId, Job, JobStatus, PayloadBytes, Recipient, Recording, RecordingId, Sha256,
-    TraceRow, UnixMillis,
+    ApiToken, Issuance, IssuanceId, Job, JobStatus, PayloadBytes, Recipient, Recording,
+    RecordingId, Session, Sha256, TraceRow, UnixMillis, User,
 };
 
 pub const RECORDING_COLS: &str =
     "id, title, sha256, duration_s, sample_rate, channels, format, ingested_at, log_index";
 pub const RECIPIENT_COLS: &str = "id, name, email, created_at, log_index";
 pub const ISSUANCE_COLS: &str = "id, recording_id, recipient_id, payload, codeword_commitment, format, copy_sha256, issued_at, log_index";
+pub const USER_COLS: &str = "id, name, role, password_hash, disabled, created_at, log_index";
+pub const TOKEN_COLS: &str =
+    "id, user_id, secret_sha256, created_at, expires_at, revoked, log_index";
+pub const SESSION_COLS: &str = "secret_sha256, user_id, csrf_token, created_at, expires_at";
 pub const JOB_COLS: &str = "id, kind, input, status, progress, result, error, attempts, lease, lease_expires, created_at, updated_at";
 pub const TRACE_COLS: &str =
     "id, leak_sha256, verdict, report_json, report_sha256, created_at, log_index";
@@ -86,6 +90,44 @@ impl<'r> Cells<'r> {
     fn millis(&self, i: usize, column: &'static str) -> Result<UnixMillis, StoreError> {
         Ok(UnixMillis(self.get(i, column)?))
     }
+}
+
+pub fn user(row: &Row) -> Result<User, StoreError> {
+    let c = Cells::new(row, "users");
+    Ok(User {
+        id: c.parse(0, "id")?,
+        name: c.get(1, "name")?,
+        role: c.parse(2, "role")?,
+        password_hash: c.get(3, "password_hash")?,
+        disabled: c.get(4, "disabled")?,
+        created_at: c.millis(5, "created_at")?,
+        log_index: c.count(6, "log_index")?,
+    })
+}
+
+pub fn token(row: &Row) -> Result<ApiToken, StoreError> {
+    let c = Cells::new(row, "tokens");
+    let expires: Option<i64> = c.get(4, "expires_at")?;
+    Ok(ApiToken {
+        id: c.parse(0, "id")?,
+        user_id: c.parse(1, "user_id")?,
+        secret_sha256: Sha256(c.bytes(2, "secret_sha256")?),
+        created_at: c.millis(3, "created_at")?,
+        expires_at: expires.map(UnixMillis),
+        revoked: c.get(5, "revoked")?,
+        log_index: c.count(6, "log_index")?,
+    })
+}
+
+pub fn session(row: &Row) -> Result<Session, StoreError> {
+    let c = Cells::new(row, "sessions");
+    Ok(Session {
+        secret_sha256: Sha256(c.bytes(0, "secret_sha256")?),
+        user_id: c.parse(1, "user_id")?,
+        csrf_token: c.get(2, "csrf_token")?,
+        created_at: c.millis(3, "created_at")?,
+        expires_at: c.millis(4, "expires_at")?,
+    })
 }
 
 pub fn job(row: &Row) -> Result<Job, StoreError> {

@@ -98,6 +98,35 @@ CREATE TABLE jobs (
 );
 CREATE INDEX jobs_by_status ON jobs (status, created_at);
 "#,
+    // Migration 3: accounts. Users and tokens are facts (stated in the log); sessions are
+    // operational.
+    r#"
+CREATE TABLE users (
+    id             TEXT PRIMARY KEY,
+    name           TEXT NOT NULL UNIQUE,
+    role           TEXT NOT NULL,
+    password_hash  TEXT,
+    disabled       BOOLEAN NOT NULL,
+    created_at     BIGINT NOT NULL,
+    log_index      BIGINT NOT NULL UNIQUE
+);
+CREATE TABLE tokens (
+    id             TEXT PRIMARY KEY,
+    user_id        TEXT NOT NULL REFERENCES users(id),
+    secret_sha256  BYTEA NOT NULL UNIQUE,
+    created_at     BIGINT NOT NULL,
+    expires_at     BIGINT,
+    revoked        BOOLEAN NOT NULL,
+    log_index      BIGINT NOT NULL UNIQUE
+);
+CREATE TABLE sessions (
+    secret_sha256  BYTEA PRIMARY KEY,
+    user_id        TEXT NOT NULL REFERENCES users(id),
+    csrf_token     TEXT NOT NULL,
+    created_at     BIGINT NOT NULL,
+    expires_at     BIGINT NOT NULL
+);
+"#,
 ];
 
 /// The schema version this build writes.

@@ -14,12 +14,13 @@ use tracemark_store::{
     finish, load_dump, sequence,
 };
 use tracemark_types::{
-    Issuance, IssuanceId, Job, JobId, JobStatus, PayloadBytes, Recipient, RecipientId, Recording,
-    RecordingId, Sha256, TraceId, TraceRow, UnixMillis,
+    ApiToken, Issuance, IssuanceId, Job, JobId, JobStatus, PayloadBytes, Recipient, RecipientId,
+    Recording, RecordingId, Session, Sha256, TokenId, TraceId, TraceRow, UnixMillis, User, UserId,
 };
 
 use crate::rows::{
-    self, Cells, ISSUANCE_COLS, JOB_COLS, RECIPIENT_COLS, RECORDING_COLS, TRACE_COLS,
+    self, Cells, ISSUANCE_COLS, JOB_COLS, RECIPIENT_COLS, RECORDING_COLS, SESSION_COLS, TOKEN_COLS,
+    TRACE_COLS, USER_COLS,
 };
 use crate::schema::{self, SEQUENCER_LOCK_KEY};
 
@@ -272,6 +273,48 @@ fn count(
     Cells::new(&row, table).count(0, "count")
 }
 
+fn users(conn: &mut Cached<'_, impl GenericClient>) -> Result<Vec<User>, StoreError> {
+    query(
+        conn,
+        &format!("SELECT {USER_COLS} FROM users ORDER BY created_at, log_index"),
+        &[],
+        rows::user,
+    )
+}
+
+fn user(
+    conn: &mut Cached<'_, impl GenericClient>,
+    id: &UserId,
+) -> Result<Option<User>, StoreError> {
+    query_opt(
+        conn,
+        &format!("SELECT {USER_COLS} FROM users WHERE id = $1"),
+        &[&id.as_str()],
+        rows::user,
+    )
+}
+
+fn user_by_name(
+    conn: &mut Cached<'_, impl GenericClient>,
+    name: &str,
+) -> Result<Option<User>, StoreError> {
+    query_opt(
+        conn,
+        &format!("SELECT {USER_COLS} FROM users WHERE name = $1"),
+        &[&name],
+        rows::user,
+    )
+}
+
+fn tokens(conn: &mut Cached<'_, impl GenericClient>) -> Result<Vec<ApiToken>, StoreError> {
+    query(
+        conn,
+        &format!("SELECT {TOKEN_COLS} FROM tokens ORDER BY created_at, log_index"),
+        &[],
+        rows::token,
+    )
+}
+
 fn frontier_of(conn: &mut Cached<'_, impl GenericClient>) -> Result<Frontier, StoreError> {
     let bytes = query_opt(
         conn,
@@ -507,6 +550,83 @@ impl AppendTx for Tx<'_> {
         self.exec(
             "INSERT INTO log (idx, entry, leaf_hash) VALUES ($1, $2, $3)",
             &[&int(index, "log index")?, &entry, &leaf],
+        )
+    }
+
+    fn max_user_number(&mut self) -> Result<u64, StoreError> {
+        // Ids are assigned in log order: the newest row holds the largest number.
+        let row = self
+            .db()
+            .query_opt("SELECT id FROM users ORDER BY log_index DESC LIMIT 1", &[])
+            .map_err(db_err)?;
+        let Some(row) = row else { return Ok(0) };
+        let id: UserId = Cells::new(&row, "users").parse(0, "id")?;
+        Ok(id.number())
+    }
+
+    fn user_by_name(&mut self, name: &str) -> Result<Option<User>, StoreError> {
+        user_by_name(&mut self.db(), name)
+    }
+
+    fn user(&mut self, id: &UserId) -> Result<Option<User>, StoreError> {
+        user(&mut self.db(), id)
+    }
+
+    fn insert_user(&mut self, u: &User) -> Result<(), StoreError> {
+        self.exec(
+            &format!("INSERT INTO users ({USER_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"),
+            &[
+                &u.id.as_str(),
+                &u.name,
+                &u.role.as_str(),
+                &u.password_hash,
+                &u.disabled,
+                &u.created_at.0,
+                &int(u.log_index, "log index")?,
+            ],
+        )
+    }
+
+    fn update_user(&mut self, u: &User) -> Result<(), StoreError> {
+        self.exec(
+            "UPDATE users SET role = $1, password_hash = $2, disabled = $3 WHERE id = $4",
+            &[
+                &u.role.as_str(),
+                &u.password_hash,
+                &u.disabled,
+                &u.id.as_str(),
+            ],
+        )
+    }
+
+    fn token(&mut self, id: &TokenId) -> Result<Option<ApiToken>, StoreError> {
+        query_opt(
+            &mut self.db(),
+            &format!("SELECT {TOKEN_COLS} FROM tokens WHERE id = $1"),
+            &[&id.as_str()],
+            rows::token,
+        )
+    }
+
+    fn insert_token(&mut self, t: &ApiToken) -> Result<(), StoreError> {
+        self.exec(
+            &format!("INSERT INTO tokens ({TOKEN_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"),
+            &[
+                &t.id.as_str(),
+                &t.user_id.as_str(),
+                &t.secret_sha256.0.as_slice(),
+                &t.created_at.0,
+                &t.expires_at.map(|e| e.0),
+                &t.revoked,
+                &int(t.log_index, "log index")?,
+            ],
+        )
+    }
+
+    fn revoke_token(&mut self, id: &TokenId) -> Result<(), StoreError> {
+        self.exec(
+            "UPDATE tokens SET revoked = TRUE WHERE id = $1",
+            &[&id.as_str()],
         )
     }
 
@@ -829,6 +949,81 @@ impl Store for PostgresStore {
         frontier_of(&mut self.conn()?.cached())
     }
 
+    fn users(&self) -> Result<Vec<User>, StoreError> {
+        users(&mut self.conn()?.cached())
+    }
+
+    fn user(&self, id: &UserId) -> Result<Option<User>, StoreError> {
+        user(&mut self.conn()?.cached(), id)
+    }
+
+    fn user_by_name(&self, name: &str) -> Result<Option<User>, StoreError> {
+        user_by_name(&mut self.conn()?.cached(), name)
+    }
+
+    fn tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
+        tokens(&mut self.conn()?.cached())
+    }
+
+    fn token_by_secret(&self, secret_sha256: &Sha256) -> Result<Option<ApiToken>, StoreError> {
+        query_opt(
+            &mut self.conn()?.cached(),
+            &format!("SELECT {TOKEN_COLS} FROM tokens WHERE secret_sha256 = $1"),
+            &[&secret_sha256.0.as_slice()],
+            rows::token,
+        )
+    }
+
+    fn create_session(&self, s: &Session) -> Result<(), StoreError> {
+        self.conn()?
+            .cached()
+            .execute(
+                &format!("INSERT INTO sessions ({SESSION_COLS}) VALUES ($1, $2, $3, $4, $5)"),
+                &[
+                    &s.secret_sha256.0.as_slice(),
+                    &s.user_id.as_str(),
+                    &s.csrf_token,
+                    &s.created_at.0,
+                    &s.expires_at.0,
+                ],
+            )
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    fn session(
+        &self,
+        secret_sha256: &Sha256,
+        now: UnixMillis,
+    ) -> Result<Option<Session>, StoreError> {
+        query_opt(
+            &mut self.conn()?.cached(),
+            &format!(
+                "SELECT {SESSION_COLS} FROM sessions WHERE secret_sha256 = $1 AND expires_at > $2"
+            ),
+            &[&secret_sha256.0.as_slice(), &now.0],
+            rows::session,
+        )
+    }
+
+    fn delete_session(&self, secret_sha256: &Sha256) -> Result<(), StoreError> {
+        self.conn()?
+            .cached()
+            .execute(
+                "DELETE FROM sessions WHERE secret_sha256 = $1",
+                &[&secret_sha256.0.as_slice()],
+            )
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    fn delete_expired_sessions(&self, now: UnixMillis) -> Result<u64, StoreError> {
+        self.conn()?
+            .cached()
+            .execute("DELETE FROM sessions WHERE expires_at <= $1", &[&now.0])
+            .map_err(db_err)
+    }
+
     fn job(&self, id: &JobId) -> Result<Option<Job>, StoreError> {
         query_opt(
             &mut self.conn()?.cached(),
@@ -944,6 +1139,8 @@ impl Store for PostgresStore {
             recipients: recipients(&mut t.db())?,
             issuances: issuances(&mut t.db())?,
             traces: traces(&mut t.db())?,
+            users: users(&mut t.db())?,
+            tokens: tokens(&mut t.db())?,
         };
         t.tx.commit().map_err(db_err)?;
         Ok(dump)

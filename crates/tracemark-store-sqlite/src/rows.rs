@@ -4,8 +4,8 @@
 use rusqlite::Row;
 use tracemark_store::StoreError;
 use tracemark_types::{
-    Issuance, IssuanceId, Job, JobStatus, PayloadBytes, Recipient, Recording, Sha256, TraceRow,
-    UnixMillis,
+    ApiToken, Issuance, IssuanceId, Job, JobStatus, PayloadBytes, Recipient, Recording, Session,
+    Sha256, TraceRow, UnixMillis, User,
 };
 
 use crate::store::db_err;
@@ -14,6 +14,10 @@ pub const RECORDING_COLS: &str =
     "id, title, sha256, duration_s, sample_rate, channels, format, ingested_at, log_index";
 pub const RECIPIENT_COLS: &str = "id, name, email, created_at, log_index";
 pub const ISSUANCE_COLS: &str = "id, recording_id, recipient_id, payload, codeword_commitment, format, copy_sha256, issued_at, log_index";
+pub const USER_COLS: &str = "id, name, role, password_hash, disabled, created_at, log_index";
+pub const TOKEN_COLS: &str =
+    "id, user_id, secret_sha256, created_at, expires_at, revoked, log_index";
+pub const SESSION_COLS: &str = "secret_sha256, user_id, csrf_token, created_at, expires_at";
 pub const JOB_COLS: &str = "id, kind, input, status, progress, result, error, attempts, lease, lease_expires, created_at, updated_at";
 pub const TRACE_COLS: &str =
     "id, leak_sha256, verdict, report_json, report_sha256, created_at, log_index";
@@ -139,6 +143,57 @@ pub fn trace(row: &Row<'_>) -> Result<TraceRow, StoreError> {
         report_sha256: Sha256(c.bytes(4, "report_sha256")?),
         created_at: UnixMillis(c.get(5, "created_at")?),
         log_index: c.index(6)?,
+    })
+}
+
+fn flag(c: &Cells<'_, '_>, i: usize, column: &'static str) -> Result<bool, StoreError> {
+    match c.get::<i64>(i, column)? {
+        0 => Ok(false),
+        1 => Ok(true),
+        v => Err(StoreError::corrupt(
+            c.table,
+            &c.key,
+            column,
+            format!("{v} is not 0 or 1"),
+        )),
+    }
+}
+
+pub fn user(row: &Row<'_>) -> Result<User, StoreError> {
+    let c = Cells::new(row, "users");
+    Ok(User {
+        id: c.parse(0, "id")?,
+        name: c.get(1, "name")?,
+        role: c.parse(2, "role")?,
+        password_hash: c.get(3, "password_hash")?,
+        disabled: flag(&c, 4, "disabled")?,
+        created_at: UnixMillis(c.get(5, "created_at")?),
+        log_index: c.index(6)?,
+    })
+}
+
+pub fn token(row: &Row<'_>) -> Result<ApiToken, StoreError> {
+    let c = Cells::new(row, "tokens");
+    let expires: Option<i64> = c.get(4, "expires_at")?;
+    Ok(ApiToken {
+        id: c.parse(0, "id")?,
+        user_id: c.parse(1, "user_id")?,
+        secret_sha256: Sha256(c.bytes(2, "secret_sha256")?),
+        created_at: UnixMillis(c.get(3, "created_at")?),
+        expires_at: expires.map(UnixMillis),
+        revoked: flag(&c, 5, "revoked")?,
+        log_index: c.index(6)?,
+    })
+}
+
+pub fn session(row: &Row<'_>) -> Result<Session, StoreError> {
+    let c = Cells::new(row, "sessions");
+    Ok(Session {
+        secret_sha256: Sha256(c.bytes(0, "secret_sha256")?),
+        user_id: c.parse(1, "user_id")?,
+        csrf_token: c.get(2, "csrf_token")?,
+        created_at: UnixMillis(c.get(3, "created_at")?),
+        expires_at: UnixMillis(c.get(4, "expires_at")?),
     })
 }
 

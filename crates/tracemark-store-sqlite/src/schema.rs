@@ -102,6 +102,34 @@ CREATE TABLE jobs (
 );
 CREATE INDEX jobs_by_status ON jobs (status, created_at);
 "#,
+    // Accounts: users and tokens are facts (stated in the log); sessions are operational.
+    r#"
+CREATE TABLE users (
+    id             TEXT PRIMARY KEY,
+    name           TEXT NOT NULL UNIQUE,
+    role           TEXT NOT NULL,
+    password_hash  TEXT,
+    disabled       INTEGER NOT NULL,
+    created_at     INTEGER NOT NULL,
+    log_index      INTEGER NOT NULL UNIQUE
+);
+CREATE TABLE tokens (
+    id             TEXT PRIMARY KEY,
+    user_id        TEXT NOT NULL REFERENCES users(id),
+    secret_sha256  BLOB NOT NULL UNIQUE,
+    created_at     INTEGER NOT NULL,
+    expires_at     INTEGER,
+    revoked        INTEGER NOT NULL,
+    log_index      INTEGER NOT NULL UNIQUE
+);
+CREATE TABLE sessions (
+    secret_sha256  BLOB PRIMARY KEY,
+    user_id        TEXT NOT NULL REFERENCES users(id),
+    csrf_token     TEXT NOT NULL,
+    created_at     INTEGER NOT NULL,
+    expires_at     INTEGER NOT NULL
+);
+"#,
 ];
 
 /// The schema version this build writes.

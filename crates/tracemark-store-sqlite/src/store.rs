@@ -11,12 +11,13 @@ use tracemark_store::{
     StoreError, Stored, finish, load_dump, sequence,
 };
 use tracemark_types::{
-    Issuance, IssuanceId, Job, JobId, JobStatus, PayloadBytes, Recipient, RecipientId, Recording,
-    RecordingId, Sha256, TraceId, TraceRow, UnixMillis,
+    ApiToken, Issuance, IssuanceId, Job, JobId, JobStatus, PayloadBytes, Recipient, RecipientId,
+    Recording, RecordingId, Session, Sha256, TokenId, TraceId, TraceRow, UnixMillis, User, UserId,
 };
 
 use crate::rows::{
-    self, ISSUANCE_COLS, JOB_COLS, RECIPIENT_COLS, RECORDING_COLS, TRACE_COLS, query, query_one,
+    self, ISSUANCE_COLS, JOB_COLS, RECIPIENT_COLS, RECORDING_COLS, SESSION_COLS, TOKEN_COLS,
+    TRACE_COLS, USER_COLS, query, query_one,
 };
 use crate::schema;
 
@@ -403,6 +404,99 @@ impl AppendTx for Tx<'_> {
         Ok(())
     }
 
+    fn max_user_number(&mut self) -> Result<u64, StoreError> {
+        // Ids are assigned in log order: the newest row holds the largest number.
+        let id: Option<String> = self
+            .0
+            .query_row(
+                "SELECT id FROM users ORDER BY log_index DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db_err)?;
+        let Some(id) = id else { return Ok(0) };
+        let parsed: UserId = id
+            .parse()
+            .map_err(|e| StoreError::corrupt("users", &id, "id", e))?;
+        Ok(parsed.number())
+    }
+
+    fn user_by_name(&mut self, name: &str) -> Result<Option<User>, StoreError> {
+        user_by_name(&self.0, name)
+    }
+
+    fn user(&mut self, id: &UserId) -> Result<Option<User>, StoreError> {
+        user(&self.0, id)
+    }
+
+    fn insert_user(&mut self, u: &User) -> Result<(), StoreError> {
+        self.0
+            .execute(
+                &format!("INSERT INTO users ({USER_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+                params![
+                    u.id.as_str(),
+                    u.name,
+                    u.role.as_str(),
+                    u.password_hash,
+                    flag(u.disabled),
+                    u.created_at.0,
+                    i64_of(u.log_index)
+                ],
+            )
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    fn update_user(&mut self, u: &User) -> Result<(), StoreError> {
+        self.0
+            .execute(
+                "UPDATE users SET role = ?1, password_hash = ?2, disabled = ?3 WHERE id = ?4",
+                params![
+                    u.role.as_str(),
+                    u.password_hash,
+                    flag(u.disabled),
+                    u.id.as_str()
+                ],
+            )
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    fn token(&mut self, id: &TokenId) -> Result<Option<ApiToken>, StoreError> {
+        query_one(
+            &self.0,
+            &format!("SELECT {TOKEN_COLS} FROM tokens WHERE id = ?1"),
+            [id.as_str()],
+            rows::token,
+        )
+    }
+
+    fn insert_token(&mut self, t: &ApiToken) -> Result<(), StoreError> {
+        self.0
+            .execute(
+                &format!("INSERT INTO tokens ({TOKEN_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+                params![
+                    t.id.as_str(),
+                    t.user_id.as_str(),
+                    t.secret_sha256.0.as_slice(),
+                    t.created_at.0,
+                    t.expires_at.map(|e| e.0),
+                    flag(t.revoked),
+                    i64_of(t.log_index)
+                ],
+            )
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    fn revoke_token(&mut self, id: &TokenId) -> Result<(), StoreError> {
+        self.0
+            .execute("UPDATE tokens SET revoked = 1 WHERE id = ?1", [id.as_str()])
+            .map_err(db_err)?;
+        Ok(())
+    }
+
     fn insert_job(&mut self, j: &Job) -> Result<(), StoreError> {
         self.0
             .execute(
@@ -474,6 +568,46 @@ impl AppendTx for Tx<'_> {
             )
             .map_err(db_err)
     }
+}
+
+fn users(conn: &Connection) -> Result<Vec<User>, StoreError> {
+    query(
+        conn,
+        &format!("SELECT {USER_COLS} FROM users ORDER BY created_at, log_index"),
+        [],
+        rows::user,
+    )
+}
+
+fn user(conn: &Connection, id: &UserId) -> Result<Option<User>, StoreError> {
+    query_one(
+        conn,
+        &format!("SELECT {USER_COLS} FROM users WHERE id = ?1"),
+        [id.as_str()],
+        rows::user,
+    )
+}
+
+fn user_by_name(conn: &Connection, name: &str) -> Result<Option<User>, StoreError> {
+    query_one(
+        conn,
+        &format!("SELECT {USER_COLS} FROM users WHERE name = ?1"),
+        [name],
+        rows::user,
+    )
+}
+
+fn tokens(conn: &Connection) -> Result<Vec<ApiToken>, StoreError> {
+    query(
+        conn,
+        &format!("SELECT {TOKEN_COLS} FROM tokens ORDER BY created_at, log_index"),
+        [],
+        rows::token,
+    )
+}
+
+fn flag(b: bool) -> i64 {
+    i64::from(b)
 }
 
 fn job(conn: &Connection, id: &JobId) -> Result<Option<Job>, StoreError> {
@@ -637,6 +771,80 @@ impl Store for SqliteStore {
         frontier_of(&self.conn())
     }
 
+    fn users(&self) -> Result<Vec<User>, StoreError> {
+        users(&self.conn())
+    }
+
+    fn user(&self, id: &UserId) -> Result<Option<User>, StoreError> {
+        user(&self.conn(), id)
+    }
+
+    fn user_by_name(&self, name: &str) -> Result<Option<User>, StoreError> {
+        user_by_name(&self.conn(), name)
+    }
+
+    fn tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
+        tokens(&self.conn())
+    }
+
+    fn token_by_secret(&self, secret_sha256: &Sha256) -> Result<Option<ApiToken>, StoreError> {
+        query_one(
+            &self.conn(),
+            &format!("SELECT {TOKEN_COLS} FROM tokens WHERE secret_sha256 = ?1"),
+            [secret_sha256.0.as_slice()],
+            rows::token,
+        )
+    }
+
+    fn create_session(&self, s: &Session) -> Result<(), StoreError> {
+        self.conn()
+            .execute(
+                &format!("INSERT INTO sessions ({SESSION_COLS}) VALUES (?1, ?2, ?3, ?4, ?5)"),
+                params![
+                    s.secret_sha256.0.as_slice(),
+                    s.user_id.as_str(),
+                    s.csrf_token,
+                    s.created_at.0,
+                    s.expires_at.0
+                ],
+            )
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    fn session(
+        &self,
+        secret_sha256: &Sha256,
+        now: UnixMillis,
+    ) -> Result<Option<Session>, StoreError> {
+        query_one(
+            &self.conn(),
+            &format!(
+                "SELECT {SESSION_COLS} FROM sessions WHERE secret_sha256 = ?1 AND expires_at > ?2"
+            ),
+            params![secret_sha256.0.as_slice(), now.0],
+            rows::session,
+        )
+    }
+
+    fn delete_session(&self, secret_sha256: &Sha256) -> Result<(), StoreError> {
+        self.conn()
+            .execute(
+                "DELETE FROM sessions WHERE secret_sha256 = ?1",
+                [secret_sha256.0.as_slice()],
+            )
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    fn delete_expired_sessions(&self, now: UnixMillis) -> Result<u64, StoreError> {
+        let n = self
+            .conn()
+            .execute("DELETE FROM sessions WHERE expires_at <= ?1", [now.0])
+            .map_err(db_err)?;
+        Ok(n as u64)
+    }
+
     fn job(&self, id: &JobId) -> Result<Option<Job>, StoreError> {
         job(&self.conn(), id)
     }
@@ -781,6 +989,8 @@ impl Store for SqliteStore {
                 [],
                 rows::trace,
             )?,
+            users: users(&tx)?,
+            tokens: tokens(&tx)?,
         };
         drop(tx);
         Ok(dump)

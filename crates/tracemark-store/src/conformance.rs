@@ -11,7 +11,8 @@ use std::sync::Arc;
 
 use tracemark_ledger::{Checkpoint, KeyName, LogEntry, MerkleTree, NoteSigner, leaf_hash};
 use tracemark_types::{
-    JobId, JobStatus, PayloadBytes, RecipientId, RecordingId, Sha256, TraceId, UnixMillis,
+    JobId, JobStatus, PayloadBytes, RecipientId, RecordingId, Role, Session, Sha256, TokenId,
+    TraceId, UnixMillis, UserId,
 };
 
 use crate::{Draft, JobOutcome, NewIssuance, NewJob, NewRecording, Store, StoreError, Stored};
@@ -419,7 +420,29 @@ pub fn export_import_round_trips(open: &Opener, other: &Opener) {
             report_json: "{}".into(),
         },
     );
+    s.append(
+        t(0),
+        vec![Draft::User {
+            name: "Officer".into(),
+            role: Role::Admin,
+            password_hash: None,
+        }],
+        &signer(),
+    )
+    .expect("user");
+    s.append(
+        t(0),
+        vec![Draft::Token {
+            id: TokenId::from_random([2; 8]),
+            user_id: UserId::from_number(1),
+            secret_sha256: Sha256::digest(b"secret"),
+            expires_at: None,
+        }],
+        &signer(),
+    )
+    .expect("token");
     let dump = s.export().expect("export");
+    assert_eq!((dump.users.len(), dump.tokens.len()), (1, 1));
     let target = other();
     target.import(&dump).expect("import");
     assert_eq!(target.export().expect("export"), dump);
@@ -651,6 +674,145 @@ pub fn concurrent_claimers_take_each_job_once(open: &Opener) {
     assert_eq!(all.len(), usize::from(jobs), "no job claimed twice");
 }
 
+/// Users, role changes, tokens and sessions.
+pub fn users_tokens_and_sessions(open: &Opener) {
+    let s = open();
+    let add = |name: &str, role: Role| {
+        s.append(
+            t(0),
+            vec![Draft::User {
+                name: name.into(),
+                role,
+                password_hash: Some(format!("$argon2id$v=19$m=19456,t=2,p=1$test${name}")),
+            }],
+            &signer(),
+        )
+    };
+    let Some(Stored::User(admin)) = add("Security officer", Role::Admin).expect("admin").pop()
+    else {
+        panic!("a user")
+    };
+    assert_eq!(admin.id.as_str(), "u-1");
+    let Some(Stored::User(inv)) = add("Investigator 1", Role::Investigator)
+        .expect("inv")
+        .pop()
+    else {
+        panic!("a user")
+    };
+    assert_eq!(inv.id.number(), 2);
+    assert!(matches!(
+        add("Investigator 1", Role::Auditor),
+        Err(StoreError::Duplicate { .. })
+    ));
+    assert!(matches!(
+        add("u-3", Role::Auditor),
+        Err(StoreError::Invalid { .. })
+    ));
+    assert_eq!(
+        s.user_by_name("Investigator 1").expect("by name"),
+        Some(inv.clone())
+    );
+    s.append(
+        t(1),
+        vec![Draft::ChangeUser {
+            id: inv.id.clone(),
+            role: Some(Role::Auditor),
+            password_hash: None,
+            disabled: None,
+        }],
+        &signer(),
+    )
+    .expect("role change");
+    let changed = s.user(&inv.id).expect("user").expect("exists");
+    assert_eq!(changed.role, Role::Auditor);
+    assert_eq!(
+        changed.password_hash, inv.password_hash,
+        "None keeps the password"
+    );
+    let missing = s.append(
+        t(1),
+        vec![Draft::ChangeUser {
+            id: UserId::from_number(99),
+            role: Some(Role::Admin),
+            password_hash: None,
+            disabled: None,
+        }],
+        &signer(),
+    );
+    assert!(matches!(missing, Err(StoreError::NotFound { .. })));
+
+    let secret = Sha256::digest(b"token secret");
+    let Some(Stored::Token(token)) = s
+        .append(
+            t(2),
+            vec![Draft::Token {
+                id: TokenId::from_random([4; 8]),
+                user_id: admin.id.clone(),
+                secret_sha256: secret,
+                expires_at: Some(t(86_400_000)),
+            }],
+            &signer(),
+        )
+        .expect("token")
+        .pop()
+    else {
+        panic!("a token")
+    };
+    assert_eq!(
+        s.token_by_secret(&secret).expect("lookup"),
+        Some(token.clone())
+    );
+    assert!(
+        s.token_by_secret(&Sha256::digest(b"other"))
+            .expect("lookup")
+            .is_none()
+    );
+    s.append(
+        t(3),
+        vec![Draft::RevokeToken {
+            id: token.id.clone(),
+        }],
+        &signer(),
+    )
+    .expect("revoke");
+    assert!(
+        s.token_by_secret(&secret)
+            .expect("lookup")
+            .expect("still listed")
+            .revoked
+    );
+    assert_eq!(s.users().expect("users").len(), 2);
+    assert_eq!(s.tokens().expect("tokens").len(), 1);
+
+    let session = Session {
+        secret_sha256: Sha256::digest(b"cookie"),
+        user_id: admin.id.clone(),
+        csrf_token: "csrf-1".into(),
+        created_at: t(0),
+        expires_at: t(1000),
+    };
+    s.create_session(&session).expect("session");
+    assert_eq!(
+        s.session(&session.secret_sha256, t(999)).expect("get"),
+        Some(session.clone())
+    );
+    assert!(
+        s.session(&session.secret_sha256, t(1000))
+            .expect("get")
+            .is_none(),
+        "expired"
+    );
+    assert_eq!(s.delete_expired_sessions(t(2000)).expect("prune"), 1);
+    s.create_session(&session).expect("again");
+    s.delete_session(&session.secret_sha256).expect("sign out");
+    assert!(
+        s.session(&session.secret_sha256, t(1))
+            .expect("get")
+            .is_none()
+    );
+    assert_log_consistent(&*s);
+}
+
 /// Generates one `#[test]` per story. `$fresh` is an expression of type
 /// `fn() -> Option<Opener>` that makes a new empty database.
 #[macro_export]
@@ -677,6 +839,7 @@ macro_rules! conformance_suite {
         story!(jobs_are_claimed_and_finished_once);
         story!(an_expired_lease_passes_the_job_on);
         story!(concurrent_claimers_take_each_job_once);
+        story!(users_tokens_and_sessions);
         #[test]
         fn export_import_round_trips() {
             let (Some(a), Some(b)) = (($fresh)(), ($fresh)()) else {

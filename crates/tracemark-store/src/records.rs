@@ -226,6 +226,72 @@ pub fn trace_entry(t: &TraceRow) -> Result<LogEntry, StoreError> {
     })
 }
 
+/// The `users` table's name in statements.
+pub const USERS: &str = "users";
+/// The `tokens` table's name in statements.
+pub const TOKENS: &str = "tokens";
+
+/// A user's stated columns, in order (the password as the digest of its hash).
+pub fn user_columns(u: &tracemark_types::User) -> Result<Vec<(Ident, Hash)>, StoreError> {
+    columns(
+        USERS,
+        u.id.as_str(),
+        &[
+            ("name", u.name.as_bytes().to_vec()),
+            ("role", u.role.as_str().as_bytes().to_vec()),
+            ("password_hash", opt_text(u.password_hash.as_deref())),
+            ("disabled", vec![u8::from(u.disabled)]),
+            ("created_at", u.created_at.0.to_be_bytes().to_vec()),
+        ],
+    )
+}
+
+/// A token's stated columns, in order.
+pub fn token_columns(t: &tracemark_types::ApiToken) -> Result<Vec<(Ident, Hash)>, StoreError> {
+    let expires = match t.expires_at {
+        None => vec![0],
+        Some(e) => {
+            let mut v = vec![1];
+            v.extend_from_slice(&e.0.to_be_bytes());
+            v
+        }
+    };
+    columns(
+        TOKENS,
+        t.id.as_str(),
+        &[
+            ("user_id", t.user_id.as_str().as_bytes().to_vec()),
+            ("secret_sha256", t.secret_sha256.0.to_vec()),
+            ("expires_at", expires),
+            ("revoked", vec![u8::from(t.revoked)]),
+            ("created_at", t.created_at.0.to_be_bytes().to_vec()),
+        ],
+    )
+}
+
+/// The statement of a user's columns at `time`.
+pub fn user_statement(u: &tracemark_types::User, time: UnixMillis) -> Result<LogEntry, StoreError> {
+    Ok(LogEntry::RecordStated {
+        time: LedgerMillis(time.0),
+        table: ident(USERS)?,
+        row: ident(u.id.as_str())?,
+        columns: user_columns(u)?,
+    })
+}
+
+/// The statement of a token's columns at `time`.
+pub fn token_statement(
+    t: &tracemark_types::ApiToken,
+    time: UnixMillis,
+) -> Result<LogEntry, StoreError> {
+    Ok(LogEntry::RecordStated {
+        time: LedgerMillis(time.0),
+        table: ident(TOKENS)?,
+        row: ident(t.id.as_str())?,
+        columns: token_columns(t)?,
+    })
+}
+
 /// A verdict cut to [`MAX_VERDICT_BYTES`] on a character boundary.
 pub fn cut_verdict(verdict: &str) -> String {
     let mut end = verdict.len().min(MAX_VERDICT_BYTES);

@@ -68,6 +68,28 @@ pub trait AppendTx {
     ) -> Result<IssuanceId, StoreError>;
     /// Inserts a trace.
     fn insert_trace(&mut self, t: &TraceRow) -> Result<(), StoreError>;
+    /// The largest user number in use (0 when none).
+    fn max_user_number(&mut self) -> Result<u64, StoreError>;
+    /// A user by exact name.
+    fn user_by_name(&mut self, name: &str) -> Result<Option<tracemark_types::User>, StoreError>;
+    /// A user by id.
+    fn user(
+        &mut self,
+        id: &tracemark_types::UserId,
+    ) -> Result<Option<tracemark_types::User>, StoreError>;
+    /// Inserts a user.
+    fn insert_user(&mut self, u: &tracemark_types::User) -> Result<(), StoreError>;
+    /// Writes a user's role, password hash and disabled flag.
+    fn update_user(&mut self, u: &tracemark_types::User) -> Result<(), StoreError>;
+    /// A token by id.
+    fn token(
+        &mut self,
+        id: &tracemark_types::TokenId,
+    ) -> Result<Option<tracemark_types::ApiToken>, StoreError>;
+    /// Inserts a token.
+    fn insert_token(&mut self, t: &tracemark_types::ApiToken) -> Result<(), StoreError>;
+    /// Marks a token revoked.
+    fn revoke_token(&mut self, id: &tracemark_types::TokenId) -> Result<(), StoreError>;
     /// Inserts a queued job.
     fn insert_job(&mut self, job: &tracemark_types::Job) -> Result<(), StoreError>;
     /// A job, locked for this transaction where the backend locks rows.
@@ -176,6 +198,12 @@ pub fn load_dump(tx: &mut dyn AppendTx, dump: &Dump) -> Result<(), StoreError> {
     }
     for t in &dump.traces {
         tx.insert_trace(t)?;
+    }
+    for u in &dump.users {
+        tx.insert_user(u)?;
+    }
+    for t in &dump.tokens {
+        tx.insert_token(t)?;
     }
     Ok(())
 }
@@ -406,6 +434,92 @@ fn store_one(log: &mut Log<'_>, time: UnixMillis, draft: Draft) -> Result<Stored
             }
             log.tx.finish_legacy_upgrade()?;
             Stored::Logged { log_index: first }
+        }
+        Draft::User {
+            name,
+            role,
+            password_hash,
+        } => {
+            let name = check_recipient_name(&name)?;
+            if let Some(h) = &password_hash {
+                check_text("password hash", h, true)?;
+            }
+            if log.tx.user_by_name(&name)?.is_some() {
+                return Err(StoreError::Duplicate { kind: "user", name });
+            }
+            let mut u = tracemark_types::User {
+                id: tracemark_types::UserId::from_number(log.tx.max_user_number()? + 1),
+                name,
+                role,
+                password_hash,
+                disabled: false,
+                created_at: time,
+                log_index: 0,
+            };
+            u.log_index = log.push(&records::user_statement(&u, time)?)?;
+            log.tx.insert_user(&u)?;
+            Stored::User(u)
+        }
+        Draft::ChangeUser {
+            id,
+            role,
+            password_hash,
+            disabled,
+        } => {
+            let mut u = log.tx.user(&id)?.ok_or_else(|| StoreError::NotFound {
+                kind: "user",
+                id: id.to_string(),
+            })?;
+            if let Some(Some(h)) = &password_hash {
+                check_text("password hash", h, true)?;
+            }
+            if let Some(r) = role {
+                u.role = r;
+            }
+            if let Some(h) = password_hash {
+                u.password_hash = h;
+            }
+            if let Some(d) = disabled {
+                u.disabled = d;
+            }
+            let log_index = log.push(&records::user_statement(&u, time)?)?;
+            log.tx.update_user(&u)?;
+            Stored::Logged { log_index }
+        }
+        Draft::Token {
+            id,
+            user_id,
+            secret_sha256,
+            expires_at,
+        } => {
+            if log.tx.user(&user_id)?.is_none() {
+                return Err(StoreError::NotFound {
+                    kind: "user",
+                    id: user_id.to_string(),
+                });
+            }
+            let mut t = tracemark_types::ApiToken {
+                id,
+                user_id,
+                secret_sha256,
+                created_at: time,
+                expires_at,
+                revoked: false,
+                log_index: 0,
+            };
+            t.log_index = log.push(&records::token_statement(&t, time)?)?;
+            log.tx.insert_token(&t)?;
+            Stored::Token(t)
+        }
+        Draft::RevokeToken { id } => {
+            let mut t = log.tx.token(&id)?.ok_or_else(|| StoreError::NotFound {
+                kind: "token",
+                id: id.to_string(),
+            })?;
+            t.revoked = true;
+            let log_index = log.push(&records::token_statement(&t, time)?)?;
+            log.tx.revoke_token(&id)?;
+            Stored::Logged { log_index }
         }
         Draft::EnqueueJob(NewJob { id, kind, input }) => {
             check_text("job kind", &kind, true)?;

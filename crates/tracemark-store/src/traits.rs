@@ -2,8 +2,8 @@
 
 use tracemark_ledger::{Frontier, LogEntry, NoteSigner};
 use tracemark_types::{
-    Issuance, Job, JobId, PayloadBytes, Recipient, RecipientId, Recording, RecordingId, Sha256,
-    TraceId, TraceRow, UnixMillis,
+    ApiToken, Issuance, Job, JobId, PayloadBytes, Recipient, RecipientId, Recording, RecordingId,
+    Role, Session, Sha256, TokenId, TraceId, TraceRow, UnixMillis, User, UserId,
 };
 
 use crate::StoreError;
@@ -131,6 +131,45 @@ pub enum Draft {
         /// Each recording's fingerprint, split from the legacy single index.
         fingerprints: Vec<(RecordingId, Vec<u8>)>,
     },
+    /// A new user of the service (name checked like a recipient's). Duplicate names are
+    /// refused. Entry: `RecordStated` for `users`.
+    User {
+        /// Unique name.
+        name: String,
+        /// What it may do.
+        role: Role,
+        /// Argon2id PHC string, if it signs in by password.
+        password_hash: Option<String>,
+    },
+    /// A user's new role, password or disabled flag (`None` keeps the current value).
+    /// Entry: `RecordStated` for `users`: a role change is an event of its own.
+    ChangeUser {
+        /// The user.
+        id: UserId,
+        /// A new role.
+        role: Option<Role>,
+        /// A new password hash (`Some(None)` removes password sign-in).
+        password_hash: Option<Option<String>>,
+        /// Disable or enable.
+        disabled: Option<bool>,
+    },
+    /// A new API token, stored as the SHA-256 of its secret. Entry: `RecordStated` for
+    /// `tokens`.
+    Token {
+        /// Its id (random, chosen by the caller).
+        id: TokenId,
+        /// Whose it is.
+        user_id: UserId,
+        /// SHA-256 of the secret.
+        secret_sha256: Sha256,
+        /// When it stops working.
+        expires_at: Option<UnixMillis>,
+    },
+    /// Revokes a token. Entry: `RecordStated` for `tokens`.
+    RevokeToken {
+        /// The token.
+        id: TokenId,
+    },
     /// A job to run, enqueued in the same transaction as the request's own drafts (so a
     /// request is recorded with its job or not at all). No log entry: what the job does is
     /// logged when it finishes ([`Store::finish_job`]).
@@ -164,6 +203,10 @@ pub enum Stored {
     Trace(TraceRow),
     /// An enqueued job.
     Job(Job),
+    /// A user was added.
+    User(User),
+    /// A token was created.
+    Token(ApiToken),
     /// A change or an event, at this log index.
     Logged {
         /// The entry's index.
@@ -204,6 +247,10 @@ pub struct Dump {
     pub issuances: Vec<Issuance>,
     /// Traces.
     pub traces: Vec<TraceRow>,
+    /// Users.
+    pub users: Vec<User>,
+    /// API tokens.
+    pub tokens: Vec<ApiToken>,
 }
 
 /// A vault's database. Reads see committed data; every write is one [`Store::append`].
@@ -267,6 +314,30 @@ pub trait Store: Send + Sync {
     fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, StoreError>;
     /// The tree's right edge as stored (what the next append extends).
     fn frontier(&self) -> Result<Frontier, StoreError>;
+
+    /// Every user, oldest first.
+    fn users(&self) -> Result<Vec<User>, StoreError>;
+    /// One user by id.
+    fn user(&self, id: &UserId) -> Result<Option<User>, StoreError>;
+    /// One user by exact name.
+    fn user_by_name(&self, name: &str) -> Result<Option<User>, StoreError>;
+    /// Every API token, oldest first.
+    fn tokens(&self) -> Result<Vec<ApiToken>, StoreError>;
+    /// The token whose secret has this SHA-256.
+    fn token_by_secret(&self, secret_sha256: &Sha256) -> Result<Option<ApiToken>, StoreError>;
+
+    /// Stores a browser session (operational: not logged; the sign-in is).
+    fn create_session(&self, session: &Session) -> Result<(), StoreError>;
+    /// The session whose cookie secret has this SHA-256, if it has not expired at `now`.
+    fn session(
+        &self,
+        secret_sha256: &Sha256,
+        now: UnixMillis,
+    ) -> Result<Option<Session>, StoreError>;
+    /// Ends a session (sign-out).
+    fn delete_session(&self, secret_sha256: &Sha256) -> Result<(), StoreError>;
+    /// Removes sessions that expired before `now`; returns how many.
+    fn delete_expired_sessions(&self, now: UnixMillis) -> Result<u64, StoreError>;
 
     /// One job.
     fn job(&self, id: &JobId) -> Result<Option<Job>, StoreError>;

@@ -88,6 +88,16 @@ string_id!(
     "recipient id"
 );
 string_id!(
+    /// A user of the service: `u-` and a positive number without leading zeros.
+    UserId,
+    "user id"
+);
+string_id!(
+    /// An API token's id (not the token): `tok-` and 16 lower-case hex digits, random.
+    TokenId,
+    "token id"
+);
+string_id!(
     /// A job (issuing, tracing): `j-` and 16 lower-case hex digits, random.
     JobId,
     "job id"
@@ -193,6 +203,59 @@ impl FromStr for TraceId {
     }
 }
 
+impl UserId {
+    /// The user numbered `n` (n >= 1).
+    pub fn from_number(n: u64) -> Self {
+        Self(format!("u-{}", n.max(1)))
+    }
+
+    /// Its number.
+    pub fn number(&self) -> u64 {
+        // Invariant: parsing checked 1 to 18 digits.
+        self.0[2..].parse().unwrap_or(0)
+    }
+}
+
+impl FromStr for UserId {
+    type Err = TypeError;
+    fn from_str(s: &str) -> Result<Self, TypeError> {
+        let digits = s.strip_prefix("u-").unwrap_or("");
+        let ok = !digits.is_empty()
+            && digits.len() <= 18
+            && !digits.starts_with('0')
+            && digits.bytes().all(|b| b.is_ascii_digit());
+        if ok {
+            Ok(Self(s.to_string()))
+        } else {
+            Err(syntax(
+                "user id",
+                s,
+                "u- and a number without leading zeros",
+            ))
+        }
+    }
+}
+
+impl TokenId {
+    /// A token id from 8 random bytes.
+    pub fn from_random(bytes: [u8; 8]) -> Self {
+        Self(format!("tok-{}", hex::encode(bytes)))
+    }
+}
+
+impl FromStr for TokenId {
+    type Err = TypeError;
+    fn from_str(s: &str) -> Result<Self, TypeError> {
+        let rest = s.strip_prefix("tok-").unwrap_or("");
+        let ok = rest.len() == 16 && rest.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        if ok {
+            Ok(Self(s.to_string()))
+        } else {
+            Err(syntax("token id", s, "tok- and 16 lower-case hex digits"))
+        }
+    }
+}
+
 impl JobId {
     /// A job id from 8 random bytes.
     pub fn from_random(bytes: [u8; 8]) -> Self {
@@ -221,6 +284,8 @@ pub fn looks_like_id(s: &str) -> bool {
         || s.parse::<TraceId>().is_ok()
         || s.parse::<IssuanceId>().is_ok()
         || s.parse::<JobId>().is_ok()
+        || s.parse::<UserId>().is_ok()
+        || s.parse::<TokenId>().is_ok()
 }
 
 /// An issuance: `i-` and the store's row number.

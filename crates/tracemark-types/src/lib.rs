@@ -25,8 +25,10 @@ mod report;
 mod rows;
 
 pub use id::{
-    IssuanceId, JobId, PayloadBytes, RecipientId, RecordingId, Sha256, TraceId, TypeError,
-    UnixMillis, looks_like_id,
+    IssuanceId, JobId, PayloadBytes, RecipientId, RecordingId, Sha256, TokenId, TraceId, TypeError,
+    UnixMillis, UserId, looks_like_id,
 };
 pub use report::{RecipientStanding, ReportSegment, TraceReport};
-pub use rows::{Issuance, Job, JobStatus, Recipient, Recording, TraceRow};
+pub use rows::{
+    ApiToken, Issuance, Job, JobStatus, Recipient, Recording, Role, Session, TraceRow, User,
+};

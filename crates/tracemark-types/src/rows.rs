@@ -154,3 +154,108 @@ pub struct Job {
     /// When it last changed.
     pub updated_at: UnixMillis,
 }
+
+/// What a user of the service may do (issue 12).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Recipients, recordings, issuing, downloading copies.
+    Distributor,
+    /// Uploading leaks, tracing, reports, evidence.
+    Investigator,
+    /// Read-only: the log, checkpoints, verification, the audit trail.
+    Auditor,
+    /// Users and tokens.
+    Admin,
+}
+
+impl Role {
+    /// Every role.
+    pub const ALL: [Role; 4] = [
+        Role::Distributor,
+        Role::Investigator,
+        Role::Auditor,
+        Role::Admin,
+    ];
+
+    /// The stored name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Distributor => "distributor",
+            Self::Investigator => "investigator",
+            Self::Auditor => "auditor",
+            Self::Admin => "admin",
+        }
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = crate::TypeError;
+    fn from_str(s: &str) -> Result<Self, crate::TypeError> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| crate::TypeError::Syntax {
+                what: "role",
+                value: s.chars().take(80).collect(),
+                expected: "distributor, investigator, auditor or admin",
+            })
+    }
+}
+
+/// A user of the service. Users are facts (who could do what is evidence): every column
+/// is stated in the log, and a role change is an event of its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    /// Its id, assigned by the store.
+    pub id: crate::UserId,
+    /// Its unique name (never in id syntax).
+    pub name: String,
+    /// What it may do.
+    pub role: Role,
+    /// Its password as an Argon2id PHC string, if it signs in by password.
+    #[serde(skip)]
+    pub password_hash: Option<String>,
+    /// Whether it is disabled (cannot sign in; its tokens are refused).
+    pub disabled: bool,
+    /// When it was added.
+    pub created_at: UnixMillis,
+    /// Its creating log entry.
+    pub log_index: u64,
+}
+
+/// An API token: stored only as the SHA-256 of the secret the user was shown once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiToken {
+    /// Its id.
+    pub id: crate::TokenId,
+    /// Whose it is.
+    pub user_id: crate::UserId,
+    /// SHA-256 of the secret.
+    #[serde(skip)]
+    pub secret_sha256: Sha256,
+    /// When it was created.
+    pub created_at: UnixMillis,
+    /// When it stops working, if ever.
+    pub expires_at: Option<UnixMillis>,
+    /// Whether it was revoked.
+    pub revoked: bool,
+    /// Its creating log entry.
+    pub log_index: u64,
+}
+
+/// A signed-in browser session: operational (deleting one signs its user out; nothing
+/// else depends on it). Stored by the SHA-256 of the cookie's secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// SHA-256 of the cookie's secret.
+    pub secret_sha256: Sha256,
+    /// Who signed in.
+    pub user_id: crate::UserId,
+    /// The CSRF token forms must carry.
+    pub csrf_token: String,
+    /// When it was created.
+    pub created_at: UnixMillis,
+    /// When it ends.
+    pub expires_at: UnixMillis,
+}

@@ -34,8 +34,8 @@ pub use issue::{Delivery, IssuedCopy};
 pub use secret::Secret;
 pub use trace::DEFAULT_BOUND;
 pub use tracemark_types::{
-    Issuance, Recipient, RecipientId, RecipientStanding, Recording, RecordingId, ReportSegment,
-    Sha256, TraceId, TraceReport, TraceRow,
+    ApiToken, Issuance, Recipient, RecipientId, RecipientStanding, Recording, RecordingId,
+    ReportSegment, Role, Sha256, TokenId, TraceId, TraceReport, TraceRow, UnixMillis, User, UserId,
 };
 pub use vault::{Clock, Vault, system_clock};
 pub use verify::LogReport;

@@ -225,6 +225,87 @@ impl Vault {
             .collect()
     }
 
+    /// Adds a user of the service (the password already hashed, as an Argon2id PHC
+    /// string, by the caller). Logged with every column.
+    pub fn add_user(
+        &self,
+        name: &str,
+        role: tracemark_types::Role,
+        password_hash: Option<String>,
+    ) -> Result<tracemark_types::User, VaultError> {
+        match self.append_one(Draft::User {
+            name: name.to_string(),
+            role,
+            password_hash,
+        })? {
+            Stored::User(u) => Ok(u),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// The user called exactly `name`.
+    pub fn user(&self, name: &str) -> Result<tracemark_types::User, VaultError> {
+        self.store
+            .user_by_name(name)?
+            .ok_or_else(|| VaultError::NotFound {
+                kind: "user",
+                name: name.to_string(),
+            })
+    }
+
+    /// Changes a user's role, password or disabled flag; a logged event.
+    pub fn change_user(
+        &self,
+        name: &str,
+        role: Option<tracemark_types::Role>,
+        password_hash: Option<Option<String>>,
+        disabled: Option<bool>,
+    ) -> Result<(), VaultError> {
+        let u = self.user(name)?;
+        self.append_one(Draft::ChangeUser {
+            id: u.id,
+            role,
+            password_hash,
+            disabled,
+        })?;
+        Ok(())
+    }
+
+    /// Creates an API token for the user `name`: returns the stored token and its secret,
+    /// which is shown once and stored only as its SHA-256.
+    pub fn create_token(
+        &self,
+        name: &str,
+        expires_at: Option<UnixMillis>,
+    ) -> Result<(tracemark_types::ApiToken, String), VaultError> {
+        let u = self.user(name)?;
+        let mut secret = [0u8; 32];
+        let mut id = [0u8; 8];
+        for buf in [&mut secret[..], &mut id[..]] {
+            getrandom::fill(buf).map_err(|e| VaultError::Invalid {
+                what: "system randomness",
+                reason: e.to_string(),
+            })?;
+        }
+        let secret = format!("tmk_{}", hex::encode(secret));
+        let stored = self.append_one(Draft::Token {
+            id: tracemark_types::TokenId::from_random(id),
+            user_id: u.id,
+            secret_sha256: Sha256::digest(secret.as_bytes()),
+            expires_at,
+        })?;
+        match stored {
+            Stored::Token(t) => Ok((t, secret)),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Revokes an API token; a logged event.
+    pub fn revoke_token(&self, id: &tracemark_types::TokenId) -> Result<(), VaultError> {
+        self.append_one(Draft::RevokeToken { id: id.clone() })?;
+        Ok(())
+    }
+
     /// Sets (or with `None` clears) a recipient's e-mail address; logged as an event.
     pub fn set_recipient_email(&self, name: &str, email: Option<&str>) -> Result<(), VaultError> {
         let r = self.recipient(name)?;

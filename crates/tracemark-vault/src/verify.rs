@@ -14,7 +14,8 @@ use std::collections::{HashMap, HashSet};
 use tracemark_evidence::LogChecker;
 use tracemark_ledger::LogEntry;
 use tracemark_store::records::{
-    self, RECIPIENTS, RECORDINGS, differing_columns, recipient_statement, recording_statement,
+    self, RECIPIENTS, RECORDINGS, TOKENS, USERS, differing_columns, recipient_statement,
+    recording_statement, token_statement, user_statement,
 };
 use tracemark_types::{PayloadBytes, Sha256};
 
@@ -195,6 +196,48 @@ impl Vault {
             }
             records += 1;
         }
+        // Users and tokens: created by a statement of their own row, then stated anew at
+        // each change (role, password, disabled; revocation).
+        let stated_row = |table: &'static str,
+                          id: &str,
+                          created: &LogEntry,
+                          created_at: i64,
+                          index: u64|
+         -> Result<(), VaultError> {
+            let (same_kind, same_row) = match created {
+                LogEntry::RecordStated { table: t, row, .. } if t.as_str() == table => {
+                    (true, row.as_str() == id)
+                }
+                _ => (false, false),
+            };
+            let col = match (same_kind, same_row) {
+                (true, true) if created.time().0 == created_at => return Ok(()),
+                (true, true) => "created_at",
+                (true, false) => "id",
+                _ => "log_index",
+            };
+            Err(record_broken(table, id, vec![col.into()], EDITED, index))
+        };
+        let users = self.store.users()?;
+        for u in &users {
+            let id = u.id.as_str();
+            let created = claim(USERS, id, u.log_index)?;
+            stated_row(USERS, id, created, u.created_at.0, u.log_index)?;
+            let at = latest(USERS, id).unwrap_or(u.log_index as usize);
+            let derived = user_statement(u, tracemark_types::UnixMillis(entries[at].time().0))?;
+            check(USERS, id, &derived, &entries[at], at as u64)?;
+            records += 1;
+        }
+        let tokens = self.store.tokens()?;
+        for t in &tokens {
+            let id = t.id.as_str();
+            let created = claim(TOKENS, id, t.log_index)?;
+            stated_row(TOKENS, id, created, t.created_at.0, t.log_index)?;
+            let at = latest(TOKENS, id).unwrap_or(t.log_index as usize);
+            let derived = token_statement(t, tracemark_types::UnixMillis(entries[at].time().0))?;
+            check(TOKENS, id, &derived, &entries[at], at as u64)?;
+            records += 1;
+        }
         let mut recordings_by_id = HashMap::new();
         for r in self.store.recordings()? {
             recordings_by_id.insert(r.id.clone(), r);
@@ -258,6 +301,12 @@ impl Vault {
         }
         for r in self.store.recipients()? {
             rows_present.insert((RECIPIENTS.into(), r.id.to_string()));
+        }
+        for u in &users {
+            rows_present.insert((USERS.into(), u.id.to_string()));
+        }
+        for t in &tokens {
+            rows_present.insert((TOKENS.into(), t.id.to_string()));
         }
         for (index, entry) in entries.iter().enumerate() {
             let index = index as u64;
