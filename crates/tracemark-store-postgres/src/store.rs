@@ -273,6 +273,26 @@ fn count(
     Cells::new(&row, table).count(0, "count")
 }
 
+/// The id of the newest row of `table` (by its unique, indexed log_index). Numbered ids
+/// are assigned in log order, so it holds the largest number: O(log n), where a MAX over a
+/// cast of every id would scan the table for each row added.
+fn newest_id<T: std::str::FromStr>(
+    conn: &mut Cached<'_, impl GenericClient>,
+    table: &'static str,
+) -> Result<Option<T>, StoreError>
+where
+    T::Err: std::fmt::Display,
+{
+    let row = conn
+        .query_opt(
+            &format!("SELECT id FROM {table} ORDER BY log_index DESC LIMIT 1"),
+            &[],
+        )
+        .map_err(db_err)?;
+    row.map(|row| Cells::new(&row, table).parse(0, "id"))
+        .transpose()
+}
+
 fn users(conn: &mut Cached<'_, impl GenericClient>) -> Result<Vec<User>, StoreError> {
     query(
         conn,
@@ -554,14 +574,7 @@ impl AppendTx for Tx<'_> {
     }
 
     fn max_user_number(&mut self) -> Result<u64, StoreError> {
-        // Ids are assigned in log order: the newest row holds the largest number.
-        let row = self
-            .db()
-            .query_opt("SELECT id FROM users ORDER BY log_index DESC LIMIT 1", &[])
-            .map_err(db_err)?;
-        let Some(row) = row else { return Ok(0) };
-        let id: UserId = Cells::new(&row, "users").parse(0, "id")?;
-        Ok(id.number())
+        Ok(newest_id::<UserId>(&mut self.db(), "users")?.map_or(0, |id| id.number()))
     }
 
     fn user_by_name(&mut self, name: &str) -> Result<Option<User>, StoreError> {
@@ -696,19 +709,7 @@ impl AppendTx for Tx<'_> {
     }
 
     fn max_recipient_number(&mut self) -> Result<u64, StoreError> {
-        // Ids are assigned in log order, so the newest row (by its unique, indexed
-        // log_index) holds the largest number: O(log n), where MAX over a cast of every
-        // id was a scan per added recipient.
-        let row = self
-            .db()
-            .query_opt(
-                "SELECT id FROM recipients ORDER BY log_index DESC LIMIT 1",
-                &[],
-            )
-            .map_err(db_err)?;
-        let Some(row) = row else { return Ok(0) };
-        let id: RecipientId = Cells::new(&row, "recipients").parse(0, "id")?;
-        Ok(id.number())
+        Ok(newest_id::<RecipientId>(&mut self.db(), "recipients")?.map_or(0, |id| id.number()))
     }
 
     fn recipient_by_name(&mut self, name: &str) -> Result<Option<Recipient>, StoreError> {

@@ -284,23 +284,7 @@ impl AppendTx for Tx<'_> {
     }
 
     fn max_recipient_number(&mut self) -> Result<u64, StoreError> {
-        // Ids are assigned in log order, so the newest row (by its unique, indexed
-        // log_index) holds the largest number: O(log n), where MAX over a cast of every
-        // id was a scan per added recipient.
-        let id: Option<String> = self
-            .0
-            .query_row(
-                "SELECT id FROM recipients ORDER BY log_index DESC LIMIT 1",
-                [],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(db_err)?;
-        let Some(id) = id else { return Ok(0) };
-        let parsed: RecipientId = id
-            .parse()
-            .map_err(|e| StoreError::corrupt("recipients", &id, "id", e))?;
-        Ok(parsed.number())
+        Ok(newest_id::<RecipientId>(&self.0, "recipients")?.map_or(0, |id| id.number()))
     }
 
     fn recipient_by_name(&mut self, name: &str) -> Result<Option<Recipient>, StoreError> {
@@ -405,21 +389,7 @@ impl AppendTx for Tx<'_> {
     }
 
     fn max_user_number(&mut self) -> Result<u64, StoreError> {
-        // Ids are assigned in log order: the newest row holds the largest number.
-        let id: Option<String> = self
-            .0
-            .query_row(
-                "SELECT id FROM users ORDER BY log_index DESC LIMIT 1",
-                [],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(db_err)?;
-        let Some(id) = id else { return Ok(0) };
-        let parsed: UserId = id
-            .parse()
-            .map_err(|e| StoreError::corrupt("users", &id, "id", e))?;
-        Ok(parsed.number())
+        Ok(newest_id::<UserId>(&self.0, "users")?.map_or(0, |id| id.number()))
     }
 
     fn user_by_name(&mut self, name: &str) -> Result<Option<User>, StoreError> {
@@ -604,6 +574,31 @@ fn tokens(conn: &Connection) -> Result<Vec<ApiToken>, StoreError> {
         [],
         rows::token,
     )
+}
+
+/// The id of the newest row of `table` (by its unique, indexed log_index). Numbered ids
+/// are assigned in log order, so it holds the largest number: O(log n), where a MAX over a
+/// cast of every id would scan the table for each row added.
+fn newest_id<T: std::str::FromStr>(
+    conn: &Connection,
+    table: &'static str,
+) -> Result<Option<T>, StoreError>
+where
+    T::Err: std::fmt::Display,
+{
+    let id: Option<String> = conn
+        .query_row(
+            &format!("SELECT id FROM {table} ORDER BY log_index DESC LIMIT 1"),
+            [],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(db_err)?;
+    id.map(|id| {
+        id.parse()
+            .map_err(|e| StoreError::corrupt(table, &id, "id", e))
+    })
+    .transpose()
 }
 
 fn flag(b: bool) -> i64 {

@@ -142,38 +142,79 @@ impl FromStr for RecordingId {
     }
 }
 
-impl RecipientId {
-    /// The recipient numbered `n` (n >= 1).
-    pub fn from_number(n: u64) -> Self {
-        Self(format!("r-{}", n.max(1)))
-    }
+/// A numbered id, `PREFIX-N` with N a positive number without leading zeros (at most 18
+/// digits, so it fits in a u64), assigned by the store in log order.
+macro_rules! numbered_id {
+    ($name:ident, $prefix:literal, $what:literal) => {
+        impl $name {
+            /// The id numbered `n` (n >= 1).
+            pub fn from_number(n: u64) -> Self {
+                Self(format!(concat!($prefix, "-{}"), n.max(1)))
+            }
 
-    /// Its number.
-    pub fn number(&self) -> u64 {
-        // Invariant: parsing checked 1 to 18 digits, which fit in u64.
-        self.0[2..].parse().unwrap_or(0)
-    }
-}
-
-impl FromStr for RecipientId {
-    type Err = TypeError;
-    fn from_str(s: &str) -> Result<Self, TypeError> {
-        let digits = s.strip_prefix("r-").unwrap_or("");
-        let ok = !digits.is_empty()
-            && digits.len() <= 18
-            && !digits.starts_with('0')
-            && digits.bytes().all(|b| b.is_ascii_digit());
-        if ok {
-            Ok(Self(s.to_string()))
-        } else {
-            Err(syntax(
-                "recipient id",
-                s,
-                "r- and a number without leading zeros",
-            ))
+            /// Its number.
+            pub fn number(&self) -> u64 {
+                // Invariant: parsing checked 1 to 18 digits after the prefix.
+                self.0[$prefix.len() + 1..].parse().unwrap_or(0)
+            }
         }
-    }
+
+        impl FromStr for $name {
+            type Err = TypeError;
+            fn from_str(s: &str) -> Result<Self, TypeError> {
+                let digits = s.strip_prefix(concat!($prefix, "-")).unwrap_or("");
+                let ok = !digits.is_empty()
+                    && digits.len() <= 18
+                    && !digits.starts_with('0')
+                    && digits.bytes().all(|b| b.is_ascii_digit());
+                if ok {
+                    Ok(Self(s.to_string()))
+                } else {
+                    Err(syntax(
+                        $what,
+                        s,
+                        concat!($prefix, "- and a number without leading zeros"),
+                    ))
+                }
+            }
+        }
+    };
 }
+
+/// A random id, `PREFIX-` and 16 lower-case hex digits (8 random bytes).
+macro_rules! random_id {
+    ($name:ident, $prefix:literal, $what:literal) => {
+        impl $name {
+            /// The id of 8 random bytes.
+            pub fn from_random(bytes: [u8; 8]) -> Self {
+                Self(format!(concat!($prefix, "-{}"), hex::encode(bytes)))
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = TypeError;
+            fn from_str(s: &str) -> Result<Self, TypeError> {
+                let rest = s.strip_prefix(concat!($prefix, "-")).unwrap_or("");
+                let ok = rest.len() == 16
+                    && rest.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+                if ok {
+                    Ok(Self(s.to_string()))
+                } else {
+                    Err(syntax(
+                        $what,
+                        s,
+                        concat!($prefix, "- and 16 lower-case hex digits"),
+                    ))
+                }
+            }
+        }
+    };
+}
+
+numbered_id!(RecipientId, "r", "recipient id");
+numbered_id!(UserId, "u", "user id");
+random_id!(TokenId, "tok", "token id");
+random_id!(JobId, "j", "job id");
 
 impl TraceId {
     /// A trace id from 8 random bytes (16 hex digits).
@@ -199,79 +240,6 @@ impl FromStr for TraceId {
                 s,
                 "t- and 1 to 32 lower-case letters or digits",
             ))
-        }
-    }
-}
-
-impl UserId {
-    /// The user numbered `n` (n >= 1).
-    pub fn from_number(n: u64) -> Self {
-        Self(format!("u-{}", n.max(1)))
-    }
-
-    /// Its number.
-    pub fn number(&self) -> u64 {
-        // Invariant: parsing checked 1 to 18 digits.
-        self.0[2..].parse().unwrap_or(0)
-    }
-}
-
-impl FromStr for UserId {
-    type Err = TypeError;
-    fn from_str(s: &str) -> Result<Self, TypeError> {
-        let digits = s.strip_prefix("u-").unwrap_or("");
-        let ok = !digits.is_empty()
-            && digits.len() <= 18
-            && !digits.starts_with('0')
-            && digits.bytes().all(|b| b.is_ascii_digit());
-        if ok {
-            Ok(Self(s.to_string()))
-        } else {
-            Err(syntax(
-                "user id",
-                s,
-                "u- and a number without leading zeros",
-            ))
-        }
-    }
-}
-
-impl TokenId {
-    /// A token id from 8 random bytes.
-    pub fn from_random(bytes: [u8; 8]) -> Self {
-        Self(format!("tok-{}", hex::encode(bytes)))
-    }
-}
-
-impl FromStr for TokenId {
-    type Err = TypeError;
-    fn from_str(s: &str) -> Result<Self, TypeError> {
-        let rest = s.strip_prefix("tok-").unwrap_or("");
-        let ok = rest.len() == 16 && rest.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
-        if ok {
-            Ok(Self(s.to_string()))
-        } else {
-            Err(syntax("token id", s, "tok- and 16 lower-case hex digits"))
-        }
-    }
-}
-
-impl JobId {
-    /// A job id from 8 random bytes.
-    pub fn from_random(bytes: [u8; 8]) -> Self {
-        Self(format!("j-{}", hex::encode(bytes)))
-    }
-}
-
-impl FromStr for JobId {
-    type Err = TypeError;
-    fn from_str(s: &str) -> Result<Self, TypeError> {
-        let rest = s.strip_prefix("j-").unwrap_or("");
-        let ok = rest.len() == 16 && rest.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
-        if ok {
-            Ok(Self(s.to_string()))
-        } else {
-            Err(syntax("job id", s, "j- and 16 lower-case hex digits"))
         }
     }
 }
@@ -451,6 +419,22 @@ mod tests {
         assert!("t-A".parse::<TraceId>().is_err());
         assert_eq!("i-3".parse::<IssuanceId>(), Ok(IssuanceId(3)));
         assert!("i-03".parse::<IssuanceId>().is_err());
+    }
+
+    #[test]
+    fn user_token_and_job_ids_parse_only_their_own_syntax() {
+        assert_eq!("u-7".parse::<UserId>().map(|u| u.number()), Ok(7));
+        assert!("u-07".parse::<UserId>().is_err() && "r-7".parse::<UserId>().is_err());
+        let tok = TokenId::from_random([0xab; 8]);
+        assert_eq!(tok.as_str(), "tok-abababababababab");
+        assert_eq!(tok.as_str().parse::<TokenId>(), Ok(tok));
+        assert!("tok-ABABABABABABABAB".parse::<TokenId>().is_err());
+        let job = JobId::from_random([1; 8]);
+        assert_eq!(job.as_str().parse::<JobId>(), Ok(job));
+        assert!("j-0101".parse::<JobId>().is_err());
+        for id in ["u-3", "tok-abababababababab", "j-0101010101010101"] {
+            assert!(looks_like_id(id), "{id}");
+        }
     }
 
     #[test]
