@@ -68,6 +68,16 @@ enum Command {
         #[command(subcommand)]
         action: RecordingCmd,
     },
+    /// Users of the service, with their roles (every change is logged).
+    User {
+        #[command(subcommand)]
+        action: UserCmd,
+    },
+    /// API tokens of the service's users (stored only as a hash).
+    Token {
+        #[command(subcommand)]
+        action: TokenCmd,
+    },
     /// Copy the whole vault (rows, log, checkpoints, blobs) to another database, then
     /// verify the log there.
     Migrate {
@@ -196,6 +206,64 @@ enum RecipientCmd {
 }
 
 #[derive(Subcommand)]
+enum UserCmd {
+    /// Add a user: distributor, investigator, auditor or admin.
+    Add {
+        /// Unique name.
+        name: String,
+        /// distributor, investigator, auditor or admin.
+        #[arg(long)]
+        role: String,
+        /// Read the password from the first line of standard input (else: token only).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List users.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change a user's role.
+    SetRole {
+        /// The user.
+        name: String,
+        /// The new role.
+        #[arg(long)]
+        role: String,
+    },
+    /// Stop a user from signing in or using tokens.
+    Disable {
+        /// The user.
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCmd {
+    /// Create an API token; prints it once, as the last line.
+    Create {
+        /// Whose token.
+        #[arg(long)]
+        user: String,
+        /// Days until it stops working (default: never).
+        #[arg(long)]
+        expires_days: Option<u32>,
+    },
+    /// List tokens (ids, owners, expiry; never the secrets).
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token by its id (tok-...).
+    Revoke {
+        /// The token id.
+        id: String,
+    },
+}
+
+#[derive(Subcommand)]
 enum RecordingCmd {
     /// Give a recording a new title.
     Rename {
@@ -275,6 +343,23 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Recording {
             action: RecordingCmd::Rename { recording, title },
         } => vault_cmd::retitle(v, &recording, &title),
+        Command::User { action } => match action {
+            UserCmd::Add {
+                name,
+                role,
+                password_stdin,
+            } => vault_cmd::user_add(v, &name, &role, password_stdin),
+            UserCmd::List { json } => vault_cmd::user_list(v, json),
+            UserCmd::SetRole { name, role } => vault_cmd::user_set_role(v, &name, &role),
+            UserCmd::Disable { name } => vault_cmd::user_disable(v, &name),
+        },
+        Command::Token { action } => match action {
+            TokenCmd::Create { user, expires_days } => {
+                vault_cmd::token_create(v, &user, expires_days)
+            }
+            TokenCmd::List { json } => vault_cmd::token_list(v, json),
+            TokenCmd::Revoke { id } => vault_cmd::token_revoke(v, &id),
+        },
         Command::Migrate { to, blobs_to } => {
             let target = tracemark_backends::Location {
                 dir: at.dir.clone(),

@@ -294,3 +294,98 @@ pub fn migrate(from: &Location, to: &Location) -> Result<i32> {
     );
     Ok(0)
 }
+
+fn role(text: &str) -> Result<tracemark_vault::Role> {
+    text.parse().with_context(|| format!("--role {text:?}"))
+}
+
+pub fn user_add(at: &Location, name: &str, role_name: &str, password_stdin: bool) -> Result<i32> {
+    let role = role(role_name)?;
+    let v = open(at)?;
+    let user = if password_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .context("reading the password from standard input")?;
+        let password = line.trim_end_matches(['\r', '\n']);
+        v.add_user_with_password(name, role, password)?
+    } else {
+        v.add_user(name, role, None)?
+    };
+    println!("{}\t{}\t{}", user.id, user.name, user.role.as_str());
+    Ok(0)
+}
+
+pub fn user_list(at: &Location, json: bool) -> Result<i32> {
+    let users = open(at)?.store().users()?;
+    if json {
+        println!("{}", serde_json::to_string(&users)?);
+    } else {
+        for u in users {
+            println!(
+                "{}\t{}\t{}{}",
+                u.id,
+                u.name,
+                u.role.as_str(),
+                if u.disabled { "\tdisabled" } else { "" }
+            );
+        }
+    }
+    Ok(0)
+}
+
+pub fn user_set_role(at: &Location, name: &str, role_name: &str) -> Result<i32> {
+    let role = role(role_name)?;
+    open(at)?.change_user(name, Some(role), None, None)?;
+    println!("{name}\t{}", role.as_str());
+    Ok(0)
+}
+
+pub fn user_disable(at: &Location, name: &str) -> Result<i32> {
+    open(at)?.change_user(name, None, None, Some(true))?;
+    println!("{name}\tdisabled");
+    Ok(0)
+}
+
+pub fn token_create(at: &Location, user: &str, expires_days: Option<u32>) -> Result<i32> {
+    let v = open(at)?;
+    let expires = expires_days.map(|d| {
+        tracemark_vault::UnixMillis(
+            tracemark_vault::system_clock().saturating_add(i64::from(d) * 86_400_000),
+        )
+    });
+    let (token, secret) = v.create_token(user, expires)?;
+    eprintln!(
+        "token {} for {user}{}: shown once, stored only as its SHA-256",
+        token.id,
+        expires_days.map_or(String::new(), |d| format!(", valid {d} days"))
+    );
+    println!("{secret}");
+    Ok(0)
+}
+
+pub fn token_list(at: &Location, json: bool) -> Result<i32> {
+    let tokens = open(at)?.store().tokens()?;
+    if json {
+        println!("{}", serde_json::to_string(&tokens)?);
+    } else {
+        for t in tokens {
+            println!(
+                "{}\t{}\t{}{}",
+                t.id,
+                t.user_id,
+                t.expires_at
+                    .map_or("no expiry".to_string(), |e| format!("expires {}", e.0)),
+                if t.revoked { "\trevoked" } else { "" }
+            );
+        }
+    }
+    Ok(0)
+}
+
+pub fn token_revoke(at: &Location, id: &str) -> Result<i32> {
+    let id: tracemark_vault::TokenId = id.parse()?;
+    open(at)?.revoke_token(&id)?;
+    println!("{id}\trevoked");
+    Ok(0)
+}

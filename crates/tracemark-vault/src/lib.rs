@@ -21,6 +21,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod accounts;
 mod error;
 mod evidence;
 mod issue;
@@ -29,6 +30,7 @@ mod trace;
 mod vault;
 mod verify;
 
+pub use accounts::{MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, hash_password, verify_password};
 pub use error::VaultError;
 pub use issue::{Delivery, IssuedCopy};
 pub use secret::Secret;
