@@ -110,10 +110,9 @@ impl Location {
             source,
         })?;
         let store = self.store(true)?;
-        if store.log_size()? > 0 {
-            return Err(VaultError::Store(StoreError::NotEmpty {
-                entries: store.log_size()?,
-            }));
+        let entries = store.log_size()?;
+        if entries > 0 {
+            return Err(VaultError::Store(StoreError::NotEmpty { entries }));
         }
         Vault::create_keys(&self.dir)?;
         Vault::open(&self.dir, store, self.blob_store()?)

@@ -9,19 +9,6 @@ use std::path::Path;
 
 use tracemark_backends::Location;
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for e in std::fs::read_dir(from).expect("read dir") {
-        let e = e.expect("entry");
-        let target = to.join(e.file_name());
-        if e.path().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).expect("copy");
-        }
-    }
-}
-
 fn data(name: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data")
@@ -32,7 +19,7 @@ fn data(name: &str) -> std::path::PathBuf {
 fn a_vault_of_the_previous_release_upgrades_in_place_and_traces_as_before() {
     let tmp = tempfile::tempdir().expect("tmp");
     let dir = tmp.path().join("vault");
-    copy_dir(&data("legacy-vault"), &dir);
+    tracemark_testkit::copy_dir(&data("legacy-vault"), &dir);
     let here = Location::embedded(&dir);
 
     let vault = here.open().expect("the legacy vault opens");

@@ -50,6 +50,19 @@ impl Index {
     /// Parses bytes written by [`Index::to_bytes`]. Never panics; allocation is bounded by
     /// the input length.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, FingerprintError> {
+        let mut index = Index::new();
+        for (id, fp) in Self::recordings_from_bytes(bytes)? {
+            index.add(id, fp)?;
+        }
+        Ok(index)
+    }
+
+    /// The `(recording id, fingerprint)` pairs of bytes written by [`Index::to_bytes`],
+    /// checked as strictly as [`Index::from_bytes`] checks them but without building the
+    /// hash table: for merging stored indices into one without hashing every pair twice.
+    pub fn recordings_from_bytes(
+        bytes: &[u8],
+    ) -> Result<Vec<(u64, Fingerprint)>, FingerprintError> {
         let mut r = Reader { bytes, pos: 0 };
         if r.take(MAGIC.len(), "magic")? != MAGIC {
             return Err(FingerprintError::BadMagic);
@@ -81,7 +94,8 @@ impl Index {
             });
         }
         let _ = at;
-        let mut index = Index::new();
+        let mut out = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for _ in 0..count {
             let at = r.pos;
             let id = r.u64("recording id")?;
@@ -102,19 +116,18 @@ impl Index {
             }
             let body = r.take(n as usize * PEAK_BYTES, "peaks")?;
             let peaks = parse_peaks(body, ticks, r.pos - body.len())?;
-            let fp = Fingerprint { peaks, ticks };
-            index.add(id, fp).map_err(|e| match e {
-                FingerprintError::DuplicateRecording { id } => FingerprintError::Invalid {
+            if !seen.insert(id) {
+                return Err(FingerprintError::Invalid {
                     offset: at,
                     reason: format!("recording {id} appears twice"),
-                },
-                other => other,
-            })?;
+                });
+            }
+            out.push((id, Fingerprint { peaks, ticks }));
         }
         if r.pos != bytes.len() {
             return Err(r.invalid(r.pos, format!("{} trailing bytes", bytes.len() - r.pos)));
         }
-        Ok(index)
+        Ok(out)
     }
 }
 

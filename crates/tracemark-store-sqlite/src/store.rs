@@ -247,40 +247,38 @@ fn checkpoints(conn: &Connection) -> Result<Vec<(u64, String)>, StoreError> {
 /// The write transaction handed to [`sequence`].
 struct Tx<'c>(rusqlite::Transaction<'c>);
 
+impl Tx<'_> {
+    fn exec(&self, sql: &str, params: impl rusqlite::Params) -> Result<(), StoreError> {
+        self.0.execute(sql, params).map_err(db_err)?;
+        Ok(())
+    }
+}
+
 impl AppendTx for Tx<'_> {
     fn frontier(&mut self) -> Result<Frontier, StoreError> {
         frontier_of(&self.0)
     }
 
     fn set_frontier(&mut self, frontier: &Frontier) -> Result<(), StoreError> {
-        self.0
-            .execute(
-                "INSERT INTO log_state (id, frontier) VALUES (1, ?1)
+        self.exec(
+            "INSERT INTO log_state (id, frontier) VALUES (1, ?1)
                  ON CONFLICT (id) DO UPDATE SET frontier = excluded.frontier",
-                [frontier.to_bytes()],
-            )
-            .map_err(db_err)?;
-        Ok(())
+            [frontier.to_bytes()],
+        )
     }
 
     fn insert_log(&mut self, index: u64, entry: &[u8], leaf: &[u8]) -> Result<(), StoreError> {
-        self.0
-            .execute(
-                "INSERT INTO log (idx, entry, leaf_hash) VALUES (?1, ?2, ?3)",
-                params![i64_of(index), entry, leaf],
-            )
-            .map_err(db_err)?;
-        Ok(())
+        self.exec(
+            "INSERT INTO log (idx, entry, leaf_hash) VALUES (?1, ?2, ?3)",
+            params![i64_of(index), entry, leaf],
+        )
     }
 
     fn insert_checkpoint(&mut self, size: u64, note: &str) -> Result<(), StoreError> {
-        self.0
-            .execute(
-                "INSERT INTO checkpoints (size, note) VALUES (?1, ?2)",
-                params![i64_of(size), note],
-            )
-            .map_err(db_err)?;
-        Ok(())
+        self.exec(
+            "INSERT INTO checkpoints (size, note) VALUES (?1, ?2)",
+            params![i64_of(size), note],
+        )
     }
 
     fn max_recipient_number(&mut self) -> Result<u64, StoreError> {
@@ -296,13 +294,10 @@ impl AppendTx for Tx<'_> {
     }
 
     fn insert_recipient(&mut self, r: &Recipient) -> Result<(), StoreError> {
-        self.0
-            .execute(
+        self.exec(
                 "INSERT INTO recipients (id, name, email, created_at, log_index) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![r.id.as_str(), r.name, r.email, r.created_at.0, i64_of(r.log_index)],
             )
-            .map_err(db_err)?;
-        Ok(())
     }
 
     fn set_recipient_email(
@@ -310,13 +305,10 @@ impl AppendTx for Tx<'_> {
         id: &RecipientId,
         email: Option<&str>,
     ) -> Result<(), StoreError> {
-        self.0
-            .execute(
-                "UPDATE recipients SET email = ?1 WHERE id = ?2",
-                params![email, id.as_str()],
-            )
-            .map_err(db_err)?;
-        Ok(())
+        self.exec(
+            "UPDATE recipients SET email = ?1 WHERE id = ?2",
+            params![email, id.as_str()],
+        )
     }
 
     fn recording_by_content(&mut self, sha: &Sha256) -> Result<Option<Recording>, StoreError> {
@@ -343,13 +335,10 @@ impl AppendTx for Tx<'_> {
     }
 
     fn set_recording_title(&mut self, id: &RecordingId, title: &str) -> Result<(), StoreError> {
-        self.0
-            .execute(
-                "UPDATE recordings SET title = ?1 WHERE id = ?2",
-                params![title, id.as_str()],
-            )
-            .map_err(db_err)?;
-        Ok(())
+        self.exec(
+            "UPDATE recordings SET title = ?1 WHERE id = ?2",
+            params![title, id.as_str()],
+        )
     }
 
     fn issuance(
@@ -378,14 +367,11 @@ impl AppendTx for Tx<'_> {
     }
 
     fn insert_trace(&mut self, t: &TraceRow) -> Result<(), StoreError> {
-        self.0
-            .execute(
+        self.exec(
                 "INSERT INTO traces (id, leak_sha256, verdict, report_json, report_sha256, created_at, log_index)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![t.id.as_str(), t.leak_sha256.0.as_slice(), t.verdict, t.report_json, t.report_sha256.0.as_slice(), t.created_at.0, i64_of(t.log_index)],
             )
-            .map_err(db_err)?;
-        Ok(())
     }
 
     fn max_user_number(&mut self) -> Result<u64, StoreError> {
@@ -401,36 +387,30 @@ impl AppendTx for Tx<'_> {
     }
 
     fn insert_user(&mut self, u: &User) -> Result<(), StoreError> {
-        self.0
-            .execute(
-                &format!("INSERT INTO users ({USER_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
-                params![
-                    u.id.as_str(),
-                    u.name,
-                    u.role.as_str(),
-                    u.password_hash,
-                    flag(u.disabled),
-                    u.created_at.0,
-                    i64_of(u.log_index)
-                ],
-            )
-            .map_err(db_err)?;
-        Ok(())
+        self.exec(
+            &format!("INSERT INTO users ({USER_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+            params![
+                u.id.as_str(),
+                u.name,
+                u.role.as_str(),
+                u.password_hash,
+                flag(u.disabled),
+                u.created_at.0,
+                i64_of(u.log_index)
+            ],
+        )
     }
 
     fn update_user(&mut self, u: &User) -> Result<(), StoreError> {
-        self.0
-            .execute(
-                "UPDATE users SET role = ?1, password_hash = ?2, disabled = ?3 WHERE id = ?4",
-                params![
-                    u.role.as_str(),
-                    u.password_hash,
-                    flag(u.disabled),
-                    u.id.as_str()
-                ],
-            )
-            .map_err(db_err)?;
-        Ok(())
+        self.exec(
+            "UPDATE users SET role = ?1, password_hash = ?2, disabled = ?3 WHERE id = ?4",
+            params![
+                u.role.as_str(),
+                u.password_hash,
+                flag(u.disabled),
+                u.id.as_str()
+            ],
+        )
     }
 
     fn token(&mut self, id: &TokenId) -> Result<Option<ApiToken>, StoreError> {
@@ -443,38 +423,29 @@ impl AppendTx for Tx<'_> {
     }
 
     fn insert_token(&mut self, t: &ApiToken) -> Result<(), StoreError> {
-        self.0
-            .execute(
-                &format!("INSERT INTO tokens ({TOKEN_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
-                params![
-                    t.id.as_str(),
-                    t.user_id.as_str(),
-                    t.secret_sha256.0.as_slice(),
-                    t.created_at.0,
-                    t.expires_at.map(|e| e.0),
-                    flag(t.revoked),
-                    i64_of(t.log_index)
-                ],
-            )
-            .map_err(db_err)?;
-        Ok(())
+        self.exec(
+            &format!("INSERT INTO tokens ({TOKEN_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+            params![
+                t.id.as_str(),
+                t.user_id.as_str(),
+                t.secret_sha256.0.as_slice(),
+                t.created_at.0,
+                t.expires_at.map(|e| e.0),
+                flag(t.revoked),
+                i64_of(t.log_index)
+            ],
+        )
     }
 
     fn revoke_token(&mut self, id: &TokenId) -> Result<(), StoreError> {
-        self.0
-            .execute("UPDATE tokens SET revoked = 1 WHERE id = ?1", [id.as_str()])
-            .map_err(db_err)?;
-        Ok(())
+        self.exec("UPDATE tokens SET revoked = 1 WHERE id = ?1", [id.as_str()])
     }
 
     fn insert_job(&mut self, j: &Job) -> Result<(), StoreError> {
-        self.0
-            .execute(
+        self.exec(
                 &format!("INSERT INTO jobs ({JOB_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"),
                 params![j.id.as_str(), j.kind, j.input, j.status.as_str(), j.progress, j.result, j.error, j.attempts, j.lease, j.lease_expires.map(|t| t.0), j.created_at.0, j.updated_at.0],
             )
-            .map_err(db_err)?;
-        Ok(())
     }
 
     fn job_for_update(&mut self, id: &JobId) -> Result<Option<Job>, StoreError> {
@@ -492,24 +463,18 @@ impl AppendTx for Tx<'_> {
             JobOutcome::Succeeded(r) => (JobStatus::Succeeded, Some(r.as_str()), None),
             JobOutcome::Failed(e) => (JobStatus::Failed, None, Some(e.as_str())),
         };
-        self.0
-            .execute(
+        self.exec(
                 "UPDATE jobs SET status = ?1, result = ?2, error = ?3, progress = 1.0, lease = NULL, lease_expires = NULL, updated_at = ?4 WHERE id = ?5",
                 params![status.as_str(), result, error, time.0, id.as_str()],
             )
-            .map_err(db_err)?;
-        Ok(())
     }
 
     fn import_issuance(&mut self, i: &Issuance) -> Result<(), StoreError> {
-        self.0
-            .execute(
+        self.exec(
                 "INSERT INTO issuances (id, recording_id, recipient_id, payload, codeword_commitment, format, copy_sha256, issued_at, log_index)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 params![i64_of(i.id.0), i.recording_id.as_str(), i.recipient_id.as_str(), i.payload.0.as_slice(), i.codeword_commitment.0.as_slice(), i.format, i.copy_sha256.0.as_slice(), i.issued_at.0, i64_of(i.log_index)],
             )
-            .map_err(db_err)?;
-        Ok(())
     }
 
     fn legacy_pending(&mut self) -> Result<bool, StoreError> {
@@ -521,14 +486,11 @@ impl AppendTx for Tx<'_> {
     }
 
     fn set_fingerprint(&mut self, id: &RecordingId, bytes: &[u8]) -> Result<(), StoreError> {
-        self.0
-            .execute(
-                "INSERT INTO fingerprints (recording_id, bytes) VALUES (?1, ?2)
+        self.exec(
+            "INSERT INTO fingerprints (recording_id, bytes) VALUES (?1, ?2)
                  ON CONFLICT (recording_id) DO UPDATE SET bytes = excluded.bytes",
-                params![id.as_str(), bytes],
-            )
-            .map_err(db_err)?;
-        Ok(())
+            params![id.as_str(), bytes],
+        )
     }
 
     fn finish_legacy_upgrade(&mut self) -> Result<(), StoreError> {

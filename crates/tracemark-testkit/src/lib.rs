@@ -179,6 +179,20 @@ pub fn corpus_or_excerpt(name: &str, max_seconds: f64, excerpt_span: (f64, f64))
     AudioBuffer::try_new(rate, vec![mono; entry.channels]).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// Copies a directory tree (a vault made for a test, to tamper with a copy of it).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create the copy's directory");
+    for e in std::fs::read_dir(from).expect("read the directory to copy") {
+        let e = e.expect("directory entry");
+        let target = to.join(e.file_name());
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).expect("copy a file");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

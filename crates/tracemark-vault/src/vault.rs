@@ -126,10 +126,11 @@ impl Vault {
         };
         let mut fingerprints = Vec::new();
         if let Some(bytes) = legacy.fingerprint_index {
-            let index = tracemark_fingerprint::Index::from_bytes(&bytes)?;
+            let mut stored = tracemark_fingerprint::Index::recordings_from_bytes(&bytes)?;
             for r in self.store.recordings()? {
-                if let Some(fp) = index.fingerprint(r.id.number()) {
-                    fingerprints.push((r.id.clone(), single_fingerprint(&r.id, fp.clone())?));
+                if let Some(at) = stored.iter().position(|(n, _)| *n == r.id.number()) {
+                    let (_, fp) = stored.swap_remove(at);
+                    fingerprints.push((r.id.clone(), single_fingerprint(&r.id, fp)?));
                 }
             }
         }
@@ -406,10 +407,14 @@ impl Vault {
     /// The fingerprint index of every ingested recording.
     pub fn fingerprint_index(&self) -> Result<tracemark_fingerprint::Index, VaultError> {
         let mut index = tracemark_fingerprint::Index::new();
+        // Each row holds its recording's fingerprint alone; parse the peaks and hash them
+        // once, into the one index (parsing each row into an index of its own would hash
+        // every pair twice, on every trace).
         for (id, bytes) in self.store.fingerprints()? {
-            let one = tracemark_fingerprint::Index::from_bytes(&bytes)?;
-            if let Some(fp) = one.fingerprint(id.number()) {
-                index.add(id.number(), fp.clone())?;
+            for (n, fp) in tracemark_fingerprint::Index::recordings_from_bytes(&bytes)? {
+                if n == id.number() {
+                    index.add(n, fp)?;
+                }
             }
         }
         Ok(index)

@@ -13,11 +13,12 @@ use std::collections::{HashMap, HashSet};
 
 use tracemark_evidence::LogChecker;
 use tracemark_ledger::LogEntry;
+use tracemark_store::StoreError;
 use tracemark_store::records::{
     self, RECIPIENTS, RECORDINGS, TOKENS, USERS, differing_columns, recipient_statement,
     recording_statement, token_statement, user_statement,
 };
-use tracemark_types::{PayloadBytes, Sha256};
+use tracemark_types::{PayloadBytes, Sha256, UnixMillis};
 
 use crate::VaultError;
 use crate::vault::Vault;
@@ -124,13 +125,14 @@ impl Vault {
         let mut records = 0usize;
 
         let fingerprints: HashMap<_, _> = self.store.fingerprints()?.into_iter().collect();
-        for r in self.store.recordings()? {
+        let recordings = self.store.recordings()?;
+        for r in &recordings {
             let id = r.id.as_str();
             let created = claim(RECORDINGS, id, r.log_index)?;
             check(
                 RECORDINGS,
                 id,
-                &records::recording_entry(&r)?,
+                &records::recording_entry(r)?,
                 created,
                 r.log_index,
             )?;
@@ -147,101 +149,96 @@ impl Vault {
                 .get(&r.id)
                 .map(Vec::as_slice)
                 .unwrap_or_default();
-            let derived =
-                recording_statement(&r, fp, tracemark_types::UnixMillis(entries[at].time().0))?;
+            let derived = recording_statement(r, fp, UnixMillis(entries[at].time().0))?;
             check(RECORDINGS, id, &derived, &entries[at], at as u64)?;
             records += 1;
         }
-        for r in self.store.recipients()? {
-            let id = r.id.as_str();
-            let created = claim(RECIPIENTS, id, r.log_index)?;
-            let same_row = match created {
-                LogEntry::RecordStated { table, row, .. } => {
-                    table.as_str() == RECIPIENTS && row.as_str() == id
-                }
-                LogEntry::RecipientAdded { recipient, .. } => recipient.as_str() == id,
-                _ => false,
-            };
-            if !same_row || created.time().0 != r.created_at.0 {
-                let same_kind = matches!(
-                    created,
-                    LogEntry::RecordStated { table, .. } if table.as_str() == RECIPIENTS
-                ) || matches!(created, LogEntry::RecipientAdded { .. });
-                let col = match (same_row, same_kind) {
-                    (true, _) => "created_at",
-                    (false, true) => "id",
-                    (false, false) => "log_index",
-                };
-                return Err(record_broken(
-                    RECIPIENTS,
-                    id,
-                    vec![col.into()],
-                    EDITED,
-                    r.log_index,
-                ));
-            }
-            match latest(RECIPIENTS, id) {
-                Some(at) => {
-                    let derived =
-                        recipient_statement(&r, tracemark_types::UnixMillis(entries[at].time().0))?;
-                    check(RECIPIENTS, id, &derived, &entries[at], at as u64)?;
-                }
-                None => check(
-                    RECIPIENTS,
-                    id,
-                    &records::legacy_recipient_entry(&r)?,
-                    created,
-                    r.log_index,
-                )?,
-            }
-            records += 1;
-        }
-        // Users and tokens: created by a statement of their own row, then stated anew at
-        // each change (role, password, disabled; revocation).
-        let stated_row = |table: &'static str,
-                          id: &str,
-                          created: &LogEntry,
-                          created_at: i64,
-                          index: u64|
+        // Recipients, users and tokens: created by a statement of their own row (a
+        // recipient of an older vault: by its `RecipientAdded`), then stated anew at each
+        // change; the latest statement must match every column.
+        let mut stated_record = |table: &'static str,
+                                 id: &str,
+                                 log_index: u64,
+                                 created_at: i64,
+                                 derive: &dyn Fn(UnixMillis) -> Result<LogEntry, StoreError>,
+                                 legacy: Option<LogEntry>|
          -> Result<(), VaultError> {
+            let created = claim(table, id, log_index)?;
             let (same_kind, same_row) = match created {
                 LogEntry::RecordStated { table: t, row, .. } if t.as_str() == table => {
                     (true, row.as_str() == id)
                 }
+                LogEntry::RecipientAdded { recipient, .. } if table == RECIPIENTS => {
+                    (true, recipient.as_str() == id)
+                }
                 _ => (false, false),
             };
             let col = match (same_kind, same_row) {
-                (true, true) if created.time().0 == created_at => return Ok(()),
-                (true, true) => "created_at",
-                (true, false) => "id",
-                _ => "log_index",
+                (true, true) if created.time().0 == created_at => None,
+                (true, true) => Some("created_at"),
+                (true, false) => Some("id"),
+                _ => Some("log_index"),
             };
-            Err(record_broken(table, id, vec![col.into()], EDITED, index))
+            if let Some(col) = col {
+                return Err(record_broken(
+                    table,
+                    id,
+                    vec![col.into()],
+                    EDITED,
+                    log_index,
+                ));
+            }
+            match (latest(table, id), legacy) {
+                (Some(at), _) => {
+                    let derived = derive(UnixMillis(entries[at].time().0))?;
+                    check(table, id, &derived, &entries[at], at as u64)
+                }
+                (None, Some(legacy)) => check(table, id, &legacy, created, log_index),
+                (None, None) => Err(record_broken(
+                    table,
+                    id,
+                    vec![],
+                    "has no statement of its columns in the log",
+                    log_index,
+                )),
+            }
         };
+        let recipients = self.store.recipients()?;
+        for r in &recipients {
+            let legacy = records::legacy_recipient_entry(r)?;
+            stated_record(
+                RECIPIENTS,
+                r.id.as_str(),
+                r.log_index,
+                r.created_at.0,
+                &|time| recipient_statement(r, time),
+                Some(legacy),
+            )?;
+        }
         let users = self.store.users()?;
         for u in &users {
-            let id = u.id.as_str();
-            let created = claim(USERS, id, u.log_index)?;
-            stated_row(USERS, id, created, u.created_at.0, u.log_index)?;
-            let at = latest(USERS, id).unwrap_or(u.log_index as usize);
-            let derived = user_statement(u, tracemark_types::UnixMillis(entries[at].time().0))?;
-            check(USERS, id, &derived, &entries[at], at as u64)?;
-            records += 1;
+            stated_record(
+                USERS,
+                u.id.as_str(),
+                u.log_index,
+                u.created_at.0,
+                &|time| user_statement(u, time),
+                None,
+            )?;
         }
         let tokens = self.store.tokens()?;
         for t in &tokens {
-            let id = t.id.as_str();
-            let created = claim(TOKENS, id, t.log_index)?;
-            stated_row(TOKENS, id, created, t.created_at.0, t.log_index)?;
-            let at = latest(TOKENS, id).unwrap_or(t.log_index as usize);
-            let derived = token_statement(t, tracemark_types::UnixMillis(entries[at].time().0))?;
-            check(TOKENS, id, &derived, &entries[at], at as u64)?;
-            records += 1;
+            stated_record(
+                TOKENS,
+                t.id.as_str(),
+                t.log_index,
+                t.created_at.0,
+                &|time| token_statement(t, time),
+                None,
+            )?;
         }
-        let mut recordings_by_id = HashMap::new();
-        for r in self.store.recordings()? {
-            recordings_by_id.insert(r.id.clone(), r);
-        }
+        records += recipients.len() + users.len() + tokens.len();
+        let recordings_by_id: HashMap<_, _> = recordings.iter().map(|r| (&r.id, r)).collect();
         for i in self.store.issuances()? {
             let row = i.id.to_string();
             let stored = claim("issuances", &row, i.log_index)?;
@@ -296,10 +293,10 @@ impl Vault {
 
         // Every event entry must still have its record.
         let mut rows_present: HashSet<(String, String)> = HashSet::new();
-        for r in self.store.recordings()? {
+        for r in &recordings {
             rows_present.insert((RECORDINGS.into(), r.id.to_string()));
         }
-        for r in self.store.recipients()? {
+        for r in &recipients {
             rows_present.insert((RECIPIENTS.into(), r.id.to_string()));
         }
         for u in &users {

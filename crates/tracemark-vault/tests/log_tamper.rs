@@ -30,19 +30,6 @@ fn populated(dir: &Path) {
     assert_eq!(report.records, 4);
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for e in std::fs::read_dir(from).expect("read dir") {
-        let e = e.expect("entry");
-        let target = to.join(e.file_name());
-        if e.path().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).expect("copy");
-        }
-    }
-}
-
 fn tampered(
     base: &Path,
     work: &Path,
@@ -50,7 +37,7 @@ fn tampered(
     sql: &str,
 ) -> Result<tracemark_vault::LogReport, VaultError> {
     let dir: PathBuf = work.join(name);
-    copy_dir(base, &dir);
+    tracemark_testkit::copy_dir(base, &dir);
     let conn = rusqlite::Connection::open(dir.join("vault.db")).expect("open db");
     conn.execute_batch(sql).expect("tamper");
     drop(conn);
