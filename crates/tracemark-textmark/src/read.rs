@@ -1,0 +1,469 @@
+//! Reading a leak: which sites it shows, in which form, and which of its words the
+//! transcript contains.
+
+use crate::align::{self, Run};
+use crate::sites::{self, Site, SiteKind};
+use crate::text::Words;
+use crate::{Error, MarkedTranscript};
+
+/// Soft value given to a site read in one form: `+READ_SOFT_VALUE` for symbol 1,
+/// `-READ_SOFT_VALUE` for symbol 0. Chosen so that the single-leaker log-likelihood
+/// score, at the amplitude tardos estimates from these values
+/// (`mu = sqrt(z^2 - 1) = 1.40`), weighs a read site as a hard read that is wrong with
+/// probability 1 %: `2 mu z = 4.8 ~ ln(0.99 / 0.01) = 4.6`. One misread costs a leaker
+/// that much and no more; the false-accusation bound holds for any value.
+pub const READ_SOFT_VALUE: f32 = 1.72;
+
+/// What the leak shows of one site.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SiteState {
+    /// The leak does not quote the site (or quotes it with a word missing beside it).
+    Unseen,
+    /// The leak quotes the site, but in a form that retyping or a house style could have
+    /// produced from either symbol, or that no symbol gives (an elision, a misspelt
+    /// word, two quotes that disagree): no evidence.
+    Erased,
+    /// The leak shows the form of this symbol.
+    Read(bool),
+}
+
+/// How much the leak may have been normalised since it left its recipient.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum ReadPolicy {
+    /// Quoted or republished text: forms that a house style produces (lower-case titles,
+    /// AP numbers, hyphenated compounds, one spelling convention throughout) are erasures.
+    #[default]
+    Quoted,
+    /// The recipient's file itself, unedited: every form is evidence.
+    Verbatim,
+}
+
+/// Whether a leak word is in the transcript.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SegmentStatus {
+    /// The words are in the transcript, at `original_start_word..original_end_word`.
+    Genuine {
+        /// First whitespace token of the transcript (0-based).
+        original_start_word: usize,
+        /// One past the last whitespace token of the transcript.
+        original_end_word: usize,
+    },
+    /// The words are in no transcript.
+    Unmatched,
+}
+
+/// A run of leak tokens with one status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Segment {
+    /// Genuine or unmatched.
+    pub status: SegmentStatus,
+    /// First whitespace token of the leak (0-based).
+    pub leak_start_word: usize,
+    /// One past the last whitespace token of the leak.
+    pub leak_end_word: usize,
+    /// Whether the segment lies inside quotation marks in the leak. Unmatched words
+    /// outside quotes are the writer's own prose; inside quotes they are words put in
+    /// the speakers' mouths that the transcript does not contain.
+    pub quoted: bool,
+}
+
+/// Everything read from one leak against one transcript.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LeakReading {
+    states: Vec<SiteState>,
+    segments: Vec<Segment>,
+    matched_words: usize,
+    leak_words: usize,
+}
+
+impl LeakReading {
+    /// One state per site of the transcript, in site order.
+    pub fn states(&self) -> &[SiteState] {
+        &self.states
+    }
+
+    /// The leak's tokens in order, each in exactly one segment.
+    pub fn segments(&self) -> &[Segment] {
+        &self.segments
+    }
+
+    /// Leak words aligned to the transcript.
+    pub fn matched_words(&self) -> usize {
+        self.matched_words
+    }
+
+    /// Whitespace tokens of the leak.
+    pub fn leak_words(&self) -> usize {
+        self.leak_words
+    }
+
+    /// Sites read in one form.
+    pub fn read_sites(&self) -> usize {
+        self.states
+            .iter()
+            .filter(|s| matches!(s, SiteState::Read(_)))
+            .count()
+    }
+
+    /// Sites seen but erased.
+    pub fn erased_sites(&self) -> usize {
+        self.states
+            .iter()
+            .filter(|s| **s == SiteState::Erased)
+            .count()
+    }
+
+    /// The readings as tardos observations: one slot per site, `+-READ_SOFT_VALUE`
+    /// where read, unobserved (cells = 0) elsewhere.
+    ///
+    /// # Errors
+    /// [`Error::Tardos`] beyond tardos' slot limit.
+    pub fn observations(&self) -> Result<tracemark_tardos::Observations, Error> {
+        let (soft, cells) = self
+            .states
+            .iter()
+            .map(|s| match s {
+                SiteState::Read(true) => (READ_SOFT_VALUE, 1),
+                SiteState::Read(false) => (-READ_SOFT_VALUE, 1),
+                _ => (0.0, 0),
+            })
+            .unzip();
+        Ok(tracemark_tardos::Observations::try_new(soft, cells)?)
+    }
+}
+
+/// Class of the punctuation between two leak words, quotes and spaces set aside.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Gap {
+    Space,
+    Comma,
+    Stop,
+    Semicolon,
+    Dash,
+    Hyphen,
+    Other,
+}
+
+fn classify(gap: &str) -> Gap {
+    if gap.contains("..")
+        || gap.contains('\u{2026}')
+        || gap.contains('\n') && gap.trim().is_empty() && gap.matches('\n').count() > 1
+    {
+        return Gap::Other;
+    }
+    let core: String = gap
+        .chars()
+        .filter(|c| {
+            !c.is_whitespace()
+                && !matches!(
+                    c,
+                    '"' | '\u{201C}' | '\u{201D}' | '\u{2018}' | '\u{2019}' | '\''
+                )
+        })
+        .collect();
+    match core.as_str() {
+        "" => Gap::Space,
+        "," => Gap::Comma,
+        "." => Gap::Stop,
+        ";" => Gap::Semicolon,
+        "\u{2014}" | "\u{2013}" | "--" | "---" => Gap::Dash,
+        "-" if gap.chars().any(char::is_whitespace) => Gap::Dash,
+        "-" => Gap::Hyphen,
+        _ => Gap::Other,
+    }
+}
+
+fn is_lower(word: &str) -> bool {
+    word.chars().next().is_some_and(char::is_lowercase)
+}
+
+fn is_digits(word: &str) -> bool {
+    word.bytes().all(|b| b.is_ascii_digit())
+}
+
+struct Reader<'a> {
+    leak: &'a Words,
+    policy: ReadPolicy,
+    /// Whether the leak mixes American and British spellings from the list.
+    mixed_spelling: bool,
+}
+
+impl Reader<'_> {
+    fn gap(&self, site: &Site, leak_unit: usize) -> SiteState {
+        let read = |b: bool| SiteState::Read(b);
+        let quoted = self.policy == ReadPolicy::Quoted;
+        match (site.kind, classify(self.leak.gap_after(leak_unit))) {
+            (
+                SiteKind::IntroComma | SiteKind::ConjunctionComma | SiteKind::TooComma,
+                Gap::Comma,
+            ) => read(true),
+            (
+                SiteKind::IntroComma | SiteKind::ConjunctionComma | SiteKind::TooComma,
+                Gap::Space,
+            ) => read(false),
+            (SiteKind::StopSemicolon, Gap::Stop) => read(false),
+            (SiteKind::StopSemicolon, Gap::Semicolon) => read(true),
+            (SiteKind::DashComma, Gap::Dash) => read(false),
+            (SiteKind::DashComma, Gap::Comma) => read(true),
+            (SiteKind::Hyphen, Gap::Space) => read(true),
+            (SiteKind::Hyphen, Gap::Hyphen) if !quoted => read(false),
+            _ => SiteState::Erased,
+        }
+    }
+
+    fn word(&self, site: &Site, leak_unit: usize) -> SiteState {
+        let word = self.leak.word(leak_unit);
+        let quoted = self.policy == ReadPolicy::Quoted;
+        let lower = word.to_lowercase();
+        match site.kind {
+            SiteKind::TitleCase => {
+                let opens = leak_unit == 0 || {
+                    let before = self.leak.gap_after(leak_unit - 1);
+                    before.contains(['.', '?', '!', ':', '"', '\u{201C}', '\n'])
+                };
+                let shouting = word
+                    .chars()
+                    .filter(|c| c.is_alphabetic())
+                    .all(char::is_uppercase);
+                if is_lower(word) {
+                    if quoted {
+                        SiteState::Erased
+                    } else {
+                        SiteState::Read(true)
+                    }
+                } else if opens || shouting {
+                    SiteState::Erased
+                } else {
+                    SiteState::Read(false)
+                }
+            }
+            SiteKind::Number => {
+                let Some(value) = sites::number_value(&lower) else {
+                    return SiteState::Erased;
+                };
+                let numeral = is_digits(word);
+                // AP style: spell out one to nine, numerals from 10 (AP Stylebook, "numerals").
+                let ap_form = value >= 10;
+                if quoted && numeral == ap_form {
+                    SiteState::Erased
+                } else {
+                    SiteState::Read(numeral)
+                }
+            }
+            SiteKind::Spelling => {
+                if sites::american_of(&lower).is_none() || quoted && !self.mixed_spelling {
+                    SiteState::Erased
+                } else {
+                    SiteState::Read(sites::is_british(&lower))
+                }
+            }
+            _ => SiteState::Erased,
+        }
+    }
+}
+
+fn merge(old: SiteState, new: SiteState) -> SiteState {
+    match (old, new) {
+        (SiteState::Unseen, n) => n,
+        (o, SiteState::Unseen) => o,
+        (SiteState::Read(a), SiteState::Read(b)) if a == b => old,
+        (SiteState::Read(_), SiteState::Erased) => old,
+        (SiteState::Erased, SiteState::Read(_)) => new,
+        _ => SiteState::Erased,
+    }
+}
+
+/// Reads `leak` against `marked` (see [`MarkedTranscript::read`]).
+pub(crate) fn read(
+    marked: &MarkedTranscript,
+    leak: &str,
+    policy: ReadPolicy,
+) -> Result<LeakReading, Error> {
+    let leak = Words::parse(leak)?;
+    let runs = align::align(marked.words(), &leak);
+    let n_orig = marked.words().units().len();
+    let mut to_leak: Vec<Option<(usize, bool)>> = vec![None; n_orig];
+    let mut states = vec![SiteState::Unseen; marked.sites().len()];
+    let (mut american, mut british) = (false, false);
+    for k in 0..leak.units().len() {
+        let lower = leak.word(k).to_lowercase();
+        if sites::american_of(&lower).is_some() {
+            if sites::is_british(&lower) {
+                british = true
+            } else {
+                american = true
+            }
+        }
+    }
+    let reader = Reader {
+        leak: &leak,
+        policy,
+        mixed_spelling: american && british,
+    };
+    for run in &runs {
+        for p in &run.pairs {
+            to_leak[p.original] = Some((p.leak, p.exact));
+        }
+        let lo = run.pairs.iter().map(|p| p.original).min().unwrap_or(0);
+        let hi = run.pairs.iter().map(|p| p.original).max().unwrap_or(0);
+        let first = marked.sites().partition_point(|s| s.unit < lo);
+        let last = marked.sites().partition_point(|s| s.unit <= hi);
+        for (s, site) in marked.sites().iter().enumerate().take(last).skip(first) {
+            let Some((i, exact)) = to_leak[site.unit] else {
+                continue;
+            };
+            let state = if site.kind.is_boundary() {
+                match to_leak.get(site.unit + 1).copied().flatten() {
+                    Some((next, _)) if next == i + 1 => reader.gap(site, i),
+                    _ => continue,
+                }
+            } else if exact {
+                reader.word(site, i)
+            } else {
+                SiteState::Erased
+            };
+            states[s] = merge(states[s], state);
+        }
+        for p in &run.pairs {
+            to_leak[p.original] = None;
+        }
+    }
+    let matched_words = runs.iter().map(|r| r.pairs.len()).sum();
+    Ok(LeakReading {
+        states,
+        segments: segments(marked.words(), &leak, &runs),
+        matched_words,
+        leak_words: leak.token_count(),
+    })
+}
+
+/// Quote state of every leak token: inside `"..."` or `“...”`.
+fn quoted_tokens(leak: &Words) -> Vec<bool> {
+    let mut out = vec![false; leak.token_count()];
+    let (mut inside, mut token, mut in_token) = (false, 0usize, false);
+    for c in leak.text().chars() {
+        if c.is_whitespace() {
+            if in_token {
+                token += 1;
+                in_token = false;
+            }
+            continue;
+        }
+        let starts = !in_token;
+        in_token = true;
+        match c {
+            '\u{201C}' => inside = true,
+            '\u{201D}' => inside = false,
+            '"' if starts => inside = true,
+            '"' => inside = false,
+            _ => {}
+        }
+        if let Some(q) = out.get_mut(token)
+            && c.is_alphanumeric()
+            && !*q
+        {
+            *q = inside;
+        }
+    }
+    out
+}
+
+fn segments(original: &Words, leak: &Words, runs: &[Run]) -> Vec<Segment> {
+    let quoted = quoted_tokens(leak);
+    let tokens = leak.token_count();
+    // Per token: Some(run) if inside a genuine run's token span.
+    let mut owner: Vec<Option<usize>> = vec![None; tokens];
+    for (r, run) in runs.iter().enumerate() {
+        let (Some(first), Some(last)) = (run.pairs.first(), run.pairs.last()) else {
+            continue;
+        };
+        let (a, b) = (
+            leak.units()[first.leak].token,
+            leak.units()[last.leak].token,
+        );
+        for o in owner.iter_mut().take(b + 1).skip(a) {
+            *o = Some(r);
+        }
+    }
+    let mut out: Vec<Segment> = Vec::new();
+    for t in 0..tokens {
+        let status = match owner[t] {
+            Some(r) => {
+                let run = &runs[r];
+                let first = run.pairs.first().map_or(0, |p| p.original);
+                let last = run.pairs.last().map_or(0, |p| p.original);
+                SegmentStatus::Genuine {
+                    original_start_word: original.units()[first].token,
+                    original_end_word: original.units()[last].token + 1,
+                }
+            }
+            None => SegmentStatus::Unmatched,
+        };
+        let q = quoted[t];
+        match out.last_mut() {
+            Some(s)
+                if s.status == status
+                    && (s.quoted == q || matches!(status, SegmentStatus::Genuine { .. })) =>
+            {
+                s.leak_end_word = t + 1;
+                s.quoted |= q;
+            }
+            _ => out.push(Segment {
+                status,
+                leak_start_word: t,
+                leak_end_word: t + 1,
+                quoted: q,
+            }),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gaps_are_classified_with_quotes_and_retyped_dashes_set_aside() {
+        assert_eq!(classify(", "), Gap::Comma);
+        assert_eq!(classify(",\" "), Gap::Comma);
+        assert_eq!(classify(" "), Gap::Space);
+        assert_eq!(classify(" -- "), Gap::Dash);
+        assert_eq!(classify("--"), Gap::Dash);
+        assert_eq!(classify(" - "), Gap::Dash);
+        assert_eq!(classify("-"), Gap::Hyphen);
+        assert_eq!(classify("; "), Gap::Semicolon);
+        assert_eq!(classify(" ... "), Gap::Other);
+        assert_eq!(classify(" \u{2026} "), Gap::Other);
+        assert_eq!(classify(", -- "), Gap::Other);
+    }
+
+    #[test]
+    fn a_quote_marks_its_tokens() {
+        let w = Words::parse("He said \"we made it\" and “so did they” then.").expect("small");
+        assert_eq!(
+            quoted_tokens(&w),
+            [
+                false, false, true, true, true, false, true, true, true, false
+            ]
+        );
+    }
+
+    #[test]
+    fn two_quotes_that_disagree_erase_the_site() {
+        assert_eq!(
+            merge(SiteState::Read(true), SiteState::Read(false)),
+            SiteState::Erased
+        );
+        assert_eq!(
+            merge(SiteState::Read(true), SiteState::Erased),
+            SiteState::Read(true)
+        );
+        assert_eq!(
+            merge(SiteState::Unseen, SiteState::Read(false)),
+            SiteState::Read(false)
+        );
+    }
+}
