@@ -2,6 +2,7 @@
 
 mod demo;
 mod mark;
+mod service;
 mod vault_cmd;
 
 use std::path::PathBuf;
@@ -41,6 +42,36 @@ struct Cli {
 enum Command {
     /// Create a vault: database, watermark secret and log signing key.
     Init,
+    /// Run the HTTP service: the JSON API under /api/v1 and the web UI at /.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// Largest accepted upload, in bytes (larger answers 413).
+        #[arg(long, default_value_t = tracemark_server::DEFAULT_MAX_UPLOAD)]
+        max_upload: u64,
+        /// In-process workers for issue and trace jobs (0: leave jobs to
+        /// `tracemark worker` processes).
+        #[arg(long, default_value_t = 1)]
+        workers: usize,
+        /// Mark cookies Secure (set this when a TLS proxy fronts the service).
+        #[arg(long)]
+        secure_cookies: bool,
+        /// A job's lease, in seconds: a worker that stops renewing it (killed, cut off)
+        /// loses the job to another after this long.
+        #[arg(long, default_value_t = 30)]
+        lease_secs: u64,
+    },
+    /// Run a worker: claim issue and trace jobs from the database and run them, until
+    /// interrupted (a job in hand is finished first).
+    Worker {
+        /// Jobs run at once in this process.
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+        /// A job's lease, in seconds.
+        #[arg(long, default_value_t = 30)]
+        lease_secs: u64,
+    },
     /// Manage recipients.
     Recipient {
         #[command(subcommand)]
@@ -332,6 +363,27 @@ fn run(cli: Cli) -> Result<i32> {
     let v = &at;
     match cli.command {
         Command::Init => vault_cmd::init(v),
+        Command::Serve {
+            listen,
+            max_upload,
+            workers,
+            secure_cookies,
+            lease_secs,
+        } => service::serve(
+            v,
+            tracemark_server::ServeConfig {
+                listen,
+                max_upload,
+                workers,
+                secure_cookies,
+                spool_dir: std::env::temp_dir(),
+                worker: service::worker_options(lease_secs),
+            },
+        ),
+        Command::Worker {
+            threads,
+            lease_secs,
+        } => service::worker(v, threads, service::worker_options(lease_secs)),
         Command::Recipient {
             action: RecipientCmd::SetEmail { name, email, clear },
         } => {

@@ -28,7 +28,8 @@ pub fn escape(s: &str) -> String {
     out
 }
 
-const STYLE: &str = "body{font:15px/1.5 system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}\
+/// The report's style sheet (served beside the fragment by the web UI).
+pub const STYLE: &str = "body{font:15px/1.5 system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}\
 h1{font-size:1.5em}h2{font-size:1.15em;margin-top:2em;border-bottom:1px solid #ddd}\
 .verdict{font-size:1.15em;padding:1em;border-left:5px solid #555;background:#f6f6f6}\
 .verdict.accused{border-color:#b00020}table{border-collapse:collapse;width:100%}\
@@ -43,17 +44,31 @@ const MISSING: &str = "#f9a825";
 /// Renders the report. `verifier_key` is the vault's public key (C2SP format), printed so
 /// a reader can check the evidence bundle.
 pub fn render_html(r: &TraceReport, verifier_key: &str) -> String {
-    let mut h = String::new();
-    let accused = r.accused().count() > 0;
-    let title = match &r.recording {
+    let title = title(r);
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title><style>{STYLE}</style></head><body>\n<h1>{}</h1>\n{}</body></html>\n",
+        escape(&title),
+        escape(&title),
+        render_fragment(r, verifier_key)
+    )
+}
+
+/// The report's title.
+pub fn title(r: &TraceReport) -> String {
+    match &r.recording {
         Some(rec) => format!("Trace {} of a leak of \u{201c}{}\u{201d}", r.id, rec.title),
         None => format!("Trace {}", r.id),
-    };
+    }
+}
+
+/// The report's body without the document around it (for a page that has its own),
+/// styled by [`STYLE`]: the verdict, the timeline, the scores, the figures and the method.
+pub fn render_fragment(r: &TraceReport, verifier_key: &str) -> String {
+    let mut h = String::new();
+    let accused = r.accused().count() > 0;
     let _ = write!(
         h,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title><style>{STYLE}</style></head><body>\n<h1>{}</h1>\n<p class=\"verdict{}\" id=\"verdict\">{}</p>\n",
-        escape(&title),
-        escape(&title),
+        "<p class=\"verdict{}\" id=\"verdict\">{}</p>\n",
         if accused { " accused" } else { "" },
         escape(&r.verdict())
     );
@@ -61,7 +76,6 @@ pub fn render_html(r: &TraceReport, verifier_key: &str) -> String {
     scores(&mut h, r);
     figures(&mut h, r, verifier_key);
     method(&mut h, r);
-    h.push_str("</body></html>\n");
     h
 }
 

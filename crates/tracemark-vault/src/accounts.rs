@@ -5,7 +5,7 @@
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use tracemark_store::{Draft, Stored};
-use tracemark_types::{Role, User};
+use tracemark_types::{Role, Session, Sha256, UnixMillis, User};
 
 use crate::VaultError;
 use crate::vault::{Vault, unexpected};
@@ -77,6 +77,9 @@ impl Vault {
     /// The user `name` if `password` is theirs and they are not disabled.
     pub fn check_password(&self, name: &str, password: &str) -> Result<Option<User>, VaultError> {
         let Some(user) = self.store.user_by_name(name)? else {
+            // The same Argon2 work as for a real user, so the answer's timing does not
+            // tell whether the name exists.
+            verify_password(dummy_hash(), password);
             return Ok(None);
         };
         let ok = !user.disabled
@@ -86,6 +89,86 @@ impl Vault {
                 .is_some_and(|h| verify_password(h, password));
         Ok(ok.then_some(user))
     }
+}
+
+/// An Argon2id hash of a random password nobody knows, checked when a name is unknown
+/// (made once per process, with the same parameters as every stored hash).
+fn dummy_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| {
+        let secret = random_bytes::<16>().map(hex::encode).unwrap_or_default();
+        hash_password(&format!("unknown-user-{secret}")).unwrap_or_default()
+    })
+}
+
+/// How long a browser session lasts.
+pub const SESSION_MS: i64 = 12 * 3600 * 1000;
+
+impl Vault {
+    /// The user an API token's secret belongs to, if the token exists, is neither revoked
+    /// nor expired, and its user is not disabled.
+    pub fn authenticate_token(&self, secret: &str) -> Result<Option<User>, VaultError> {
+        let Some(token) = self
+            .store
+            .token_by_secret(&Sha256::digest(secret.as_bytes()))?
+        else {
+            return Ok(None);
+        };
+        let now = self.now();
+        if token.revoked || token.expires_at.is_some_and(|e| e <= now) {
+            return Ok(None);
+        }
+        Ok(self.store.user(&token.user_id)?.filter(|u| !u.disabled))
+    }
+
+    /// Starts a browser session for `user`: returns the cookie's secret (shown once; the
+    /// store keeps its SHA-256) and the session, and logs the sign-in.
+    pub fn start_session(&self, user: &User) -> Result<(String, Session), VaultError> {
+        let secret = format!("tms_{}", hex::encode(random_bytes::<32>()?));
+        let now = self.now();
+        let session = Session {
+            secret_sha256: Sha256::digest(secret.as_bytes()),
+            user_id: user.id.clone(),
+            csrf_token: hex::encode(random_bytes::<16>()?),
+            created_at: now,
+            expires_at: UnixMillis(now.0.saturating_add(SESSION_MS)),
+        };
+        self.store.create_session(&session)?;
+        self.record_access(&user.id, "session", "sign-in")?;
+        Ok((secret, session))
+    }
+
+    /// The session of a cookie secret and its user, if the session is live and the user
+    /// not disabled.
+    pub fn session(&self, secret: &str) -> Result<Option<(Session, User)>, VaultError> {
+        let now = self.now();
+        let Some(session) = self
+            .store
+            .session(&Sha256::digest(secret.as_bytes()), now)?
+        else {
+            return Ok(None);
+        };
+        let user = self.store.user(&session.user_id)?.filter(|u| !u.disabled);
+        Ok(user.map(|u| (session, u)))
+    }
+
+    /// Ends a session (sign-out) and logs it.
+    pub fn end_session(&self, secret: &str) -> Result<(), VaultError> {
+        if let Some((session, user)) = self.session(secret)? {
+            self.store.delete_session(&session.secret_sha256)?;
+            self.record_access(&user.id, "session", "sign-out")?;
+        }
+        Ok(())
+    }
+}
+
+fn random_bytes<const N: usize>() -> Result<[u8; N], VaultError> {
+    let mut b = [0u8; N];
+    getrandom::fill(&mut b).map_err(|e| VaultError::Invalid {
+        what: "system randomness",
+        reason: e.to_string(),
+    })?;
+    Ok(b)
 }
 
 #[cfg(test)]

@@ -1,11 +1,12 @@
 //! Issuing marked copies: one Tardos codeword per (recording, recipient), embedded with
 //! the vault's watermark key, encoded, hashed and logged.
 
+use tracemark_dsp::AudioBuffer;
 use tracemark_media::{EncodeOptions, Format, encode_bytes};
 use tracemark_store::{Draft, NewIssuance, Stored};
 use tracemark_tardos::{Biases, Codeword, Cutoff};
 use tracemark_types::{Issuance, PayloadBytes, Recipient, RecipientId, Recording, Sha256};
-use tracemark_watermark::{EmbedParams, Message, Payload, embed, symbol_count};
+use tracemark_watermark::{EmbedParams, Message, Payload, WatermarkKey, embed, symbol_count};
 
 use crate::VaultError;
 use crate::vault::{Vault, unexpected};
@@ -44,7 +45,87 @@ impl Delivery {
     }
 }
 
+impl Delivery {
+    /// Reads a delivery label: `wav`, `flac`, `mp3`, `opus`, or a lossy format with its
+    /// bit rate, `mp3-64k`, `opus-16k` (6 to 512 kbit/s).
+    pub fn parse(label: &str) -> Result<Self, VaultError> {
+        let invalid = |reason: String| VaultError::Invalid {
+            what: "delivery format",
+            reason,
+        };
+        let (name, rate) = match label.split_once('-') {
+            Some((n, r)) => (n, Some(r)),
+            None => (label, None),
+        };
+        let format = Format::from_extension(name)
+            .filter(|_| !name.starts_with('.'))
+            .ok_or_else(|| invalid(format!("{label:?}: use wav, flac, mp3 or opus")))?;
+        let bitrate_kbps = match rate {
+            None => None,
+            Some(_) if format.is_lossless() => {
+                return Err(invalid(format!("{label:?}: {name} takes no bit rate")));
+            }
+            Some(r) => {
+                let k = r
+                    .strip_suffix('k')
+                    .and_then(|k| k.parse::<u32>().ok())
+                    .filter(|k| (6..=512).contains(k))
+                    .ok_or_else(|| {
+                        invalid(format!(
+                            "{label:?}: the bit rate is 6k to 512k, e.g. mp3-64k"
+                        ))
+                    })?;
+                Some(k)
+            }
+        };
+        Ok(Self {
+            format,
+            bitrate_kbps,
+        })
+    }
+}
+
 impl Vault {
+    /// Marks and encodes one recipient's copy; returns its bytes and the issuance to record.
+    pub(crate) fn render_copy(
+        &self,
+        original: &AudioBuffer,
+        recording: &Recording,
+        biases: &Biases,
+        key: &WatermarkKey,
+        recipient: &RecipientId,
+        delivery: Delivery,
+    ) -> Result<(Vec<u8>, NewIssuance), VaultError> {
+        let codeword = self.codeword(recording, biases, recipient);
+        let symbols: Vec<bool> = codeword.symbols().collect();
+        let payload = self.payload(recording, recipient);
+        let marked = embed(
+            original,
+            key,
+            &Message {
+                payload,
+                symbols: Some(&symbols),
+            },
+            &EmbedParams::default(),
+        )?;
+        let bytes = encode_bytes(
+            &marked,
+            delivery.format,
+            &EncodeOptions {
+                bitrate_kbps: delivery.bitrate_kbps,
+            },
+        )?;
+        let issuance = NewIssuance {
+            recording_id: recording.id.clone(),
+            recipient_id: recipient.clone(),
+            payload: PayloadBytes(payload.bytes()),
+            codeword_commitment: Sha256(codeword.commitment()),
+            format: delivery.label(),
+            copy_sha256: Sha256::digest(&bytes),
+        };
+        Ok((bytes, issuance))
+    }
+
     /// The recording's code biases (one per 80 ms slot).
     pub(crate) fn biases(&self, r: &Recording) -> Result<Biases, VaultError> {
         let slots = symbol_count(
@@ -109,38 +190,19 @@ impl Vault {
         let original = self.original(&recording)?;
         let biases = self.biases(&recording)?;
         let key = self.secret.watermark_key();
-        let label = delivery.label();
         let total = recipients.len();
         let mut out = Vec::with_capacity(total);
         for (n, recipient) in recipients.into_iter().enumerate() {
             progress(n, total);
-            let codeword = self.codeword(&recording, &biases, &recipient.id);
-            let symbols: Vec<bool> = codeword.symbols().collect();
-            let payload = self.payload(&recording, &recipient.id);
-            let marked = embed(
+            let (bytes, issuance) = self.render_copy(
                 &original,
+                &recording,
+                &biases,
                 &key,
-                &Message {
-                    payload,
-                    symbols: Some(&symbols),
-                },
-                &EmbedParams::default(),
+                &recipient.id,
+                delivery,
             )?;
-            let bytes = encode_bytes(
-                &marked,
-                delivery.format,
-                &EncodeOptions {
-                    bitrate_kbps: delivery.bitrate_kbps,
-                },
-            )?;
-            let draft = Draft::Issuance(NewIssuance {
-                recording_id: recording.id.clone(),
-                recipient_id: recipient.id.clone(),
-                payload: PayloadBytes(payload.bytes()),
-                codeword_commitment: Sha256(codeword.commitment()),
-                format: label.clone(),
-                copy_sha256: Sha256::digest(&bytes),
-            });
+            let draft = Draft::Issuance(issuance);
             let (issuance, existing) = match self.append_one(draft)? {
                 Stored::Issuance { issuance, existing } => (issuance, existing),
                 other => return Err(unexpected(&other)),

@@ -25,19 +25,27 @@ mod accounts;
 mod error;
 mod evidence;
 mod issue;
+mod jobs;
 mod secret;
 mod trace;
 mod vault;
 mod verify;
 
-pub use accounts::{MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, hash_password, verify_password};
+pub use accounts::{
+    MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, SESSION_MS, hash_password, verify_password,
+};
 pub use error::VaultError;
 pub use issue::{Delivery, IssuedCopy};
+pub use jobs::{
+    IssueRequest, IssueResult, IssuedCopyRef, JOB_ISSUE, JOB_TRACE, MAX_ATTEMPTS, TraceRequest,
+    TraceResult, Worked, WorkerOptions, copy_key, is_infrastructure, leak_key,
+};
 pub use secret::Secret;
 pub use trace::DEFAULT_BOUND;
 pub use tracemark_types::{
-    ApiToken, Issuance, Recipient, RecipientId, RecipientStanding, Recording, RecordingId,
-    ReportSegment, Role, Sha256, TokenId, TraceId, TraceReport, TraceRow, UnixMillis, User, UserId,
+    ApiToken, Issuance, IssuanceId, Job, JobId, JobStatus, Recipient, RecipientId,
+    RecipientStanding, Recording, RecordingId, ReportSegment, Role, Session, Sha256, TokenId,
+    TraceId, TraceReport, TraceRow, UnixMillis, User, UserId,
 };
 pub use vault::{Clock, Vault, system_clock};
 pub use verify::LogReport;

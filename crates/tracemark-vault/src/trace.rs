@@ -26,12 +26,34 @@ impl Vault {
         file_name: &str,
         bound: f64,
     ) -> Result<TraceReport, VaultError> {
-        if !(bound > 0.0 && bound < 1.0) {
-            return Err(VaultError::Invalid {
-                what: "false-accusation bound",
-                reason: format!("{bound} is not in (0, 1)"),
-            });
+        let report = self.trace_report(bytes, file_name, bound)?;
+        match self
+            .store
+            .append(
+                report.created_at,
+                vec![self.trace_draft(&report)],
+                &self.signer,
+            )?
+            .pop()
+        {
+            Some(Stored::Trace(_)) => Ok(report),
+            Some(other) => Err(unexpected(&other)),
+            None => Err(VaultError::Invalid {
+                what: "store answer",
+                reason: "the store returned nothing for the trace".into(),
+            }),
         }
+    }
+
+    /// Analyses a leaked file (named `file_name`, a hint only) into a report with a fresh
+    /// trace id and the clock's time; records nothing.
+    pub(crate) fn trace_report(
+        &self,
+        bytes: &[u8],
+        file_name: &str,
+        bound: f64,
+    ) -> Result<TraceReport, VaultError> {
+        crate::jobs::check_bound(bound)?;
         let ext = std::path::Path::new(file_name)
             .extension()
             .and_then(|e| e.to_str())
@@ -45,21 +67,17 @@ impl Vault {
             reason: e.to_string(),
         })?;
         report.id = TraceId::from_random(random);
-        let now = self.now();
-        report.created_at = now;
-        let draft = Draft::Trace {
+        report.created_at = self.now();
+        Ok(report)
+    }
+
+    /// The draft that records `report`.
+    pub(crate) fn trace_draft(&self, report: &TraceReport) -> Draft {
+        Draft::Trace {
             id: report.id.clone(),
             leak_sha256: report.leak_sha256,
             verdict: report.verdict(),
             report_json: report.to_json_string(),
-        };
-        match self.store.append(now, vec![draft], &self.signer)?.pop() {
-            Some(Stored::Trace(_)) => Ok(report),
-            Some(other) => Err(unexpected(&other)),
-            None => Err(VaultError::Invalid {
-                what: "store answer",
-                reason: "the store returned nothing for the trace".into(),
-            }),
         }
     }
 
