@@ -121,6 +121,9 @@ pub fn align(original: &Words, leak: &Words) -> Vec<Run> {
     let mut chains: Vec<Chain> = Vec::new();
     let mut anchors: Vec<Vec<(usize, usize)>> = Vec::new();
     for i in 0..=l.ids.len() - ANCHOR {
+        // Chains that can no longer grow are closed (their anchors stay in `anchors`), so
+        // the open list stays short however long the texts are.
+        chains.retain(|c| c.last_i + CHAIN_GAP >= i);
         let Some(js) = postings.get(&l.ids[i..i + ANCHOR]) else {
             continue;
         };
@@ -166,14 +169,22 @@ pub fn align(original: &Words, leak: &Words) -> Vec<Run> {
     let mut taken: Vec<(usize, usize)> = Vec::new();
     let mut kept: Vec<Vec<(usize, usize, bool)>> = Vec::new();
     for c in order {
-        let span = (anchors[c][0].0, anchors[c][anchors[c].len() - 1].0 + ANCHOR);
-        if taken.iter().any(|&(a, b)| span.0 < b && a < span.1) {
+        // Where a stronger chain holds some of these leak words (two quotes joined at an
+        // elision share an anchor's tail), keep the longest piece outside it.
+        let piece = free_piece(&anchors[c], &taken);
+        if piece.len() < MIN_ANCHORS {
             continue;
         }
-        taken.push(span);
-        kept.push(fill_chain(&anchors[c], &o, &l));
+        taken.push((piece[0].0, piece[piece.len() - 1].0 + ANCHOR));
+        kept.push(fill_chain(piece, &o, &l));
     }
     kept.sort_by_key(|p| p[0].0);
+    // A chain's last anchor may reach into the next chain's first words: cut it there.
+    for r in 1..kept.len() {
+        let next_start = kept[r][0].0;
+        kept[r - 1].retain(|p| p.0 < next_start);
+    }
+    kept.retain(|p| !p.is_empty());
     // Extend each chain towards its neighbours, never into them.
     let mut runs = Vec::new();
     for r in 0..kept.len() {
@@ -201,6 +212,22 @@ pub fn align(original: &Words, leak: &Words) -> Vec<Run> {
         }
     }
     runs
+}
+
+/// The longest run of consecutive `anchors` whose leak words lie outside every `taken`
+/// span.
+fn free_piece<'a>(anchors: &'a [(usize, usize)], taken: &[(usize, usize)]) -> &'a [(usize, usize)] {
+    let free = |&(i, _): &(usize, usize)| !taken.iter().any(|&(a, b)| i + ANCHOR > a && i < b);
+    let (mut best, mut start) = (0..0, 0);
+    for k in 0..=anchors.len() {
+        if k == anchors.len() || !free(&anchors[k]) {
+            if k - start > best.len() {
+                best = start..k;
+            }
+            start = k + 1;
+        }
+    }
+    &anchors[best]
 }
 
 /// The anchors' words, and the words between consecutive anchors aligned by DP.

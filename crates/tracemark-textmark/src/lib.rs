@@ -45,6 +45,7 @@
 
 mod accuse;
 mod align;
+mod lists;
 mod read;
 mod render;
 mod sites;
@@ -56,6 +57,12 @@ pub use read::{LeakReading, READ_SOFT_VALUE, ReadPolicy, Segment, SegmentStatus,
 pub use render::{changed_word_fraction, plain_words};
 pub use sites::{Site, SiteKind};
 pub use text::{MAX_TEXT_BYTES, Unit, Words};
+
+/// Version of the site rules (`sites.rs`, `lists.rs`). The sites of a transcript, and so
+/// which code slot each belongs to, are a pure function of its text under these rules: a
+/// change to them is a new version, and copies issued under an older one must be read
+/// with that version's rules. The vault stores it beside each transcript's code.
+pub const SITE_RULES_VERSION: u32 = 1;
 
 /// Everything that can go wrong when marking or reading a transcript.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

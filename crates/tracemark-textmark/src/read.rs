@@ -339,32 +339,41 @@ pub(crate) fn read(
     })
 }
 
-/// Quote state of every leak token: inside `"..."` or `“...”`.
+/// Quote state of every leak token: inside `"..."` or `“...”`, nested quotes counted
+/// (a quote of a transcript that itself quotes someone). A straight quote opens at a
+/// token's start and closes elsewhere; a blank line closes every quote, as a press quote
+/// continued over paragraphs reopens each one.
 fn quoted_tokens(leak: &Words) -> Vec<bool> {
     let mut out = vec![false; leak.token_count()];
-    let (mut inside, mut token, mut in_token) = (false, 0usize, false);
+    let (mut depth, mut token, mut in_token, mut newlines) = (0usize, 0usize, false, 0usize);
     for c in leak.text().chars() {
         if c.is_whitespace() {
             if in_token {
                 token += 1;
                 in_token = false;
             }
+            if c == '\n' {
+                newlines += 1;
+                if newlines >= 2 {
+                    depth = 0;
+                }
+            }
             continue;
         }
+        newlines = 0;
         let starts = !in_token;
         in_token = true;
         match c {
-            '\u{201C}' => inside = true,
-            '\u{201D}' => inside = false,
-            '"' if starts => inside = true,
-            '"' => inside = false,
+            '\u{201C}' => depth += 1,
+            '"' if starts => depth += 1,
+            '\u{201D}' | '"' => depth = depth.saturating_sub(1),
             _ => {}
         }
         if let Some(q) = out.get_mut(token)
             && c.is_alphanumeric()
             && !*q
         {
-            *q = inside;
+            *q = depth > 0;
         }
     }
     out
@@ -443,6 +452,11 @@ mod tests {
     #[test]
     fn a_quote_marks_its_tokens() {
         let w = Words::parse("He said \"we made it\" and “so did they” then.").expect("small");
+        let nested = Words::parse("\"I told him, \"No.\" He left\" then.").expect("small");
+        assert_eq!(
+            quoted_tokens(&nested),
+            [true, true, true, true, true, true, false]
+        );
         assert_eq!(
             quoted_tokens(&w),
             [

@@ -231,4 +231,15 @@ proptest! {
         let reading = m.read(&leak, ReadPolicy::Quoted).expect("small");
         prop_assert!(never_flipped(reading.states(), &symbols).is_ok());
     }
+
+    #[test]
+    fn any_text_marks_and_reads_without_panicking(transcript in "\\PC{0,400}", leak in "\\PC{0,400}") {
+        let m = MarkedTranscript::new(&transcript).expect("short");
+        let copy = m.render(&vec![true; m.sites().len()]).expect("one per site");
+        for text in [leak.as_str(), copy.as_str()] {
+            let reading = m.read(text, ReadPolicy::Quoted).expect("short");
+            let covered: usize = reading.segments().iter().map(|s| s.leak_end_word - s.leak_start_word).sum();
+            prop_assert_eq!(covered, reading.leak_words());
+        }
+    }
 }

@@ -128,32 +128,29 @@ pub fn house_style(text: &str) -> String {
     out.join(" ")
 }
 
-/// A tiny deterministic generator for the edits (SplitMix64; tests need no key).
-pub struct Dice(u64);
+/// Reproducible dice for the edits, read from a keyed stream of `tracemark-keystream`
+/// (label `tracemark/test/textmark-dice`) under a key built from `seed`.
+pub struct Dice(tracemark_keystream::KeyStream);
 
 impl Dice {
     /// Seeded.
     pub fn new(seed: u64) -> Self {
-        Self(seed)
+        let mut key = [0u8; 32];
+        key[..8].copy_from_slice(&seed.to_le_bytes());
+        Self(tracemark_keystream::KeyStream::hkdf(
+            &key,
+            "tracemark/test/textmark-dice",
+        ))
     }
 
-    /// Next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (`n > 0`).
+    /// Uniform in `0..n` (`n > 0`; the modulo bias is below `n / 2^64`).
     pub fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
+        (self.0.next_u64() % n as u64) as usize
     }
 
     /// True with probability `p`.
     pub fn chance(&mut self, p: f64) -> bool {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64 <= p
+        ((self.0.next_u64() >> 11) as f64) / ((1u64 << 53) as f64) < p
     }
 }
 
