@@ -33,12 +33,49 @@ impl std::fmt::Display for SampleRate {
     }
 }
 
+/// How the samples of a source file were stored, so that a copy can be written the same way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SampleFormat {
+    /// Linear PCM integers of `bits` bits (e.g. 16 for CD audio, 24 for studio masters).
+    Int {
+        /// Bits per sample.
+        bits: u8,
+    },
+    /// IEEE 754 floating point of `bits` bits (32 or 64).
+    Float {
+        /// Bits per sample.
+        bits: u8,
+    },
+}
+
+impl std::fmt::Display for SampleFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Int { bits } => write!(f, "{bits}-bit integer"),
+            Self::Float { bits } => write!(f, "{bits}-bit float"),
+        }
+    }
+}
+
 /// Planar floating-point audio: one `Vec<f32>` per channel, all of equal length,
 /// samples nominally in `[-1.0, 1.0]`.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// A buffer may also record the [`SampleFormat`] of the file it was decoded from
+/// ([`Self::source_format`]); it is provenance, not audio, and equality ignores it.
+#[derive(Debug, Clone)]
 pub struct AudioBuffer {
     rate: SampleRate,
     channels: Vec<Vec<f32>>,
+    source_format: Option<SampleFormat>,
+}
+
+/// Two buffers are equal when their rate and samples are: the same audio decoded from a
+/// 16-bit file and built in memory compares equal.
+impl PartialEq for AudioBuffer {
+    fn eq(&self, other: &Self) -> bool {
+        self.rate == other.rate && self.channels == other.channels
+    }
 }
 
 impl AudioBuffer {
@@ -67,7 +104,26 @@ impl AudioBuffer {
                 return Err(DspError::NonFiniteSample { channel, frame });
             }
         }
-        Ok(Self { rate, channels })
+        Ok(Self {
+            rate,
+            channels,
+            source_format: None,
+        })
+    }
+
+    /// The same buffer, recording that its samples came from a file stored as `format`
+    /// (`None`: unknown, or not PCM, such as a lossy codec's output).
+    #[must_use]
+    pub fn with_source_format(mut self, format: Option<SampleFormat>) -> Self {
+        self.source_format = format;
+        self
+    }
+
+    /// How the file this buffer was decoded from stored its samples, when a decoder said so
+    /// (WAV, FLAC, AIFF and other PCM); `None` for buffers built in memory or decoded from a
+    /// lossy codec.
+    pub fn source_format(&self) -> Option<SampleFormat> {
+        self.source_format
     }
 
     /// A mono buffer.
@@ -127,6 +183,7 @@ impl AudioBuffer {
                 .iter()
                 .map(|c| c[start..end].to_vec())
                 .collect(),
+            source_format: self.source_format,
         }
     }
 }
@@ -151,6 +208,17 @@ mod tests {
         assert!(AudioBuffer::try_new(r, vec![]).is_err());
         assert!(AudioBuffer::try_new(r, vec![vec![0.0; 3], vec![0.0; 2]]).is_err());
         assert!(AudioBuffer::try_new(r, vec![vec![0.0, f32::NAN]]).is_err());
+    }
+
+    #[test]
+    fn the_source_format_is_kept_by_slices_and_ignored_by_equality() {
+        let r = SampleRate::try_new(8_000).expect("valid rate");
+        let plain = AudioBuffer::mono(r, vec![0.5; 4]).expect("valid");
+        assert_eq!(plain.source_format(), None);
+        let int16 = Some(SampleFormat::Int { bits: 16 });
+        let tagged = plain.clone().with_source_format(int16);
+        assert_eq!(tagged.slice(1, 3).source_format(), int16);
+        assert_eq!(tagged, plain);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Pure signal-processing primitives shared by tracemark's crates: audio buffers with
-//! checked invariants, short-time Fourier analysis and resampling.
+//! checked invariants, short-time Fourier analysis, resampling, and a look-ahead limiter
+//! for a signal added to a host ([`limit`]).
 //!
 //! Nothing here touches files, clocks or global state.
 //!
@@ -16,10 +17,11 @@
 
 mod audio;
 mod error;
+pub mod limit;
 mod resample;
 mod stft;
 
-pub use audio::{AudioBuffer, SampleRate};
+pub use audio::{AudioBuffer, SampleFormat, SampleRate};
 pub use error::DspError;
 pub use realfft::num_complex::Complex32;
 pub use resample::{resample, stretch};
