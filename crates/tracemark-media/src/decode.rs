@@ -4,14 +4,14 @@ use std::fs::File;
 use std::io::{Cursor, Read, Seek, SeekFrom};
 use std::path::Path;
 
-use symphonia::core::codecs::audio::AudioDecoderOptions;
 use symphonia::core::codecs::audio::well_known::CODEC_ID_OPUS;
+use symphonia::core::codecs::audio::{AudioCodecParameters, AudioDecoderOptions};
 use symphonia::core::errors::Error as SymError;
 use symphonia::core::formats::probe::Hint;
 use symphonia::core::formats::{FormatOptions, TrackType};
 use symphonia::core::io::{MediaSource, MediaSourceStream};
 use symphonia::core::meta::MetadataOptions;
-use tracemark_dsp::AudioBuffer;
+use tracemark_dsp::{AudioBuffer, SampleFormat};
 
 use crate::collect::{Collector, check_channels, check_rate};
 use crate::{Limits, MediaError, opus};
@@ -403,11 +403,58 @@ fn decode_symphonia<'s>(
             declared: d,
         });
     }
-    let audio = collector.finish()?;
+    let audio = collector.finish()?.with_source_format(pcm_format(&params));
     match moov.and_then(|m| crate::mp4_edit::edit(m, track_id)) {
         Some(edit) => crate::mp4_edit::apply(&edit, audio),
         None => Ok(audio),
     }
+}
+
+/// The sample format of a linear-PCM track (WAV, AIFF, CAF, PCM in MP4 or Matroska): the
+/// valid bits the container declares, else the width the codec names. `None` for everything
+/// else: a lossy codec has no sample format to keep, and A-law, mu-law and ADPCM store 8 or
+/// 4-bit codes for about 13 bits of audio, which an 8-bit copy would lose.
+fn pcm_format(params: &AudioCodecParameters) -> Option<SampleFormat> {
+    use symphonia::core::codecs::audio::well_known as w;
+    let id = params.codec;
+    if (w::CODEC_ID_PCM_F32LE..=w::CODEC_ID_PCM_F32BE_PLANAR).contains(&id) {
+        return Some(SampleFormat::Float { bits: 32 });
+    }
+    if (w::CODEC_ID_PCM_F64LE..=w::CODEC_ID_PCM_F64BE_PLANAR).contains(&id) {
+        return Some(SampleFormat::Float { bits: 64 });
+    }
+    // The integer codecs come in groups of four (LE, LE planar, BE, BE planar) per width,
+    // signed 32/24/16 then 8 (two ids), then unsigned 32/24/16 then 8.
+    let width = if (w::CODEC_ID_PCM_S32LE..=w::CODEC_ID_PCM_S32BE_PLANAR).contains(&id)
+        || (w::CODEC_ID_PCM_U32LE..=w::CODEC_ID_PCM_U32BE_PLANAR).contains(&id)
+    {
+        32
+    } else if (w::CODEC_ID_PCM_S24LE..=w::CODEC_ID_PCM_S24BE_PLANAR).contains(&id)
+        || (w::CODEC_ID_PCM_U24LE..=w::CODEC_ID_PCM_U24BE_PLANAR).contains(&id)
+    {
+        24
+    } else if (w::CODEC_ID_PCM_S16LE..=w::CODEC_ID_PCM_S16BE_PLANAR).contains(&id)
+        || (w::CODEC_ID_PCM_U16LE..=w::CODEC_ID_PCM_U16BE_PLANAR).contains(&id)
+    {
+        16
+    } else if [
+        w::CODEC_ID_PCM_S8,
+        w::CODEC_ID_PCM_S8_PLANAR,
+        w::CODEC_ID_PCM_U8,
+        w::CODEC_ID_PCM_U8_PLANAR,
+    ]
+    .contains(&id)
+    {
+        8
+    } else {
+        return None;
+    };
+    let bits = params
+        .bits_per_sample
+        .filter(|&b| (1..=width).contains(&b))
+        .unwrap_or(width);
+    // At most 32, so the narrowing cannot wrap.
+    Some(SampleFormat::Int { bits: bits as u8 })
 }
 
 #[cfg(test)]

@@ -4,15 +4,16 @@ use std::path::Path;
 
 use tracemark_dsp::AudioBuffer;
 
-use crate::{EncodeOptions, Format, MediaError, WavSample, encode_wav, opus};
+use crate::quantize::{Pcm, SampleChoice, interleave, resolve};
+use crate::{EncodeOptions, Format, MediaError, opus};
 
 /// Encodes `audio` into an in-memory file of `format`, at the input's rate and channel count
 /// wherever the format allows.
 ///
 /// | format | what is written | why |
 /// |---|---|---|
-/// | WAV | 32-bit IEEE float (`WAVE_FORMAT_IEEE_FLOAT`) | bit-exact for `f32` buffers: no quantisation touches a watermark |
-/// | FLAC | 16-bit integer, rounded, clamped to ±1 | FLAC has no float; 16-bit rounding noise sits near −101 dBFS, some 60 dB below any watermark on audible material. Not 24-bit: flacenc 0.5 caps the Rice parameter at 14 (RICE1 only, RFC 9639 §9.2.7.1), which 24-bit residuals overflow: a 120 s 8 kHz call came out at 71 MB, 37 times its WAV |
+/// | WAV | the source's sample format ([`AudioBuffer::source_format`]: 8/16/24/32-bit integers, TPDF-dithered, see `src/quantize.rs`); 32-bit IEEE float (`WAVE_FORMAT_IEEE_FLOAT`) when the source is float or unknown | a copy keeps its input's format; float is bit-exact for `f32` buffers |
+/// | FLAC | the source's integer depth (8 to 24 bits, TPDF-dithered); 16-bit, rounded, clamped to ±1, when the source is unknown, float or wider | FLAC has no float; 16-bit rounding noise sits near −101 dBFS, some 60 dB below any watermark on audible material. Not 24-bit by default: flacenc 0.5 caps the Rice parameter at 14 (RICE1 only, RFC 9639 §9.2.7.1), which 24-bit residuals of 16-bit material overflow: a 120 s 8 kHz call came out at 71 MB, 37 times its WAV |
 /// | MP3 | LAME CBR, joint stereo, with a LAME/Info tag | the tag lets decoders trim encoder delay and padding (gapless), so durations are kept |
 /// | Opus | Ogg Opus, 20 ms frames, `Application::Audio`, gapless end-trim | see below |
 ///
@@ -21,6 +22,8 @@ use crate::{EncodeOptions, Format, MediaError, WavSample, encode_wav, opus};
 /// rates), 160 (MPEG-2) or 64 kb/s (MPEG-2.5 rates). Opus codes 8/12/16/24/48 kHz input at its own rate and
 /// resamples anything else to 48 kHz ([`tracemark_dsp::resample`]) while recording the original rate
 /// in the header; 1 to 8 channels; default 64 kb/s per channel.
+///
+/// To choose the sample format of a WAV or FLAC copy, see [`encode_bytes_as`].
 ///
 /// # Errors
 /// [`MediaError::EncodeSampleRate`], [`MediaError::EncodeChannels`] or
@@ -31,9 +34,36 @@ pub fn encode_bytes(
     format: Format,
     opts: &EncodeOptions,
 ) -> Result<Vec<u8>, MediaError> {
+    encode_bytes_as(audio, format, opts, SampleChoice::Source)
+}
+
+/// [`encode_bytes`] with the sample format of a lossless copy chosen by `samples`
+/// ([`SampleChoice::Source`] is what [`encode_bytes`] does; [`SampleChoice::FormatDefault`]
+/// writes 32-bit float WAV and 16-bit FLAC whatever the source). Lossy formats ignore it.
+///
+/// ```
+/// use tracemark_media::{decode_bytes, encode_bytes_as, EncodeOptions, Format, Limits};
+/// use tracemark_media::{AudioBuffer, SampleChoice, SampleFormat, SampleRate};
+/// let audio = AudioBuffer::mono(SampleRate::try_new(8_000)?, vec![0.25; 800])?;
+/// let int24 = SampleChoice::Exactly(SampleFormat::Int { bits: 24 });
+/// let wav = encode_bytes_as(&audio, Format::Wav, &EncodeOptions::default(), int24)?;
+/// let back = decode_bytes(&wav, Some("wav"), &Limits::default())?;
+/// assert_eq!(back.source_format(), Some(SampleFormat::Int { bits: 24 }));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+/// As [`encode_bytes`], and [`MediaError::Encode`] when `samples` asks for a sample format
+/// the format cannot store (float FLAC, 32-bit FLAC).
+pub fn encode_bytes_as(
+    audio: &AudioBuffer,
+    format: Format,
+    opts: &EncodeOptions,
+    samples: SampleChoice,
+) -> Result<Vec<u8>, MediaError> {
     match format {
-        Format::Wav => encode_wav(audio, WavSample::Float32),
-        Format::Flac => encode_flac(audio),
+        Format::Wav => crate::wav::write(audio, resolve(audio, format, samples)?),
+        Format::Flac => encode_flac(audio, resolve(audio, format, samples)?),
         Format::Mp3 => encode_mp3(audio, opts),
         Format::Opus => opus::encode(audio, opts),
     }
@@ -53,19 +83,7 @@ pub fn encode_file(
     std::fs::write(path, bytes).map_err(|e| MediaError::io(e).with_path(path))
 }
 
-/// Bits per sample of the FLAC files written (see the table above for why not 24).
-pub(crate) const FLAC_BITS: usize = 16;
-/// Full scale of 16-bit PCM: 2^15.
-const FULL_SCALE_16: f32 = 32_768.0;
-
-/// Converts to 16-bit integer PCM, clamping to the representable range.
-pub(crate) fn to_i16(x: f32) -> i32 {
-    (x * FULL_SCALE_16)
-        .round()
-        .clamp(-FULL_SCALE_16, FULL_SCALE_16 - 1.0) as i32
-}
-
-fn encode_flac(audio: &AudioBuffer) -> Result<Vec<u8>, MediaError> {
+fn encode_flac(audio: &AudioBuffer, pcm: Pcm) -> Result<Vec<u8>, MediaError> {
     use flacenc::component::BitRepr;
     use flacenc::error::Verify;
 
@@ -82,17 +100,18 @@ fn encode_flac(audio: &AudioBuffer) -> Result<Vec<u8>, MediaError> {
         format: Format::Flac,
         reason,
     };
-    let mut interleaved = Vec::with_capacity(audio.frames() * channels);
-    for i in 0..audio.frames() {
-        interleaved.extend(audio.channels().iter().map(|ch| to_i16(ch[i])));
-    }
+    let (bits, dither) = match pcm {
+        Pcm::Int { bits, dither } => (bits, dither),
+        Pcm::Float32 => (16, false),
+    };
+    let interleaved = interleave(audio, bits, dither);
     let config = flacenc::config::Encoder::default()
         .into_verified()
         .map_err(|(_, e)| err(format!("config: {e:?}")))?;
     let source = flacenc::source::MemSource::from_samples(
         &interleaved,
         channels,
-        FLAC_BITS,
+        usize::from(bits),
         audio.rate().hz() as usize,
     );
     let stream = flacenc::encode_with_fixed_block_size(&config, source, config.block_size)
@@ -249,11 +268,118 @@ mod tests {
 
     #[test]
     fn i16_conversion_clamps_and_rounds() {
-        assert_eq!(to_i16(0.0), 0);
-        assert_eq!(to_i16(1.0), 32_767);
-        assert_eq!(to_i16(-1.0), -32_768);
-        assert_eq!(to_i16(2.0), 32_767);
-        assert_eq!(to_i16(0.5 / FULL_SCALE_16 * 3.0), 2);
+        let rate = tracemark_dsp::SampleRate::try_new(8_000).expect("rate");
+        let x = [0.0, 1.0, -1.0, 2.0, 0.5 / 32_768.0 * 3.0];
+        let audio = AudioBuffer::mono(rate, x.to_vec()).expect("buffer");
+        assert_eq!(
+            interleave(&audio, 16, false),
+            [0, 32_767, -32_768, 32_767, 2]
+        );
+    }
+
+    use crate::{Limits, SampleFormat, decode_bytes};
+    use tracemark_dsp::SampleRate;
+
+    fn music(rate: u32, seconds: f64) -> AudioBuffer {
+        let n = (f64::from(rate) * seconds) as usize;
+        let mut s = 12_345u32;
+        let chans = (0..2)
+            .map(|c| {
+                (0..n)
+                    .map(|i| {
+                        s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                        let noise = (s >> 8) as f32 / 16_777_216.0 - 0.5;
+                        let t = i as f32 / rate as f32;
+                        0.5 * (std::f32::consts::TAU * (220.0 + 110.0 * c as f32) * t).sin()
+                            + 0.01 * noise
+                    })
+                    .collect()
+            })
+            .collect();
+        AudioBuffer::try_new(SampleRate::try_new(rate).expect("rate"), chans).expect("buffer")
+    }
+
+    fn exactly(bits: u8) -> SampleChoice {
+        SampleChoice::Exactly(SampleFormat::Int { bits })
+    }
+
+    /// A processed copy (here: 1 dB down, off the 16-bit grid), as the watermark makes one.
+    fn processed(a: &AudioBuffer) -> AudioBuffer {
+        let chans = a
+            .channels()
+            .iter()
+            .map(|c| c.iter().map(|x| x * 0.891).collect())
+            .collect();
+        AudioBuffer::try_new(a.rate(), chans)
+            .expect("buffer")
+            .with_source_format(a.source_format())
+    }
+
+    fn wav_bits(bytes: &[u8]) -> (u16, u16) {
+        let r = hound::WavReader::new(std::io::Cursor::new(bytes)).expect("wav");
+        let spec = r.spec();
+        (spec.bits_per_sample, spec.sample_format as u16)
+    }
+
+    #[test]
+    fn a_16_bit_wav_in_gives_a_16_bit_wav_out() {
+        let opts = EncodeOptions::default();
+        let input =
+            encode_bytes_as(&music(48_000, 1.0), Format::Wav, &opts, exactly(16)).expect("encode");
+        let original = decode_bytes(&input, Some("wav"), &Limits::default()).expect("decode");
+        assert_eq!(
+            original.source_format(),
+            Some(SampleFormat::Int { bits: 16 })
+        );
+        // Unchanged audio comes back bit for bit (on the grid: no dither added).
+        let same = encode_bytes(&original, Format::Wav, &opts).expect("encode");
+        assert_eq!(same, input);
+        // A processed copy is 16-bit integer PCM, within dither of the float it came from.
+        let copy = processed(&original);
+        let bytes = encode_bytes(&copy, Format::Wav, &opts).expect("encode");
+        assert_eq!(wav_bits(&bytes), (16, hound::SampleFormat::Int as u16));
+        let back = decode_bytes(&bytes, Some("wav"), &Limits::default()).expect("decode");
+        for (a, b) in copy.channels().iter().zip(back.channels()) {
+            let worst = a
+                .iter()
+                .zip(b)
+                .map(|(x, y)| (x - y).abs())
+                .fold(0.0, f32::max);
+            assert!(worst < 1.5 / 32_768.0, "worst {worst}");
+        }
+        // Float unless the source says otherwise, and on request.
+        let unknown = AudioBuffer::try_new(copy.rate(), copy.channels().to_vec()).expect("buf");
+        let float = encode_bytes(&unknown, Format::Wav, &opts).expect("encode");
+        assert_eq!(wav_bits(&float), (32, hound::SampleFormat::Float as u16));
+        let asked = encode_bytes_as(&copy, Format::Wav, &opts, SampleChoice::FormatDefault)
+            .expect("encode");
+        assert_eq!(wav_bits(&asked), (32, hound::SampleFormat::Float as u16));
+    }
+
+    #[test]
+    fn flac_keeps_its_bit_depth() {
+        let opts = EncodeOptions::default();
+        for bits in [16u8, 24] {
+            let input = encode_bytes_as(&music(16_000, 1.0), Format::Flac, &opts, exactly(bits))
+                .expect("encode");
+            let original = decode_bytes(&input, Some("flac"), &Limits::default()).expect("decode");
+            assert_eq!(original.source_format(), Some(SampleFormat::Int { bits }));
+            let copy = encode_bytes(&processed(&original), Format::Flac, &opts).expect("encode");
+            let back = decode_bytes(&copy, Some("flac"), &Limits::default()).expect("decode");
+            assert_eq!(
+                back.source_format(),
+                Some(SampleFormat::Int { bits }),
+                "{bits} bits"
+            );
+            eprintln!(
+                "{bits}-bit FLAC: {} bytes for {} frames",
+                copy.len(),
+                back.frames()
+            );
+            // And a 16-bit FLAC may become a 16-bit WAV.
+            let wav = encode_bytes(&back, Format::Wav, &opts).expect("encode");
+            assert_eq!(wav_bits(&wav).0, u16::from(bits));
+        }
     }
 
     #[test]

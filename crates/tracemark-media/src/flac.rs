@@ -7,7 +7,7 @@
 
 use std::io::Read;
 
-use tracemark_dsp::AudioBuffer;
+use tracemark_dsp::{AudioBuffer, SampleFormat};
 
 use crate::collect::{Collector, check_channels, check_rate};
 use crate::{Limits, MediaError};
@@ -70,5 +70,9 @@ pub(crate) fn decode<R: Read>(reader: R, limits: &Limits) -> Result<AudioBuffer,
             declared: d,
         });
     }
-    collector.finish()
+    // 4..=32 checked above, so the narrowing cannot wrap.
+    let bits = info.bits_per_sample as u8;
+    Ok(collector
+        .finish()?
+        .with_source_format(Some(SampleFormat::Int { bits })))
 }

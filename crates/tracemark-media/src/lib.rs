@@ -11,8 +11,11 @@
 //! (never a panic), sample rate and channel count are checked before anything is allocated,
 //! and [`Limits`] caps input size and decoded duration, stopping as soon as a cap is crossed.
 //!
-//! Encoding writes WAV (32-bit float), FLAC (16-bit), MP3 (LAME, LGPL-3.0) and Ogg Opus; see
-//! [`encode_bytes`] for what each format keeps and why. This is the workspace's one WAV
+//! Decoders of PCM (WAV, AIFF, FLAC) record the source's sample format in the buffer
+//! ([`AudioBuffer::source_format`]), and encoding keeps it: a 16-bit WAV in gives a 16-bit WAV
+//! out, TPDF-dithered ([`SampleChoice`]). Encoding writes WAV (the source's format, else
+//! 32-bit float), FLAC (the source's depth up to 24 bits, else 16-bit), MP3 (LAME, LGPL-3.0)
+//! and Ogg Opus; see [`encode_bytes`] for what each format keeps and why. This is the workspace's one WAV
 //! writer: [`encode_wav`] also writes 16-bit integer WAV for tools that need it.
 //!
 //! This crate sits on top of `tracemark-dsp` and below the CLI and server; the pure crates
@@ -48,11 +51,13 @@ mod gsm;
 mod mp4_edit;
 mod opus;
 mod opus_demuxed;
+mod quantize;
 mod wav;
 
 pub use decode::{decode_bytes, decode_file};
-pub use encode::{encode_bytes, encode_file};
+pub use encode::{encode_bytes, encode_bytes_as, encode_file};
 pub use error::MediaError;
 pub use format::{EncodeOptions, Format, Limits};
-pub use tracemark_dsp::{AudioBuffer, SampleRate};
+pub use quantize::SampleChoice;
+pub use tracemark_dsp::{AudioBuffer, SampleFormat, SampleRate};
 pub use wav::{WavSample, encode_wav};

@@ -4,7 +4,7 @@ use std::io::Cursor;
 
 use tracemark_dsp::AudioBuffer;
 
-use crate::encode::to_i16;
+use crate::quantize::{Pcm, interleave};
 use crate::{Format, MediaError};
 
 /// Sample format of a WAV file written by [`encode_wav`].
@@ -34,13 +34,27 @@ pub enum WavSample {
 /// [`MediaError::EncodeChannels`] past 65535 channels; [`MediaError::Encode`] if `hound`
 /// fails (a file over 4 GiB).
 pub fn encode_wav(audio: &AudioBuffer, sample: WavSample) -> Result<Vec<u8>, MediaError> {
+    match sample {
+        WavSample::Float32 => write(audio, Pcm::Float32),
+        WavSample::Int16 => write(
+            audio,
+            Pcm::Int {
+                bits: 16,
+                dither: false,
+            },
+        ),
+    }
+}
+
+/// Writes `audio` as WAV in `pcm`: 32-bit float, or integers of 8, 16, 24 or 32 bits.
+pub(crate) fn write(audio: &AudioBuffer, pcm: Pcm) -> Result<Vec<u8>, MediaError> {
     let err = |e: hound::Error| MediaError::Encode {
         format: Format::Wav,
         reason: e.to_string(),
     };
-    let (bits_per_sample, sample_format) = match sample {
-        WavSample::Float32 => (32, hound::SampleFormat::Float),
-        WavSample::Int16 => (16, hound::SampleFormat::Int),
+    let (bits_per_sample, sample_format) = match pcm {
+        Pcm::Float32 => (32, hound::SampleFormat::Float),
+        Pcm::Int { bits, .. } => (u16::from(bits), hound::SampleFormat::Int),
     };
     let spec = hound::WavSpec {
         channels: u16::try_from(audio.channel_count()).map_err(|_| MediaError::EncodeChannels {
@@ -54,14 +68,18 @@ pub fn encode_wav(audio: &AudioBuffer, sample: WavSample) -> Result<Vec<u8>, Med
     };
     let mut cursor = Cursor::new(Vec::new());
     let mut w = hound::WavWriter::new(&mut cursor, spec).map_err(err)?;
-    for i in 0..audio.frames() {
-        for ch in audio.channels() {
-            match sample {
-                WavSample::Float32 => w.write_sample(ch[i]),
-                // `to_i16` clamps to -32768..=32767, so the narrowing cannot wrap.
-                WavSample::Int16 => w.write_sample(to_i16(ch[i]) as i16),
+    match pcm {
+        Pcm::Float32 => {
+            for i in 0..audio.frames() {
+                for ch in audio.channels() {
+                    w.write_sample(ch[i]).map_err(err)?;
+                }
             }
-            .map_err(err)?;
+        }
+        Pcm::Int { bits, dither } => {
+            for v in interleave(audio, bits, dither) {
+                w.write_sample(v).map_err(err)?;
+            }
         }
     }
     w.finalize().map_err(err)?;
