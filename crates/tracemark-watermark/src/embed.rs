@@ -6,6 +6,7 @@
 //! spectrum watermarking for multimedia", IEEE Trans. Image Proc. 6(12), 1997) and nothing
 //! is added to silence.
 
+use tracemark_dsp::limit::{LimitReport, add_limited, ceiling_for};
 use tracemark_dsp::{AudioBuffer, Complex32, Stft, StftScratch, resample};
 
 use crate::WatermarkError;
@@ -56,12 +57,44 @@ pub fn symbol_count(frames: usize, rate: u32) -> Result<usize, WatermarkError> {
 }
 
 /// Embeds `message` into `audio` with `key`.
+///
+/// The marked copy never goes past the original's own peak, nor past -0.1 dBFS where the
+/// original comes closer to full scale than that: around a sample where the mark would, the
+/// mark alone is faded out over
+/// [`LIMITER_HALF_WINDOW_S`] either side by a look-ahead limiter
+/// ([`tracemark_dsp::limit`]); the host keeps every sample and the mark is untouched
+/// elsewhere. The copy carries the original's [`AudioBuffer::source_format`], so an encoder
+/// can keep it.
 pub fn embed(
     audio: &AudioBuffer,
     key: &WatermarkKey,
     message: &Message<'_>,
     params: &EmbedParams,
 ) -> Result<AudioBuffer, WatermarkError> {
+    embed_reporting(audio, key, message, params).map(|(marked, _)| marked)
+}
+
+/// Half-width of the limiter's smoothing around an overshoot: 5 ms, an eighth of a 40 ms
+/// frame, so a faded stretch (at most 4 x 5 ms = 20 ms wide) takes out less than half a
+/// frame's mark, while the gain ramps over 240 samples at 48 kHz (a triangular ramp whose
+/// spectrum falls off as `sinc^2`, well inside the host's masking at a peak).
+pub const LIMITER_HALF_WINDOW_S: f64 = 0.005;
+
+/// What [`embed_reporting`] did besides marking.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub struct EmbedReport {
+    /// What the peak limiter did to the mark.
+    pub limiter: LimitReport,
+}
+
+/// [`embed`], also saying what the limiter did (for measurement and logs).
+pub fn embed_reporting(
+    audio: &AudioBuffer,
+    key: &WatermarkKey,
+    message: &Message<'_>,
+    params: &EmbedParams,
+) -> Result<(AudioBuffer, EmbedReport), WatermarkError> {
     if !(params.strength > 0.0 && params.strength <= 0.5) {
         return Err(WatermarkError::BadStrength {
             strength: params.strength,
@@ -155,14 +188,23 @@ pub fn embed(
             }
             stft.synthesize_add(&mut marked, start as isize, &mut delta, &mut scratch);
         }
-        let mut out = resample(&delta, DETECT_RATE, rate)?;
-        out.resize(channel.len(), 0.0);
-        for (y, x) in out.iter_mut().zip(channel) {
-            *y += x;
-        }
-        out_channels.push(out);
+        out_channels.push(resample(&delta, DETECT_RATE, rate)?);
     }
-    Ok(AudioBuffer::try_new(audio.rate(), out_channels)?)
+    let peak = audio
+        .channels()
+        .iter()
+        .flatten()
+        .fold(0.0f32, |m, x| m.max(x.abs()));
+    let half_window = (LIMITER_HALF_WINDOW_S * f64::from(rate)).round() as usize;
+    let (out_channels, limiter) = add_limited(
+        audio.channels(),
+        out_channels,
+        ceiling_for(peak),
+        half_window,
+    );
+    let marked =
+        AudioBuffer::try_new(audio.rate(), out_channels)?.with_source_format(audio.source_format());
+    Ok((marked, EmbedReport { limiter }))
 }
 
 /// The marked band of every frame of `signal` (frame `f` starts at `f * hop`), row-major

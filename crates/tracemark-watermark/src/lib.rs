@@ -37,9 +37,13 @@ mod whiten;
 
 pub use align::{Alignment, Anchor, ScaleKind};
 pub use blind::{DETECT_RATE, DETECTION_THRESHOLD, Detection, detect_blind};
-pub use embed::{EmbedParams, Message, embed, frame_len, symbol_count};
+pub use embed::{
+    EmbedParams, EmbedReport, LIMITER_HALF_WINDOW_S, Message, embed, embed_reporting, frame_len,
+    symbol_count,
+};
 pub use error::WatermarkError;
 pub use evidence::SymbolSoft;
 pub use informed::{InformedDetection, detect_informed, detect_informed_segments};
 pub use key::{KeyStream, WatermarkKey};
 pub use payload::Payload;
+pub use tracemark_dsp::limit::LimitReport;
