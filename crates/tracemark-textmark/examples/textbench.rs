@@ -29,8 +29,8 @@ use std::time::Instant;
 use common::{Dice, PROSE, corpus_transcript, house_style, ocr, retype};
 use tracemark_tardos::{AccusationConfig, Biases, Codeword, Cutoff, Verdict, sim};
 use tracemark_textmark::{
-    LeakReading, MarkedTranscript, ReadPolicy, SegmentStatus, accuse, changed_word_fraction,
-    words_needed,
+    LeakReading, MarkedTranscript, ReadPolicy, SegmentStatus, SiteState, accuse,
+    changed_word_fraction, words_needed,
 };
 
 const RECIPIENTS: u64 = 1000;
@@ -96,11 +96,14 @@ struct Tally {
     quoted_words: usize,
     more_words: Vec<usize>,
     best_ln_bound: Vec<f64>,
+    /// Sites read as the symbol the leak's text does not carry.
+    flipped: usize,
 }
 
 impl Tally {
     fn add(
         &mut self,
+        rendered: &[bool],
         verdict: &Verdict,
         guilty: &[usize],
         reading: &LeakReading,
@@ -108,6 +111,12 @@ impl Tally {
         needed: usize,
     ) {
         self.trials += 1;
+        self.flipped += reading
+            .states()
+            .iter()
+            .zip(rendered)
+            .filter(|(st, sym)| matches!(st, SiteState::Read(r) if r != *sym))
+            .count();
         let named = verdict
             .accused
             .iter()
@@ -141,13 +150,14 @@ impl Tally {
         let mut best = self.best_ln_bound.clone();
         best.sort_by(f64::total_cmp);
         println!(
-            "| {name} | {} | {:.1} % | {} / {} | {:.1} | {:.1} | {:.1} | {} |",
+            "| {name} | {} | {:.1} % | {} / {} | {:.1} | {:.1} | {} | {:.1} | {} |",
             self.trials,
             100.0 * self.named as f64 / self.trials.max(1) as f64,
             self.innocents_accused,
             self.innocent_tests,
             per100(self.read_sites),
             per100(self.erased_sites),
+            self.flipped,
             best.get(best.len() / 2).copied().unwrap_or(0.0) / std::f64::consts::LN_10,
             more.get(more.len() / 2)
                 .map_or("-".to_owned(), |m| m.to_string()),
@@ -218,11 +228,11 @@ fn main() {
         let at = dice.below(retyped.len() - 250);
         let leak = quoted(&retyped, at, 250, &mut dice);
         let (r, v, n) = trace(&marked, &code, &leak);
-        q250.add(&v, &[leaker], &r, 250, n);
+        q250.add(&symbols, &v, &[leaker], &r, 250, n);
         let at = dice.below(styled.len() - 250);
         let leak = quoted(&styled, at, 250, &mut dice);
         let (r, v, n) = trace(&marked, &code, &leak);
-        q250h.add(&v, &[leaker], &r, 250, n);
+        q250h.add(&symbols, &v, &[leaker], &r, 250, n);
 
         // Four 60-word quotes from four quarters of the text, in prose.
         let quarter = styled.len() / 4;
@@ -237,7 +247,7 @@ fn main() {
             })
             .collect();
         let (r, v, n) = trace(&marked, &code, &leak.join(" "));
-        four.add(&v, &[leaker], &r, 240, n);
+        four.add(&symbols, &v, &[leaker], &r, 240, n);
 
         // Two colluders splice their copies in 50-word turns: site s takes the symbol of
         // the copy whose turn covers its word.
@@ -262,11 +272,11 @@ fn main() {
         let at = dice.below(spliced.len() - 600);
         let leak = quoted(&spliced, at, 600, &mut dice);
         let (r, v, n) = trace(&marked, &code, &leak);
-        splice.add(&v, &[leaker, other], &r, 600, n);
+        splice.add(&hybrid, &v, &[leaker, other], &r, 600, n);
 
         let leak = ocr(&house_style(&retype(&copy)), 0.02, &mut dice);
         let (r, v, n) = trace(&marked, &code, &leak);
-        whole.add(&v, &[leaker], &r, words, n);
+        whole.add(&symbols, &v, &[leaker], &r, words, n);
 
         // A made-up sentence of 22 words inside a quote of 40 + 40 genuine words.
         let made_up = "and I can tell you that the Chinese will never accept any of these terms whatever we offer them in the end";
@@ -291,9 +301,9 @@ fn main() {
         }));
     }
     println!(
-        "| scenario | trials | right recipient named at <= 1e-6 | innocents accused / innocent tests | read sites per 100 quoted words | erased per 100 | median log10 corrected bound of the leaker | median more words needed when not named |"
+        "| scenario | trials | right recipient named at <= 1e-6 | innocents accused / innocent tests | read sites per 100 quoted words | erased per 100 | flipped reads | median log10 corrected bound of the leaker | median more words needed when not named |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     q250.print("250-word quote, retyped");
     q250h.print("250-word quote, retyped + house style");
     four.print("four 60-word quotes in prose, retyped + house style");
@@ -302,31 +312,31 @@ fn main() {
 
     // How long a quote must be: one quote of each length, retyped + house style.
     println!(
-        "\n| quote length (words), retyped + house style | trials | named at <= 1e-6 | read sites per 100 words | median log10 corrected bound |"
+        "\n| quote length (words), retyped + house style | trials | named at <= 1e-6 | read sites per 100 words | flipped reads | median log10 corrected bound |"
     );
-    println!("|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|");
     for len in [250usize, 500, 750, 1000, 1250, words] {
         let mut tally = Tally::default();
         for t in 0..args.trials {
             let code = code(3_000_000 + t as u64, sites, args.cutoff);
             let leaker = dice.below(RECIPIENTS as usize);
-            let copy = marked
-                .render(&code.copies[leaker].symbols().collect::<Vec<_>>())
-                .expect("sites");
+            let symbols: Vec<bool> = code.copies[leaker].symbols().collect();
+            let copy = marked.render(&symbols).expect("sites");
             let styled = tokens_of(&house_style(&retype(&copy)));
             let len = len.min(styled.len());
             let at = dice.below(styled.len() - len + 1);
             let leak = quoted(&styled, at, len, &mut dice);
             let (r, v, n) = trace(&marked, &code, &leak);
-            tally.add(&v, &[leaker], &r, len, n);
+            tally.add(&symbols, &v, &[leaker], &r, len, n);
         }
         let mut best = tally.best_ln_bound.clone();
         best.sort_by(f64::total_cmp);
         println!(
-            "| {len} | {} | {:.1} % | {:.1} | {:.1} |",
+            "| {len} | {} | {:.1} % | {:.1} | {} | {:.1} |",
             tally.trials,
             100.0 * tally.named as f64 / tally.trials.max(1) as f64,
             100.0 * tally.read_sites as f64 / tally.quoted_words.max(1) as f64,
+            tally.flipped,
             best[best.len() / 2] / std::f64::consts::LN_10
         );
     }
@@ -337,28 +347,25 @@ fn main() {
     let mut other_code = Tally::default();
     let original = tokens_of(&house_style(&retype(&text)));
     for t in 0..args.innocent_traces / 2 {
-        let code_a = code(1_000_000 + t as u64 % 64, sites, args.cutoff);
+        let code_a = code(1_000_000 + t as u64, sites, args.cutoff);
         let n = 60 + dice.below(original.len() - 60);
         let at = dice.below(original.len() - n + 1);
         let leak = quoted(&original, at, n, &mut dice);
         let (r, v, need) = trace(&marked, &code_a, &leak);
-        innocent.add(&v, &[], &r, n, need);
+        innocent.add(&marked.original_symbols(), &v, &[], &r, n, need);
         let leaker = dice.below(RECIPIENTS as usize);
-        let copy = tokens_of(&retype(
-            &marked
-                .render(&code_a.copies[leaker].symbols().collect::<Vec<_>>())
-                .expect("sites"),
-        ));
+        let symbols: Vec<bool> = code_a.copies[leaker].symbols().collect();
+        let copy = tokens_of(&retype(&marked.render(&symbols).expect("sites")));
         let at = dice.below(copy.len() - n + 1);
         let leak = quoted(&copy, at, n, &mut dice);
-        let code_b = code(2_000_000 + t as u64 % 64, sites, args.cutoff);
+        let code_b = code(2_000_000 + t as u64, sites, args.cutoff);
         let (r, v, need) = trace(&marked, &code_b, &leak);
-        other_code.add(&v, &[], &r, n, need);
+        other_code.add(&symbols, &v, &[], &r, n, need);
     }
     println!(
-        "\n| innocent traces | traces | innocents accused / tests | read sites per 100 quoted words |"
+        "\n| innocent traces | traces | innocents accused / tests | read sites per 100 quoted words | flipped reads |"
     );
-    println!("|---|---|---|---|");
+    println!("|---|---|---|---|---|");
     for (name, t) in [
         ("original quoted (60 words to whole)", &innocent),
         (
@@ -367,11 +374,12 @@ fn main() {
         ),
     ] {
         println!(
-            "| {name} | {} | {} / {} | {:.1} |",
+            "| {name} | {} | {} / {} | {:.1} | {} |",
             t.trials,
             t.innocents_accused,
             t.innocent_tests,
-            100.0 * t.read_sites as f64 / t.quoted_words.max(1) as f64
+            100.0 * t.read_sites as f64 / t.quoted_words.max(1) as f64,
+            t.flipped
         );
     }
     println!(
