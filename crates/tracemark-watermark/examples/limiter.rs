@@ -63,38 +63,57 @@ fn main() {
                 .collect();
             audio = AudioBuffer::try_new(audio.rate(), chans).expect("buffer");
         }
-        // Ten copies, as ten recipients would get (a key and codeword each), summed.
-        let (mut over, mut att, mut min_gain, mut kept) = (0usize, 0usize, 1.0f32, 1.0f64);
-        let mut ceiling = 0.0;
-        for copy in 0..COPIES {
-            let key = WatermarkKey::from_bytes([copy + 1; 32]);
-            let symbols: Vec<bool> = (0..997u32)
-                .map(|i| (i * 7 + 3 + u32::from(copy)) % 5 < 2)
-                .collect();
-            let (_, report) = embed_reporting(
-                &audio,
-                &key,
-                &Message {
-                    payload,
-                    symbols: Some(&symbols),
-                },
-                &EmbedParams::default(),
-            )
-            .expect("embed");
-            let l = report.limiter;
-            ceiling = l.ceiling;
-            over += l.overshoot_frames;
-            att += l.attenuated_frames;
-            min_gain = min_gain.min(l.min_gain);
-            kept = kept.min(l.energy_kept);
-        }
-        let copies = f64::from(COPIES);
-        println!(
-            "| {name}{} | {} | {ceiling:.4} | {over} | {:.2} | {:.4} % | {min_gain:.3} | {kept:.6} |",
-            scale_to.map_or(String::new(), |p| format!(" scaled to {p:.4}")),
-            audio.rate().hz(),
-            over as f64 / copies / (audio.duration_s() / 60.0),
-            100.0 * att as f64 / copies / audio.frames() as f64,
+        let label = format!(
+            "{name}{}",
+            scale_to.map_or(String::new(), |p| format!(" scaled to {p:.4}"))
         );
+        row(&label, &audio, payload);
     }
+    // Not a recording: uniform white noise, a host at its own peak everywhere (the worst
+    // case for a limiter bound to the original's peak).
+    let mut s = 1u32;
+    let noise: Vec<f32> = (0..48_000 * 60)
+        .map(|_| {
+            s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            ((s >> 8) as f32 / 16_777_216.0 - 0.5) * 0.5
+        })
+        .collect();
+    let rate = SampleRate::try_new(48_000).expect("rate");
+    let uniform = AudioBuffer::mono(rate, noise).expect("buffer");
+    row("synthetic uniform noise +-0.25, 60 s", &uniform, payload);
+}
+
+/// One table row: `COPIES` copies of `audio`, each under its own key and codeword, summed.
+fn row(label: &str, audio: &AudioBuffer, payload: Payload) {
+    let (mut over, mut att, mut min_gain, mut kept) = (0usize, 0usize, 1.0f32, 1.0f64);
+    let mut ceiling = 0.0;
+    for copy in 0..COPIES {
+        let key = WatermarkKey::from_bytes([copy + 1; 32]);
+        let symbols: Vec<bool> = (0..997u32)
+            .map(|i| (i * 7 + 3 + u32::from(copy)) % 5 < 2)
+            .collect();
+        let (_, report) = embed_reporting(
+            audio,
+            &key,
+            &Message {
+                payload,
+                symbols: Some(&symbols),
+            },
+            &EmbedParams::default(),
+        )
+        .expect("embed");
+        let l = report.limiter;
+        ceiling = l.ceiling;
+        over += l.overshoot_frames;
+        att += l.attenuated_frames;
+        min_gain = min_gain.min(l.min_gain);
+        kept = kept.min(l.energy_kept);
+    }
+    let copies = f64::from(COPIES);
+    println!(
+        "| {label} | {} | {ceiling:.4} | {over} | {:.2} | {:.4} % | {min_gain:.3} | {kept:.6} |",
+        audio.rate().hz(),
+        over as f64 / copies / (audio.duration_s() / 60.0),
+        100.0 * att as f64 / copies / audio.frames() as f64,
+    );
 }
