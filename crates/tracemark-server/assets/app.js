@@ -144,8 +144,34 @@ function issue(form) {
         li.appendChild(a);
         links.appendChild(li);
       }
+      listIssued(j.result);
     });
   });
+}
+
+// The page's table of issued copies, brought up to date without a reload.
+function listIssued(result) {
+  const table = document.getElementById("issuances");
+  if (!table) return;
+  const body = table.tBodies[0];
+  const iso = new Date().toISOString().slice(0, 19) + "Z";
+  for (const c of result.copies) {
+    const row = body.insertRow();
+    row.insertCell().textContent = c.recipient;
+    row.insertCell().textContent = result.format;
+    const time = document.createElement("time");
+    time.dateTime = iso;
+    time.textContent = iso.replace("T", " ").replace("Z", " UTC");
+    row.insertCell().appendChild(time);
+    const sha = row.insertCell();
+    sha.className = "mono";
+    sha.textContent = c.copy_sha256.slice(0, 16) + "…";
+    const a = document.createElement("a");
+    a.href = c.url;
+    a.textContent = "Download";
+    row.insertCell().appendChild(a);
+  }
+  table.caption.textContent = body.rows.length + " issued copies";
 }
 
 async function waveform(canvas) {

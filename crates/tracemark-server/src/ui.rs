@@ -135,6 +135,8 @@ fn layout_with(title: &str, p: Option<&Principal>, body: Markup, extra_css: &[&s
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 @if let Some(p) = p { meta name="csrf-token" content=(p.csrf_token()); }
                 title { (title) " · tracemark" }
+                // No icon: without this line every page load asks for /favicon.ico (404).
+                link rel="icon" href="data:,";
                 link rel="stylesheet" href="/assets/app.css";
                 @for css in extra_css { link rel="stylesheet" href=(css); }
                 script src="/assets/app.js" defer {}
@@ -145,6 +147,13 @@ fn layout_with(title: &str, p: Option<&Principal>, body: Markup, extra_css: &[&s
             }
         }
     }
+}
+
+/// A time in a page: [`when`] in a `<time>` element, kept on one line by the style sheet.
+fn at(ms: i64) -> Markup {
+    let text = when(ms);
+    let iso = text.replacen(' ', "T", 1).replace(" UTC", "Z");
+    html! { time datetime=(iso) { (text) } }
 }
 
 fn when(ms: i64) -> String {
@@ -391,7 +400,7 @@ fn recipients_markup(p: &Principal, list: &[Recipient], error: Option<&str>) -> 
                 thead { tr { th scope="col" { "Id" } th scope="col" { "Name" } th scope="col" { "E-mail" } th scope="col" { "Added" } } }
                 tbody {
                     @for r in list {
-                        tr { td.mono { (r.id) } td { (r.name) } td { (r.email.as_deref().unwrap_or("")) } td { (when(r.created_at.0)) } }
+                        tr { td.mono { (r.id) } td { (r.name) } td { (r.email.as_deref().unwrap_or("")) } td { (at(r.created_at.0)) } }
                     }
                 }
             }
@@ -450,7 +459,7 @@ async fn recordings_page(State(s): State<Shared>, p: Result<Principal, ApiError>
                             td.mono { (r.id) }
                             td { (format!("{:.1} s", r.duration_s)) }
                             td { (r.format) " · " (r.sample_rate) " Hz · " (r.channels) " ch" }
-                            td { (when(r.ingested_at.0)) }
+                            td { (at(r.ingested_at.0)) }
                         }
                     }
                 }
@@ -485,7 +494,7 @@ async fn recording_page(
                 dt { "SHA-256" } dd.mono { (r.sha256.to_hex()) }
                 dt { "Duration" } dd { (format!("{:.2} s", r.duration_s)) }
                 dt { "Audio" } dd { (r.format) ", " (r.sample_rate) " Hz, " (r.channels) " channel(s)" }
-                dt { "Ingested" } dd { (when(r.ingested_at.0)) " (log entry " (r.log_index) ")" }
+                dt { "Ingested" } dd { (at(r.ingested_at.0)) " (log entry " (r.log_index) ")" }
             }
             figure {
                 canvas id="waveform" width="900" height="120" data-waveform={ "/api/v1/recordings/" (r.id) "/waveform" } role="img" aria-label="waveform of the original" {}
@@ -521,7 +530,7 @@ async fn recording_page(
                         tr {
                             td { (name_of(&i.recipient_id)) }
                             td { (i.format) }
-                            td { (when(i.issued_at.0)) }
+                            td { (at(i.issued_at.0)) }
                             td.mono { (i.copy_sha256.to_hex()[..16]) "…" }
                             td { a href={ "/api/v1/copies/" (i.id) } { "Download" } }
                         }
@@ -563,7 +572,7 @@ async fn traces_page(State(s): State<Shared>, p: Result<Principal, ApiError>) ->
                         tr {
                             td.mono { a href={ "/traces/" (t.id) } { (t.id) } }
                             td { (t.verdict) }
-                            td { (when(t.created_at.0)) }
+                            td { (at(t.created_at.0)) }
                         }
                     }
                 }
@@ -682,7 +691,7 @@ async fn log_page(
                     @for e in &entries {
                         tr {
                             td { (e.index) }
-                            td { (when(e.time)) }
+                            td { (at(e.time)) }
                             td { (e.kind) }
                             td { (e.actor_name.as_deref().unwrap_or("")) }
                             td { (e.summary) }
@@ -823,8 +832,8 @@ async fn users_markup(
                         tr {
                             td.mono { (t.id) }
                             td { (name_of(&t.user_id)) }
-                            td { (when(t.created_at.0)) }
-                            td { (t.expires_at.map_or_else(|| "never".to_string(), |e| when(e.0))) }
+                            td { (at(t.created_at.0)) }
+                            td { @match t.expires_at { Some(e) => (at(e.0)), None => "never" } }
                             td {
                                 @if t.revoked { "revoked" } @else {
                                     form.inline method="post" action={ "/tokens/" (t.id) "/revoke" } {
