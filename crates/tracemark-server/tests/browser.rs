@@ -60,6 +60,7 @@ async fn distributor_investigator_and_auditor_work_through_the_web_ui_without_co
     let driver = Driver::start(&chromedriver).await;
     let ui = Ui::open(&driver, &chromium, &server.base, &downloads).await;
 
+    the_console_check_sees_csp_violations_and_failed_loads(&ui).await;
     signing_in_checks_the_password(&ui).await;
     ui.sign_in_as(Role::Distributor).await;
     ui.assert_clean_console("signing in as the distributor")
@@ -103,6 +104,37 @@ async fn distributor_investigator_and_auditor_work_through_the_web_ui_without_co
         "browser story took {:.1} s",
         started.elapsed().as_secs_f64()
     );
+}
+
+/// The console check is not blind: an inline script (refused by the CSP) and a request
+/// for a missing page both show up as errors.
+async fn the_console_check_sees_csp_violations_and_failed_loads(ui: &Ui) {
+    ui.goto("/signin").await;
+    ui.assert_clean_console("loading the sign-in page").await;
+    ui.script(
+        "const s = document.createElement('script');
+         s.textContent = 'window.inlineRan = true;';
+         document.head.appendChild(s);
+         return fetch('/no-such-page').then(r => r.status);",
+    )
+    .await;
+    let ran = ui.script("return window.inlineRan === true;").await;
+    assert_eq!(ran, false, "the CSP refuses inline scripts");
+    let has = |seen: &[serde_json::Value], needle: &str| {
+        seen.iter().any(|e| {
+            e["level"] == "SEVERE" && e["message"].as_str().unwrap_or_default().contains(needle)
+        })
+    };
+    let mut seen = Vec::new();
+    let deadline = std::time::Instant::now() + browser_support::WAIT;
+    while !(has(&seen, "Content Security Policy") && has(&seen, "/no-such-page")) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the console did not report the refused script and the 404: {seen:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        seen.extend(ui.console().await);
+    }
 }
 
 async fn signing_in_checks_the_password(ui: &Ui) {
