@@ -1,9 +1,9 @@
 //! The web UI end to end in a real headless Chromium (Debian's `chromium` and
 //! `chromedriver`, installed by `.ci/chromium.sh`): a distributor signs in, adds two
 //! recipients, uploads a recording and issues a copy to each; one copy leaks (cut and
-//! re-encoded as 64 kbit/s MP3); an investigator traces the leak and reads the report; an
-//! auditor verifies the log and finds every step in the audit trail. Any console error
-//! (a script error, a CSP violation, a failed load) fails the test.
+//! re-encoded as 64 kbit/s MP3); an investigator traces the leak, reads the report and takes
+//! the evidence bundle; an auditor verifies the log and finds every step in the audit trail.
+//! Any console error (a script error, a CSP violation, a failed load) fails the test.
 //!
 //! Skips, saying `skipped: browser: ...`, where Chromium or chromedriver is missing, unless
 //! `TRACEMARK_REQUIRE_BROWSER=1` (CI). With `TRACEMARK_SCREENSHOTS=DIR` it saves a PNG of
@@ -342,6 +342,14 @@ async fn trace_leak(ui: &Ui, leak: &Path) -> String {
     );
     ui.screenshot("trace-report").await;
     ui.assert_clean_console("the trace report").await;
+    ui.click("a[href$=\"/evidence\"]").await;
+    let (_, bundle) = ui.downloaded(&format!("{id}.evidence")).await;
+    assert!(
+        bundle.len() > 1000,
+        "the evidence bundle: {} bytes",
+        bundle.len()
+    );
+    ui.assert_clean_console("downloading the evidence").await;
 
     ui.goto("/traces").await;
     ui.wait_for_text("#traces tbody", &id).await;
@@ -369,6 +377,8 @@ async fn audit(ui: &Ui, recording: &str, trace: &str) {
         format!("{investigator} ("),
         format!("trace {trace}:"),
         format!("view-report {trace}"),
+        format!("download-evidence {trace}"),
+        format!("evidence for {trace} exported"),
     ];
     for needle in &expected {
         assert!(
