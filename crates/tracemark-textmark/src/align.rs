@@ -198,7 +198,15 @@ pub fn align(original: &Words, leak: &Words) -> Vec<Run> {
         pairs.extend_from_slice(&kept[r]);
         let tail = extend_right(&kept[r], right_limit, &o, &l);
         pairs.extend(tail);
-        for run in split(&pairs) {
+        // Unaligned leak words between two quotation marks' worth of text (`," he said, "`)
+        // are the writer's, however few.
+        let quoted_break = |a: usize, b: usize| {
+            b > a + 1 && {
+                let (from, to) = (leak.units()[l.units[a]].end, leak.units()[l.units[b]].start);
+                leak.text()[from..to].contains(['"', '\u{201C}', '\u{201D}'])
+            }
+        };
+        for run in split(&pairs, quoted_break) {
             runs.push(Run {
                 pairs: run
                     .iter()
@@ -427,12 +435,17 @@ fn extend_left(
     out
 }
 
-/// Splits pairs wherever [`SPLIT_GAP`] or more leak words in a row are unaligned.
-fn split(pairs: &[(usize, usize, bool)]) -> Vec<Vec<(usize, usize, bool)>> {
+/// Splits pairs wherever [`SPLIT_GAP`] or more leak words in a row are unaligned, or
+/// where `breaks(previous, next)` (leak sequence positions) says so.
+fn split(
+    pairs: &[(usize, usize, bool)],
+    breaks: impl Fn(usize, usize) -> bool,
+) -> Vec<Vec<(usize, usize, bool)>> {
     let mut out: Vec<Vec<(usize, usize, bool)>> = Vec::new();
     for &p in pairs {
+        let joins = |q: &(usize, usize, bool)| p.0 - q.0 <= SPLIT_GAP && !breaks(q.0, p.0);
         match out.last_mut() {
-            Some(run) if run.last().is_some_and(|q| p.0 - q.0 <= SPLIT_GAP) => run.push(p),
+            Some(run) if run.last().is_some_and(joins) => run.push(p),
             _ => out.push(vec![p]),
         }
     }

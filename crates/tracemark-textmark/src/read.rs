@@ -342,12 +342,13 @@ pub(crate) fn read(
 }
 
 /// Quote state of every leak token: inside `"..."` or `“...”`, nested quotes counted
-/// (a quote of a transcript that itself quotes someone). A straight quote opens at a
-/// token's start and closes elsewhere; a blank line closes every quote, as a press quote
-/// continued over paragraphs reopens each one.
+/// (a quote of a transcript that itself quotes someone). A straight quote opens before a
+/// token's first letter or digit and closes after it; a blank line closes every quote, as
+/// a press quote continued over paragraphs reopens each one.
 fn quoted_tokens(leak: &Words) -> Vec<bool> {
     let mut out = vec![false; leak.token_count()];
     let (mut depth, mut token, mut in_token, mut newlines) = (0usize, 0usize, false, 0usize);
+    let mut word_begun = false;
     for c in leak.text().chars() {
         if c.is_whitespace() {
             if in_token {
@@ -363,8 +364,12 @@ fn quoted_tokens(leak: &Words) -> Vec<bool> {
             continue;
         }
         newlines = 0;
-        let starts = !in_token;
+        if !in_token {
+            word_begun = false;
+        }
         in_token = true;
+        let starts = !word_begun;
+        word_begun |= c.is_alphanumeric();
         match c {
             '\u{201C}' => depth += 1,
             '"' if starts => depth += 1,
@@ -429,12 +434,65 @@ fn segments(original: &Words, leak: &Words, runs: &[Run]) -> Vec<Segment> {
             }),
         }
     }
+    inherit_quotes(&mut out, leak.text());
     out
+}
+
+/// An unmatched run between two genuine ones, with no quotation mark anywhere from the
+/// end of the first to the start of the second, lies inside their quotation: words put in
+/// the speakers' mouths even where straight quotes nested in the transcript's own quotes
+/// left the quote marks ambiguous. Prose between two separate quotes always has a closing
+/// and an opening mark in that stretch, so it stays unquoted.
+fn inherit_quotes(segments: &mut [Segment], text: &str) {
+    let spans = token_spans(text);
+    let quote_mark = |c: char| matches!(c, '"' | '\u{201C}' | '\u{201D}');
+    for k in 1..segments.len().saturating_sub(1) {
+        let (before, here, after) = (segments[k - 1], segments[k], segments[k + 1]);
+        let between_genuine = matches!(before.status, SegmentStatus::Genuine { .. })
+            && here.status == SegmentStatus::Unmatched
+            && matches!(after.status, SegmentStatus::Genuine { .. });
+        if !between_genuine || !(before.quoted || after.quoted) {
+            continue;
+        }
+        let from = spans[before.leak_end_word - 1].1;
+        let to = spans[after.leak_start_word].0;
+        // The genuine tokens' own trailing and leading marks count too.
+        let from = text[spans[before.leak_end_word - 1].0..from]
+            .rfind(char::is_alphanumeric)
+            .map_or(from, |i| spans[before.leak_end_word - 1].0 + i + 1);
+        let to = text[to..spans[after.leak_start_word].1]
+            .find(char::is_alphanumeric)
+            .map_or(to, |i| to + i);
+        if !text[from..to].chars().any(quote_mark) {
+            segments[k].quoted = true;
+        }
+    }
+}
+
+/// Byte span of every whitespace-separated token.
+fn token_spans(text: &str) -> Vec<(usize, usize)> {
+    let mut spans = Vec::new();
+    let mut start = None;
+    for (i, c) in text.char_indices() {
+        match (c.is_whitespace(), start) {
+            (true, Some(s)) => {
+                spans.push((s, i));
+                start = None;
+            }
+            (false, None) => start = Some(i),
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        spans.push((s, text.len()));
+    }
+    spans
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::MarkedTranscript;
 
     #[test]
     fn gaps_are_classified_with_quotes_and_retyped_dashes_set_aside() {
@@ -459,16 +517,48 @@ mod tests {
     #[test]
     fn a_quote_marks_its_tokens() {
         let w = Words::parse("He said \"we made it\" and “so did they” then.").expect("small");
-        let nested = Words::parse("\"I told him, \"No.\" He left\" then.").expect("small");
+        let nested =
+            Words::parse("\"I told him, \"No.\" He left\" then \"\"now\".").expect("small");
         assert_eq!(
             quoted_tokens(&nested),
-            [true, true, true, true, true, true, false]
+            [true, true, true, true, true, true, false, true]
         );
         assert_eq!(
             quoted_tokens(&w),
             [
                 false, false, true, true, true, false, true, true, true, false
             ]
+        );
+    }
+
+    #[test]
+    fn prose_between_quotes_is_outside_them_and_words_inside_a_quote_are_not() {
+        let marked = MarkedTranscript::new(
+            "K: We made some progress today and then we talked about the plan for a long while.\n",
+        )
+        .expect("small");
+        let statuses = |leak: &str| -> Vec<(bool, bool)> {
+            let reading = marked.read(leak, ReadPolicy::Quoted).expect("small");
+            reading
+                .segments()
+                .iter()
+                .map(|s| (s.status != SegmentStatus::Unmatched, s.quoted))
+                .collect()
+        };
+        // (genuine, quoted) per segment.
+        assert_eq!(
+            statuses(
+                "\"We made some progress today\" he said. \"And then we talked about the plan\""
+            ),
+            [(true, true), (false, false), (true, true)]
+        );
+        // The inner straight quotes leave `never again` outside any quote by the marks
+        // alone; between two genuine runs with no mark in between, it is inside.
+        assert_eq!(
+            statuses(
+                "\"\"We made some progress today never again said anyone and then we talked about the plan\""
+            ),
+            [(true, true), (false, true), (true, true)]
         );
     }
 
