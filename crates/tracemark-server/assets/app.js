@@ -171,7 +171,8 @@ function listIssued(result) {
     a.textContent = "Download";
     row.insertCell().appendChild(a);
   }
-  table.caption.textContent = body.rows.length + " issued copies";
+  const n = body.rows.length;
+  table.caption.textContent = n + (n === 1 ? " issued copy" : " issued copies");
 }
 
 async function waveform(canvas) {

@@ -149,6 +149,11 @@ fn layout_with(title: &str, p: Option<&Principal>, body: Markup, extra_css: &[&s
     }
 }
 
+/// "1 trace", "2 traces".
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// A time in a page: [`when`] in a `<time>` element, kept on one line by the style sheet.
 fn at(ms: i64) -> Markup {
     let text = when(ms);
@@ -396,7 +401,7 @@ fn recipients_markup(p: &Principal, list: &[Recipient], error: Option<&str>) -> 
                 button type="submit" { "Add" }
             }
             table id="recipients" {
-                caption { (list.len()) " recipients" }
+                caption { (count(list.len(), "recipient", "recipients")) }
                 thead { tr { th scope="col" { "Id" } th scope="col" { "Name" } th scope="col" { "E-mail" } th scope="col" { "Added" } } }
                 tbody {
                     @for r in list {
@@ -450,7 +455,7 @@ async fn recordings_page(State(s): State<Shared>, p: Result<Principal, ApiError>
                 p.status role="status" aria-live="polite" {}
             }
             table id="recordings" {
-                caption { (list.len()) " recordings" }
+                caption { (count(list.len(), "recording", "recordings")) }
                 thead { tr { th scope="col" { "Title" } th scope="col" { "Id" } th scope="col" { "Duration" } th scope="col" { "Format" } th scope="col" { "Ingested" } } }
                 tbody {
                     @for r in &list {
@@ -523,7 +528,7 @@ async fn recording_page(
                 ul.links id="issued-links" {}
             }
             table id="issuances" {
-                caption { (issued.len()) " issued copies" }
+                caption { (count(issued.len(), "issued copy", "issued copies")) }
                 thead { tr { th scope="col" { "Recipient" } th scope="col" { "Format" } th scope="col" { "Issued" } th scope="col" { "Copy SHA-256" } th scope="col" { "File" } } }
                 tbody {
                     @for i in &issued {
@@ -565,7 +570,7 @@ async fn traces_page(State(s): State<Shared>, p: Result<Principal, ApiError>) ->
                 p.status role="status" aria-live="polite" {}
             }
             table id="traces" {
-                caption { (list.len()) " traces" }
+                caption { (count(list.len(), "trace", "traces")) }
                 thead { tr { th scope="col" { "Trace" } th scope="col" { "Verdict" } th scope="col" { "When" } } }
                 tbody {
                     @for t in list.iter().rev() {
@@ -683,7 +688,7 @@ async fn log_page(
                 p.status id="verify-result" role="status" aria-live="polite" {}
             }
             h2 { "Audit trail" }
-            p { "Entries " (first) " to " (first + entries.len() as u64) " of " (size) ", newest first."
+            p { @if entries.is_empty() { "No entries." } @else { "Entries " (first) " to " (first + entries.len() as u64 - 1) " of " (size) ", newest first." }
                 @if first > 0 { " " a href={ "/log?from=" (first.saturating_sub(LOG_PAGE)) } { "Older" } } }
             table id="audit" {
                 thead { tr { th scope="col" { "#" } th scope="col" { "When" } th scope="col" { "Kind" } th scope="col" { "Who" } th scope="col" { "What" } } }
@@ -786,7 +791,7 @@ async fn users_markup(
             @if let Some(n) = &notice { p.notice role="status" { (n) } }
             @if let Some(e) = &error { p.error role="alert" { (e) } }
             table id="users" {
-                caption { (users.len()) " users" }
+                caption { (count(users.len(), "user", "users")) }
                 thead { tr { th scope="col" { "Name" } th scope="col" { "Role" } th scope="col" { "Status" } th scope="col" { "Change" } } }
                 tbody {
                     @for u in &users {
@@ -825,7 +830,7 @@ async fn users_markup(
                 button type="submit" { "Add" }
             }
             table id="tokens" {
-                caption { (tokens.len()) " API tokens" }
+                caption { (count(tokens.len(), "API token", "API tokens")) }
                 thead { tr { th scope="col" { "Id" } th scope="col" { "User" } th scope="col" { "Created" } th scope="col" { "Expires" } th scope="col" { "Status" } } }
                 tbody {
                     @for t in &tokens {
