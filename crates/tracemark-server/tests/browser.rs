@@ -84,7 +84,7 @@ async fn distributor_investigator_and_auditor_work_through_the_web_ui_without_co
     ui.sign_out().await;
 
     ui.sign_in_as(Role::Auditor).await;
-    audit(&ui, &recording, &trace).await;
+    audit(&ui, &server, &recording, &trace).await;
     ui.sign_out().await;
 
     ui.sign_in_as(Role::Admin).await;
@@ -358,12 +358,18 @@ async fn trace_leak(ui: &Ui, leak: &Path) -> String {
     id
 }
 
-async fn audit(ui: &Ui, recording: &str, trace: &str) {
+async fn audit(ui: &Ui, server: &Server, recording: &str, trace: &str) {
     ui.goto("/log").await;
     ui.find("#checkpoint").await;
     ui.click("#verify").await;
     let verified = ui.wait_for_text("#verify-result", "Verified").await;
     assert!(!verified.contains("BROKEN"), "{verified}");
+    let size = server.vault.store().log_size().expect("log size");
+    ui.wait_for_text(
+        "main",
+        &format!("Entries 0 to {} of {size}, newest first.", size - 1),
+    )
+    .await;
     let trail = ui.text("#audit").await;
     let distributor = user_name(Role::Distributor);
     let investigator = user_name(Role::Investigator);
