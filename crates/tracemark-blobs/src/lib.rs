@@ -41,7 +41,30 @@ pub fn check_blob_store(blobs: &dyn tracemark_store::BlobStore) -> Result<(), St
     if blobs.get(&b).map_err(|e| e.to_string())?.map(|v| v.len()) != Some(70_000) {
         return fail("a 70 kB blob does not read back whole");
     }
-    if blobs.list().map_err(|e| e.to_string())? != vec![a, b] {
+    // Concurrent writers of one key (two uploads of the same leak): the blob reads back
+    // as exactly one of the writes, never a mix or a missing file.
+    let c = key("leaks/cccc.sealed")?;
+    let contents: Vec<Vec<u8>> = (0..8u8)
+        .map(|i| vec![i; 200_000 + usize::from(i)])
+        .collect();
+    let results: Vec<Result<(), String>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = contents
+            .iter()
+            .map(|body| scope.spawn(|| blobs.put(&c, body).map_err(|e| e.to_string())))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err("a writer panicked".into())))
+            .collect()
+    });
+    for r in results {
+        r?;
+    }
+    let read = blobs.get(&c).map_err(|e| e.to_string())?;
+    if !read.is_some_and(|r| contents.contains(&r)) {
+        return fail("concurrent writes of one key left something other than one whole write");
+    }
+    if blobs.list().map_err(|e| e.to_string())? != vec![c, a, b] {
         return fail("list is not the sorted keys");
     }
     Ok(())

@@ -44,7 +44,12 @@ impl BlobStore for LocalBlobs {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
         }
-        let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+        // A temporary name of this write's own (process and a per-process counter), so
+        // concurrent writes of one key, from threads or processes, never share a file:
+        // each renames a whole file into place and the last one wins.
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmp = path.with_extension(format!("tmp-{}-{n}", std::process::id()));
         let mut f = std::fs::File::create(&tmp).map_err(|e| io(&tmp, e))?;
         f.write_all(bytes).map_err(|e| io(&tmp, e))?;
         f.sync_all().map_err(|e| io(&tmp, e))?;
