@@ -66,9 +66,9 @@ pub fn title(r: &TraceReport) -> String {
 pub fn render_fragment(r: &TraceReport, verifier_key: &str) -> String {
     let mut h = String::new();
     let accused = r.accused().count() > 0;
-    let _ = write!(
+    let _ = writeln!(
         h,
-        "<p class=\"verdict{}\" id=\"verdict\">{}</p>\n",
+        "<p class=\"verdict{}\" id=\"verdict\">{}</p>",
         if accused { " accused" } else { "" },
         escape(&r.verdict())
     );

@@ -516,7 +516,17 @@ async fn malformed_requests_get_a_4xx_with_a_reason_never_a_5xx() {
         .expect("ingest");
     let d = Some(Role::Distributor);
     let i = Some(Role::Investigator);
-    let cases: Vec<(&str, String, Option<Role>, &str, Vec<u8>, u16, &str)> = vec![
+    // (method, uri, as, content type, body, status, error code)
+    type Case = (
+        &'static str,
+        String,
+        Option<Role>,
+        &'static str,
+        Vec<u8>,
+        u16,
+        &'static str,
+    );
+    let cases: Vec<Case> = vec![
         (
             "POST",
             "/api/v1/recipients".into(),
