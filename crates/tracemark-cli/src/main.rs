@@ -11,6 +11,9 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use tracemark_watermark::{EmbedParams, Message, Payload, embed};
 
+/// The service's default cap on decoded audio: 2 hours (the library's own is 4).
+const DEFAULT_MAX_DURATION_S: f64 = 2.0 * 3600.0;
+
 #[derive(Parser)]
 #[command(
     name = "tracemark",
@@ -61,6 +64,10 @@ enum Command {
         /// loses the job to another after this long.
         #[arg(long, default_value_t = 30)]
         lease_secs: u64,
+        /// Longest audio accepted in an upload or a leak, in seconds (decoding needs about
+        /// 4 bytes per sample per channel in memory: 2 h of 48 kHz stereo is 2.8 GB).
+        #[arg(long, default_value_t = DEFAULT_MAX_DURATION_S)]
+        max_duration: f64,
     },
     /// Run a worker: claim issue and trace jobs from the database and run them, until
     /// interrupted (a job in hand is finished first).
@@ -71,6 +78,9 @@ enum Command {
         /// A job's lease, in seconds.
         #[arg(long, default_value_t = 30)]
         lease_secs: u64,
+        /// Longest audio a job decodes, in seconds (as for `serve`).
+        #[arg(long, default_value_t = DEFAULT_MAX_DURATION_S)]
+        max_duration: f64,
     },
     /// Manage recipients.
     Recipient {
@@ -369,8 +379,10 @@ fn run(cli: Cli) -> Result<i32> {
             workers,
             secure_cookies,
             lease_secs,
+            max_duration,
         } => service::serve(
             v,
+            max_duration,
             tracemark_server::ServeConfig {
                 listen,
                 max_upload,
@@ -383,7 +395,13 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Worker {
             threads,
             lease_secs,
-        } => service::worker(v, threads, service::worker_options(lease_secs)),
+            max_duration,
+        } => service::worker(
+            v,
+            threads,
+            max_duration,
+            service::worker_options(lease_secs),
+        ),
         Command::Recipient {
             action: RecipientCmd::SetEmail { name, email, clear },
         } => {

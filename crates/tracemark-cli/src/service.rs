@@ -27,12 +27,27 @@ pub fn worker_options(lease_secs: u64) -> WorkerOptions {
     }
 }
 
-pub fn serve(at: &Location, config: tracemark_server::ServeConfig) -> Result<i32> {
+/// Opens the vault with the service's cap on decoded audio.
+fn open(at: &Location, max_duration_s: f64) -> Result<Arc<tracemark_vault::Vault>> {
+    if !(max_duration_s > 0.0 && max_duration_s <= 24.0 * 3600.0) {
+        anyhow::bail!("--max-duration is 1 to 86400 seconds, not {max_duration_s}");
+    }
+    let mut vault = at
+        .open()
+        .with_context(|| format!("opening the vault ({})", at.describe()))?;
+    let mut limits = vault.limits();
+    limits.max_duration_s = max_duration_s;
+    vault.set_limits(limits);
+    Ok(Arc::new(vault))
+}
+
+pub fn serve(
+    at: &Location,
+    max_duration_s: f64,
+    config: tracemark_server::ServeConfig,
+) -> Result<i32> {
     logging();
-    let vault = Arc::new(
-        at.open()
-            .with_context(|| format!("opening the vault ({})", at.describe()))?,
-    );
+    let vault = open(at, max_duration_s)?;
     let listen = config.listen;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     eprintln!(
@@ -46,12 +61,14 @@ pub fn serve(at: &Location, config: tracemark_server::ServeConfig) -> Result<i32
     Ok(0)
 }
 
-pub fn worker(at: &Location, threads: usize, options: WorkerOptions) -> Result<i32> {
+pub fn worker(
+    at: &Location,
+    threads: usize,
+    max_duration_s: f64,
+    options: WorkerOptions,
+) -> Result<i32> {
     logging();
-    let vault = Arc::new(
-        at.open()
-            .with_context(|| format!("opening the vault ({})", at.describe()))?,
-    );
+    let vault = open(at, max_duration_s)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     eprintln!(
         "tracemark: worker {} on {} ({threads} at once)",

@@ -984,3 +984,34 @@ async fn malformed_requests_get_a_4xx_with_a_reason_never_a_5xx() {
         assert_ne!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audio_longer_than_the_servers_cap_is_refused_with_413() {
+    let t = TestApp::with(
+        |c| c,
+        |v| {
+            let mut limits = v.limits();
+            limits.max_duration_s = 5.0;
+            v.set_limits(limits);
+        },
+    );
+    let (ct, body) = multipart("call.wav", &call_wav(0.0, 8.0), &[("title", "Too long")]);
+    let r = t
+        .send(
+            t.request("POST", "/api/v1/recordings", Some(Role::Distributor))
+                .header(header::CONTENT_TYPE, ct)
+                .body(Body::from(body))
+                .expect("req"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.text());
+    assert!(
+        r.json()["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("over the limit"),
+        "{}",
+        r.text()
+    );
+    assert!(t.vault.recordings().expect("list").is_empty());
+}

@@ -138,6 +138,17 @@ impl Vault {
         Ok(())
     }
 
+    /// Caps what this vault decodes from untrusted files (uploads, leaks): a server sets
+    /// them below the library's defaults so one upload cannot take the machine's memory.
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
+    }
+
+    /// The decoding caps.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
     /// The directory holding the key files (and, by default, the database and blobs).
     pub fn dir(&self) -> &Path {
         &self.dir

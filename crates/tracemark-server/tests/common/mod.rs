@@ -32,13 +32,19 @@ impl TestApp {
     }
 
     pub fn with_config(f: impl FnOnce(ServeConfig) -> ServeConfig) -> Self {
+        Self::with(f, |_| {})
+    }
+
+    /// With a changed configuration and a vault set up by `v` before it is shared.
+    pub fn with(f: impl FnOnce(ServeConfig) -> ServeConfig, v: impl FnOnce(&mut Vault)) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         Vault::create_keys(dir.path()).expect("keys");
         let store = tracemark_store_sqlite::SqliteStore::open(&dir.path().join("vault.db"), true)
             .expect("sqlite");
         let blobs = tracemark_blobs::LocalBlobs::new(dir.path());
-        let vault =
-            Arc::new(Vault::open(dir.path(), Box::new(store), Box::new(blobs)).expect("vault"));
+        let mut vault = Vault::open(dir.path(), Box::new(store), Box::new(blobs)).expect("vault");
+        v(&mut vault);
+        let vault = Arc::new(vault);
         let mut tokens = HashMap::new();
         for role in Role::ALL {
             vault
