@@ -127,7 +127,7 @@ impl Vault {
             tracemark_fingerprint::SAMPLE_RATE_HZ,
         )?;
         let leak_fp = fingerprint(&narrow)?;
-        let index = self.fingerprint_index()?;
+        let index = self.fingerprint_index_of(recordings.len())?;
         let key = self.secret.watermark_key();
 
         // Which recording? The fingerprint first; failing that, a blind payload.

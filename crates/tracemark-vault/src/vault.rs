@@ -1,6 +1,7 @@
 //! Opening a vault, recipients, recordings and originals.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use tracemark_dsp::AudioBuffer;
 use tracemark_ledger::note::{KeyName, NoteSigner, VerifierKey};
@@ -34,6 +35,10 @@ pub struct Vault {
     pub(crate) signer: NoteSigner,
     pub(crate) clock: Clock,
     pub(crate) limits: Limits,
+    /// The search index, built once for as many recordings as the store had, and rebuilt
+    /// when that number changes (recordings are never removed): a long-running server
+    /// does not rebuild it for every trace.
+    index: std::sync::Mutex<Option<(usize, Arc<tracemark_fingerprint::Index>)>>,
 }
 
 impl std::fmt::Debug for Vault {
@@ -115,6 +120,7 @@ impl Vault {
             signer,
             clock,
             limits: Limits::default(),
+            index: std::sync::Mutex::new(None),
         };
         vault.finish_legacy_upgrade()?;
         Ok(vault)
@@ -416,17 +422,38 @@ impl Vault {
     }
 
     /// The fingerprint index of every ingested recording.
-    pub fn fingerprint_index(&self) -> Result<tracemark_fingerprint::Index, VaultError> {
+    pub fn fingerprint_index(&self) -> Result<Arc<tracemark_fingerprint::Index>, VaultError> {
+        let count = self.store.recordings()?.len();
+        self.fingerprint_index_of(count)
+    }
+
+    /// The index for a store known to hold `count` recordings: the cached one if it was
+    /// built for as many, else built now.
+    pub(crate) fn fingerprint_index_of(
+        &self,
+        count: usize,
+    ) -> Result<Arc<tracemark_fingerprint::Index>, VaultError> {
+        if let Ok(cache) = self.index.lock()
+            && let Some((n, index)) = cache.as_ref()
+            && *n == count
+        {
+            return Ok(Arc::clone(index));
+        }
         let mut index = tracemark_fingerprint::Index::new();
         // Each row holds its recording's fingerprint alone; parse the peaks and hash them
         // once, into the one index (parsing each row into an index of its own would hash
-        // every pair twice, on every trace).
-        for (id, bytes) in self.store.fingerprints()? {
-            for (n, fp) in tracemark_fingerprint::Index::recordings_from_bytes(&bytes)? {
+        // every pair twice).
+        let rows = self.store.fingerprints()?;
+        for (id, bytes) in &rows {
+            for (n, fp) in tracemark_fingerprint::Index::recordings_from_bytes(bytes)? {
                 if n == id.number() {
                     index.add(n, fp)?;
                 }
             }
+        }
+        let index = Arc::new(index);
+        if let Ok(mut cache) = self.index.lock() {
+            *cache = Some((rows.len(), Arc::clone(&index)));
         }
         Ok(index)
     }
