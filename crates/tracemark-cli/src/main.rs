@@ -233,6 +233,12 @@ enum RecipientCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Register every recipient of a CSV file with the header row `name,email` (e-mail
+    /// may be empty), all in one transaction: a file with any bad row adds nobody.
+    Import {
+        /// The CSV file.
+        file: PathBuf,
+    },
     /// Change a recipient's e-mail address (logged as an event).
     SetEmail {
         /// The recipient's name.
@@ -444,6 +450,9 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Recipient {
             action: RecipientCmd::List { json },
         } => vault_cmd::recipient_list(v, json),
+        Command::Recipient {
+            action: RecipientCmd::Import { file },
+        } => vault_cmd::recipient_import(v, &file),
         Command::Ingest { file, title, json } => vault_cmd::ingest(v, &file, &title, json),
         Command::Recordings { json } => vault_cmd::recordings(v, json),
         Command::Issue {

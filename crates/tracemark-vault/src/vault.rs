@@ -227,11 +227,21 @@ impl Vault {
 
     /// Registers many recipients (no e-mail) in one transaction: all or none.
     pub fn add_recipients(&self, names: &[String]) -> Result<Vec<Recipient>, VaultError> {
-        let drafts = names
+        let rows: Vec<(String, Option<String>)> = names.iter().map(|n| (n.clone(), None)).collect();
+        self.add_recipients_with_email(&rows)
+    }
+
+    /// Registers many recipients with their e-mail addresses in one transaction: all or
+    /// none (a bad or duplicate name refuses the whole batch, naming it).
+    pub fn add_recipients_with_email(
+        &self,
+        rows: &[(String, Option<String>)],
+    ) -> Result<Vec<Recipient>, VaultError> {
+        let drafts = rows
             .iter()
-            .map(|n| Draft::Recipient {
-                name: n.clone(),
-                email: None,
+            .map(|(name, email)| Draft::Recipient {
+                name: name.clone(),
+                email: email.clone(),
             })
             .collect();
         self.append(drafts)?
