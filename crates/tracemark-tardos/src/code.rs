@@ -151,6 +151,28 @@ impl Codeword {
         word
     }
 
+    /// The symbols of `slots` alone, exactly as [`Codeword::draw`] draws them (the stream
+    /// is read at each slot's own position, so the cost is the number of slots asked, not
+    /// the code's length); every other slot reads 0. For scoring a leak that covers
+    /// `slots` only (scores sum over observed slots): such a codeword's
+    /// [`Codeword::commitment`] is not the recipient's. Slots past the end are ignored.
+    pub fn draw_slots(seed: &[u8; 32], biases: &Biases, slots: &[usize]) -> Self {
+        let mut stream = KeyedStream::new(b"symbol", seed);
+        let mut word = Self::zeros(biases.len());
+        let p = biases.as_slice();
+        let mut next = 0usize;
+        for &i in slots.iter().filter(|&&i| i < p.len()) {
+            if i != next {
+                stream.seek_word(i as u64);
+            }
+            if stream.next_unit() < p[i] {
+                word.words[i / 64] |= 1 << (i % 64);
+            }
+            next = i + 1;
+        }
+        word
+    }
+
     /// A codeword with the given symbols (for simulations and for codes kept
     /// elsewhere).
     ///
@@ -277,6 +299,24 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn drawing_some_slots_gives_exactly_those_symbols(
+            s in any::<[u8; 32]>(),
+            r in any::<[u8; 32]>(),
+            len in 1usize..700,
+            picks in proptest::collection::btree_set(0usize..800, 0..120),
+        ) {
+            let b = Biases::draw(&s, len, Cutoff::default()).expect("len is small");
+            let full = Codeword::draw(&r, &b);
+            let slots: Vec<usize> = picks.into_iter().collect();
+            let part = Codeword::draw_slots(&r, &b, &slots);
+            prop_assert_eq!(part.len(), len);
+            for i in 0..len {
+                let want = slots.contains(&i) && full.symbol(i) == Some(true);
+                prop_assert_eq!(part.symbol(i), Some(want), "slot {}", i);
+            }
+        }
+
         #[test]
         fn biases_lie_within_the_cutoff(s in any::<[u8; 32]>(), len in 0usize..600, t in 1e-5f64..0.2) {
             let cutoff = Cutoff::try_new(t).expect("t in range");

@@ -27,6 +27,11 @@ impl KeyedStream {
         self.0.next_u64()
     }
 
+    /// Moves to the `n`-th 64-bit word of the stream.
+    pub(crate) fn seek_word(&mut self, n: u64) {
+        self.0.seek(n.saturating_mul(8));
+    }
+
     /// A uniform draw from `[0, 1)` with 53 random bits.
     pub(crate) fn next_unit(&mut self) -> f64 {
         const SCALE: f64 = 1.0 / (1u64 << 53) as f64;

@@ -199,3 +199,50 @@ fn accusing_under_two_score_functions_doubles_the_tests_and_keeps_each_recipient
     let none = tracemark_tardos::accuse_any(&obs, &biases, &[], &copies, &config);
     assert!(none.is_err());
 }
+
+#[test]
+fn codewords_drawn_on_the_observed_slots_alone_give_the_same_verdict() {
+    let (biases, copies) = code("partial", 900, 40);
+    // A 20 s leak (250 slots) a third of the way in, from copy 5.
+    let (mut soft, mut cells) = (vec![0f32; 900], vec![0u32; 900]);
+    let mut noise = sim::seed("partial-noise", 0)[0] as f32 / 255.0;
+    for i in 300..550 {
+        noise = (noise * 7.31 + 0.17).fract();
+        let x = if copies[5].symbol(i) == Some(true) {
+            1.0
+        } else {
+            -1.0
+        };
+        soft[i] = x * 0.8 + (noise - 0.5) * 2.0;
+        cells[i] = 1 + (i as u32 % 3);
+    }
+    let obs = Observations::try_new(soft, cells.clone()).expect("obs");
+    let observed: Vec<usize> = (0..900).filter(|&i| cells[i] > 0).collect();
+    let partial: Vec<Codeword> = (0..40u64)
+        .map(|j| Codeword::draw_slots(&sim::seed("partial", j + 1), &biases, &observed))
+        .collect();
+    let functions = tracemark_tardos::default_score_functions(&obs);
+    let config = AccusationConfig::new(1e-6).expect("config");
+    let full =
+        tracemark_tardos::accuse_any(&obs, &biases, &functions, &copies, &config).expect("full");
+    let part =
+        tracemark_tardos::accuse_any(&obs, &biases, &functions, &partial, &config).expect("part");
+    assert_eq!(full.scores.len(), part.scores.len());
+    for (a, b) in full.scores.iter().zip(&part.scores) {
+        assert_eq!(
+            a.score.to_bits(),
+            b.score.to_bits(),
+            "recipient {}",
+            a.index
+        );
+        assert_eq!(
+            a.corrected.to_bits(),
+            b.corrected.to_bits(),
+            "recipient {}",
+            a.index
+        );
+    }
+    let named = |v: &Verdict| v.accused.iter().map(|a| a.index).collect::<Vec<_>>();
+    assert_eq!(named(&full), named(&part));
+    assert_eq!(named(&full), vec![5], "the leaker is named");
+}

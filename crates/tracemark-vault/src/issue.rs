@@ -155,6 +155,22 @@ impl Vault {
         Codeword::draw(&seed, biases)
     }
 
+    /// `recipient`'s codeword for `r` on `slots` only (every other slot reads 0): what
+    /// scoring a leak that covers those slots needs, at a cost proportional to them.
+    pub(crate) fn codeword_on(
+        &self,
+        r: &Recording,
+        biases: &Biases,
+        recipient: &RecipientId,
+        slots: &[usize],
+    ) -> Codeword {
+        let seed = self.secret.derive(&format!(
+            "tracemark/v1/tardos/codeword/{}/{recipient}",
+            r.id
+        ));
+        Codeword::draw_slots(&seed, biases, slots)
+    }
+
     /// The blind payload of `recipient`'s copy of `r`.
     pub(crate) fn payload(&self, r: &Recording, recipient: &RecipientId) -> Payload {
         let d = self

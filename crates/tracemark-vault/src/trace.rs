@@ -224,9 +224,11 @@ impl Vault {
             return Ok(report);
         }
         let names = self.recipients()?;
+        // Scores sum over the observed slots: draw each codeword there only.
+        let observed: Vec<usize> = (0..cells.len()).filter(|&i| cells[i] > 0).collect();
         let codewords: Vec<_> = recipient_ids
             .iter()
-            .map(|r| self.codeword(&recording, &biases, r))
+            .map(|r| self.codeword_on(&recording, &biases, r, &observed))
             .collect();
         let observations = Observations::try_new(soft, cells)?;
         let config =
