@@ -137,13 +137,31 @@ fn main() {
     let index = reopened.fingerprint_index().expect("index");
     println!("| figure | value |");
     println!("|---|---|");
-    println!("| recordings | {n} x {seconds:.0} s ({:.1} h) |", n as f64 * seconds / 3600.0);
+    println!(
+        "| recordings | {n} x {seconds:.0} s ({:.1} h) |",
+        n as f64 * seconds / 3600.0
+    );
     println!("| ingest, first 10 (mean) | {:.0} ms |", first * 1e3);
     println!("| ingest, last 10 (mean) | {:.0} ms |", last * 1e3);
     println!("| ingest, last 10 / first 10 | {:.2} |", last / first);
-    println!("| ingest 1 / ingest {n} | {:.0} ms / {:.0} ms |", ingest_s[0] * 1e3, ingest_s[n - 1] * 1e3);
-    println!("| trace of a 10 s MP3 64k clip, vault of 1 (baseline, median of 5) | {:.0} ms |", baseline * 1e3);
-    println!("| the same among {n}, first trace of a process (builds the index) | {:.0} ms ({:.2} x) |", cold * 1e3, cold / baseline);
-    println!("| the same among {n}, later traces (index reused, median of 5) | {:.0} ms ({:.2} x) |", warm * 1e3, warm / baseline);
+    println!(
+        "| ingest 1 / ingest {n} | {:.0} ms / {:.0} ms |",
+        ingest_s[0] * 1e3,
+        ingest_s[n - 1] * 1e3
+    );
+    println!(
+        "| trace of a 10 s MP3 64k clip, vault of 1 (baseline, median of 5) | {:.0} ms |",
+        baseline * 1e3
+    );
+    println!(
+        "| the same among {n}, first trace of a process (builds the index) | {:.0} ms ({:.2} x) |",
+        cold * 1e3,
+        cold / baseline
+    );
+    println!(
+        "| the same among {n}, later traces (index reused, median of 5) | {:.0} ms ({:.2} x) |",
+        warm * 1e3,
+        warm / baseline
+    );
     println!("| recordings in the index | {} |", index.len());
 }
