@@ -328,6 +328,27 @@ mod tests {
     use super::*;
     use crate::RecordingId;
 
+    #[test]
+    fn p_values_survive_json_exactly() {
+        // The service re-serialises stored reports; without serde_json's correctly
+        // rounded parser (feature float_roundtrip) this p-value came back one ulp off.
+        for x in [
+            2.2274767609071837e-41f64,
+            1.3364860565443096e-40,
+            0.9997054589163188,
+            1e-300,
+            5e-324,
+            0.1,
+        ] {
+            let text = serde_json::to_string(&x).expect("serialise");
+            let back: f64 = serde_json::from_str(&text).expect("parse");
+            assert_eq!(x.to_bits(), back.to_bits(), "{x:e} came back as {back:e}");
+            let value: serde_json::Value = serde_json::from_str(&text).expect("parse");
+            let again: f64 = serde_json::from_str(&value.to_string()).expect("parse");
+            assert_eq!(x.to_bits(), again.to_bits(), "{x:e} via a Value");
+        }
+    }
+
     fn report() -> TraceReport {
         let sha = Sha256::digest(b"x");
         TraceReport {
