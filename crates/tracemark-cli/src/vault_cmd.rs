@@ -415,12 +415,7 @@ pub fn user_disable(at: &Location, name: &str) -> Result<i32> {
 
 pub fn token_create(at: &Location, user: &str, expires_days: Option<u32>) -> Result<i32> {
     let v = open(at)?;
-    let expires = expires_days.map(|d| {
-        tracemark_vault::UnixMillis(
-            tracemark_vault::system_clock().saturating_add(i64::from(d) * 86_400_000),
-        )
-    });
-    let (token, secret) = v.create_token(user, expires)?;
+    let (token, secret) = v.create_token_for_days(user, expires_days)?;
     eprintln!(
         "token {} for {user}{}: shown once, stored only as its SHA-256",
         token.id,

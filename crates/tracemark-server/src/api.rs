@@ -1203,15 +1203,10 @@ pub struct UserChange {
     pub disabled: Option<bool>,
 }
 
-fn parse_role(s: &str) -> Result<Role, ApiError> {
-    Role::ALL
-        .into_iter()
-        .find(|r| r.as_str() == s)
-        .ok_or_else(|| {
-            ApiError::invalid(format!(
-                "role {s:?}: use distributor, investigator, auditor or admin"
-            ))
-        })
+/// A role by name, with the roles there are in the error.
+pub(crate) fn parse_role(s: &str) -> Result<Role, ApiError> {
+    s.parse::<Role>()
+        .map_err(|e| ApiError::invalid(e.to_string()))
 }
 
 /// Every user.
@@ -1346,14 +1341,7 @@ async fn create_token(
         return Err(ApiError::invalid("expires_days is 1 to 3650"));
     }
     let (token, secret) = s
-        .blocking(move |v| {
-            let expires = req.expires_days.map(|d| {
-                tracemark_types::UnixMillis(
-                    tracemark_vault::system_clock() + i64::from(d) * 86_400_000,
-                )
-            });
-            v.create_token(&req.user, expires)
-        })
+        .blocking(move |v| v.create_token_for_days(&req.user, req.expires_days))
         .await?;
     Ok((
         StatusCode::CREATED,

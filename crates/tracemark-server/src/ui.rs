@@ -16,7 +16,7 @@ use serde::Deserialize;
 use tracemark_types::{Recipient, Role, TraceReport};
 
 use crate::Shared;
-use crate::api::entry_view;
+use crate::api::{entry_view, parse_role};
 use crate::auth::{
     ClientIp, CsrfForm, HasCsrf, Principal, SESSION_COOKIE, SIGNIN_COOKIE, cookie, same_token,
 };
@@ -754,13 +754,6 @@ impl HasCsrf for TokenForm {
     }
 }
 
-fn parse_role(s: &str) -> Result<Role, ApiError> {
-    Role::ALL
-        .into_iter()
-        .find(|r| r.as_str() == s)
-        .ok_or_else(|| ApiError::invalid(format!("no role {s:?}")))
-}
-
 async fn users_page(State(s): State<Shared>, p: Result<Principal, ApiError>) -> Page {
     let p = p?;
     p.require(&[Role::Admin])?;
@@ -930,14 +923,7 @@ async fn create_token(State(s): State<Shared>, CsrfForm(p, form): CsrfForm<Token
         ),
     };
     let done = s
-        .blocking(move |v| {
-            let expires = days.map(|d| {
-                tracemark_types::UnixMillis(
-                    tracemark_vault::system_clock() + i64::from(d) * 86_400_000,
-                )
-            });
-            Ok(v.create_token(&form.user, expires))
-        })
+        .blocking(move |v| Ok(v.create_token_for_days(&form.user, days)))
         .await?;
     match done {
         Ok((t, secret)) => {

@@ -419,6 +419,16 @@ impl BlobKey {
         Self(format!("originals/{id}.sealed"))
     }
 
+    /// The sealed file of an issued copy, by the copy's SHA-256.
+    pub fn copy(sha: &Sha256) -> Self {
+        Self(format!("copies/{}.sealed", sha.to_hex()))
+    }
+
+    /// The sealed file of an uploaded leak, by its SHA-256.
+    pub fn leak(sha: &Sha256) -> Self {
+        Self(format!("leaks/{}.sealed", sha.to_hex()))
+    }
+
     /// The key as text.
     pub fn as_str(&self) -> &str {
         &self.0

@@ -81,20 +81,6 @@ pub struct TraceResult {
     pub trace_id: TraceId,
 }
 
-/// The sealed blob of an issued copy.
-pub fn copy_key(sha: &Sha256) -> BlobKey {
-    BlobKey::try_new(format!("copies/{}.sealed", sha.to_hex())).unwrap_or_else(|_| {
-        // Hex digits always make a valid key; this arm is unreachable.
-        BlobKey::original(&RecordingId::from_content(sha))
-    })
-}
-
-/// The sealed blob of an uploaded leak.
-pub fn leak_key(sha: &Sha256) -> BlobKey {
-    BlobKey::try_new(format!("leaks/{}.sealed", sha.to_hex()))
-        .unwrap_or_else(|_| BlobKey::original(&RecordingId::from_content(sha)))
-}
-
 /// How a worker runs.
 #[derive(Debug, Clone)]
 pub struct WorkerOptions {
@@ -168,7 +154,7 @@ impl Vault {
         let bytes = std::fs::read(upload).map_err(VaultError::io(upload))?;
         let sha = Sha256::digest(&bytes);
         let sealed = self.secret.seal(&bytes, &sha.0)?;
-        self.blobs.put(&leak_key(&sha), &sealed)?;
+        self.blobs.put(&BlobKey::leak(&sha), &sealed)?;
         let request = TraceRequest {
             actor: actor.clone(),
             leak_sha256: sha,
@@ -394,7 +380,7 @@ impl Vault {
             // Stored before the job's end is recorded: a crash leaves at most an orphan
             // blob (the same bytes again next time: marking is deterministic).
             self.blobs
-                .put(&copy_key(&sha), &self.secret.seal(&bytes, &sha.0)?)?;
+                .put(&BlobKey::copy(&sha), &self.secret.seal(&bytes, &sha.0)?)?;
             drafts.push(Draft::Issuance(issuance));
             copies.push(IssuedCopyRef {
                 recipient: recipient.name.clone(),
@@ -428,18 +414,8 @@ impl Vault {
 
     /// An uploaded leak's bytes, decrypted and checked against its hash.
     pub fn leak_bytes(&self, sha: &Sha256) -> Result<Vec<u8>, VaultError> {
-        let key = leak_key(sha);
-        let sealed = self.blobs.get(&key)?.ok_or_else(|| VaultError::NotFound {
-            kind: "uploaded leak",
-            name: key.as_str().to_string(),
-        })?;
-        let plain = self.secret.open(&sealed, &sha.0, key.as_str())?;
-        if Sha256::digest(&plain) != *sha {
-            return Err(VaultError::Tampered {
-                what: key.as_str().to_string(),
-            });
-        }
-        Ok(plain)
+        let key = BlobKey::leak(sha);
+        self.sealed_blob(&key, sha, "uploaded leak", key.as_str())
     }
 
     /// The issuance with this id.
@@ -457,20 +433,9 @@ impl Vault {
     /// The file of an issued copy made by a job, decrypted and checked against the hash
     /// the log holds.
     pub fn copy_bytes(&self, issuance: &Issuance) -> Result<Vec<u8>, VaultError> {
-        let key = copy_key(&issuance.copy_sha256);
-        let sealed = self.blobs.get(&key)?.ok_or_else(|| VaultError::NotFound {
-            kind: "stored copy",
-            name: key.as_str().to_string(),
-        })?;
-        let plain = self
-            .secret
-            .open(&sealed, &issuance.copy_sha256.0, key.as_str())?;
-        if Sha256::digest(&plain) != issuance.copy_sha256 {
-            return Err(VaultError::Tampered {
-                what: key.as_str().to_string(),
-            });
-        }
-        Ok(plain)
+        let sha = &issuance.copy_sha256;
+        let key = BlobKey::copy(sha);
+        self.sealed_blob(&key, sha, "stored copy", key.as_str())
     }
 }
 

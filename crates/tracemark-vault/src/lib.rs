@@ -38,7 +38,7 @@ pub use error::VaultError;
 pub use issue::{Delivery, IssuedCopy};
 pub use jobs::{
     IssueRequest, IssueResult, IssuedCopyRef, JOB_ISSUE, JOB_TRACE, MAX_ATTEMPTS, TraceRequest,
-    TraceResult, Worked, WorkerOptions, copy_key, is_infrastructure, leak_key,
+    TraceResult, Worked, WorkerOptions, is_infrastructure,
 };
 pub use secret::Secret;
 pub use trace::DEFAULT_BOUND;

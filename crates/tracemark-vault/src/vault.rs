@@ -328,6 +328,17 @@ impl Vault {
         }
     }
 
+    /// [`Vault::create_token`] valid for `days` from the vault's clock (`None`: no expiry).
+    pub fn create_token_for_days(
+        &self,
+        name: &str,
+        days: Option<u32>,
+    ) -> Result<(tracemark_types::ApiToken, String), VaultError> {
+        const DAY_MS: i64 = 86_400_000;
+        let expires = days.map(|d| UnixMillis(self.now().0.saturating_add(i64::from(d) * DAY_MS)));
+        self.create_token(name, expires)
+    }
+
     /// Revokes an API token; a logged event.
     pub fn revoke_token(&self, id: &tracemark_types::TokenId) -> Result<(), VaultError> {
         self.append_one(Draft::RevokeToken { id: id.clone() })?;
@@ -486,15 +497,32 @@ impl Vault {
 
     /// The original's file bytes, decrypted and checked against the stored hash.
     pub fn original_bytes(&self, r: &Recording) -> Result<Vec<u8>, VaultError> {
-        let key = BlobKey::original(&r.id);
-        let sealed = self.blobs.get(&key)?.ok_or_else(|| VaultError::NotFound {
-            kind: "stored original",
+        self.sealed_blob(
+            &BlobKey::original(&r.id),
+            &r.sha256,
+            "stored original",
+            r.id.as_str(),
+        )
+    }
+
+    /// A blob sealed under its content's SHA-256 (`sha`, also its associated data):
+    /// read, decrypted and checked against `sha`. `kind` names it when it is missing,
+    /// `what` when it fails authentication.
+    pub(crate) fn sealed_blob(
+        &self,
+        key: &BlobKey,
+        sha: &Sha256,
+        kind: &'static str,
+        what: &str,
+    ) -> Result<Vec<u8>, VaultError> {
+        let sealed = self.blobs.get(key)?.ok_or_else(|| VaultError::NotFound {
+            kind,
             name: key.as_str().to_string(),
         })?;
-        let plain = self.secret.open(&sealed, &r.sha256.0, r.id.as_str())?;
-        if Sha256::digest(&plain) != r.sha256 {
+        let plain = self.secret.open(&sealed, &sha.0, what)?;
+        if Sha256::digest(&plain) != *sha {
             return Err(VaultError::Tampered {
-                what: r.id.to_string(),
+                what: what.to_string(),
             });
         }
         Ok(plain)
