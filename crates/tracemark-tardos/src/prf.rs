@@ -34,8 +34,97 @@ impl KeyedStream {
 
     /// A uniform draw from `[0, 1)` with 53 random bits.
     pub(crate) fn next_unit(&mut self) -> f64 {
-        const SCALE: f64 = 1.0 / (1u64 << 53) as f64;
-        (self.next_u64() >> 11) as f64 * SCALE
+        unit(self.next_u64())
+    }
+}
+
+/// The uniform draw from `[0, 1)` that [`KeyedStream::next_unit`] makes of a word: its top
+/// 53 bits.
+pub(crate) fn unit(word: u64) -> f64 {
+    const SCALE: f64 = 1.0 / (1u64 << 53) as f64;
+    (word >> 11) as f64 * SCALE
+}
+
+/// SHA-256's initial hash value (FIPS 180-4, §5.3.3).
+const IV: [u32; 8] = [
+    0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+];
+
+/// Random access to the blocks of one [`KeyedStream`], without its per-block hasher
+/// state: the message `prefix || k as u64 LE` is padded once (FIPS 180-4, §5.1.1) with
+/// the counter's bytes left to fill, every whole 64-byte block of the prefix is
+/// compressed once, and block `k` costs the compressions of the blocks the counter
+/// touches (two for every label of this crate: a 59-byte prefix plus 8 counter bytes
+/// and 9 of padding make 76 > 64), by `sha2`'s compression function (SHA-NI where the
+/// CPU has it). The bytes are those of the stream; a test compares them.
+#[derive(Clone)]
+pub(crate) struct StreamBlocks {
+    /// State after the prefix's whole blocks.
+    midstate: [u32; 8],
+    /// The padded blocks from the one holding the counter's first byte on.
+    tail: Vec<[u8; 64]>,
+    /// Offset of the counter's first byte within `tail`.
+    counter_at: usize,
+}
+
+impl StreamBlocks {
+    /// The blocks of the stream `label` (no zero byte) under `key`.
+    pub(crate) fn new(label: &[u8], key: &[u8; 32]) -> Self {
+        let mut message = Vec::with_capacity(DOMAIN.len() + label.len() + 2 + key.len() + 8);
+        message.extend_from_slice(DOMAIN);
+        message.push(0);
+        message.extend_from_slice(label);
+        message.push(0);
+        message.extend_from_slice(key);
+        let prefix_len = message.len();
+        message.extend_from_slice(&[0; 8]);
+        let bit_len = (message.len() as u64) * 8;
+        message.push(0x80);
+        while message.len() % 64 != 56 {
+            message.push(0);
+        }
+        message.extend_from_slice(&bit_len.to_be_bytes());
+        let blocks: Vec<[u8; 64]> = message
+            .chunks_exact(64)
+            .map(|c| std::array::from_fn(|i| c[i]))
+            .collect();
+        let whole = prefix_len / 64;
+        let mut midstate = IV;
+        sha2::block_api::compress256(&mut midstate, &blocks[..whole]);
+        Self {
+            midstate,
+            tail: blocks[whole..].to_vec(),
+            counter_at: prefix_len - whole * 64,
+        }
+    }
+
+    /// Block `k`: bytes `32 k .. 32 k + 32` of the stream.
+    pub(crate) fn block(&mut self, k: u64) -> [u8; 32] {
+        for (j, b) in k.to_le_bytes().into_iter().enumerate() {
+            let at = self.counter_at + j;
+            self.tail[at / 64][at % 64] = b;
+        }
+        let mut state = self.midstate;
+        sha2::block_api::compress256(&mut state, &self.tail);
+        let mut out = [0u8; 32];
+        for (o, w) in out.chunks_exact_mut(4).zip(state) {
+            o.copy_from_slice(&w.to_be_bytes());
+        }
+        out
+    }
+
+    /// Word `n` of the stream, as [`KeyedStream::next_u64`] reads it after
+    /// [`KeyedStream::seek_word`]`(n)`, with the block of the previous call reused when
+    /// `n` falls in it. `cache` holds that block and its index (`u64::MAX`: none).
+    pub(crate) fn word(&mut self, n: u64, cache: &mut (u64, [u8; 32])) -> u64 {
+        let k = n / 4;
+        if cache.0 != k {
+            *cache = (k, self.block(k));
+        }
+        let at = (n % 4) as usize * 8;
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&cache.1[at..at + 8]);
+        u64::from_le_bytes(w)
     }
 }
 
@@ -97,6 +186,38 @@ mod tests {
             s.next_unit(),
             (0xdda71ba30212a4ae_u64 >> 11) as f64 / (1u64 << 53) as f64
         );
+    }
+
+    #[test]
+    fn random_access_blocks_are_the_streams_bytes() {
+        for (label, key) in [
+            (&b"symbol"[..], [0u8; 32]),
+            (b"bias", [0xa5; 32]),
+            (b"x", [3; 32]),
+        ] {
+            let mut stream = KeyedStream::new(label, &key);
+            let mut blocks = StreamBlocks::new(label, &key);
+            let mut cache = (u64::MAX, [0u8; 32]);
+            let words: Vec<u64> = (0..300).map(|_| stream.next_u64()).collect();
+            for (n, &w) in words.iter().enumerate() {
+                assert_eq!(blocks.word(n as u64, &mut cache), w, "word {n}");
+            }
+            for n in [299u64, 0, 7, 1 << 40, (1 << 40) + 3, u64::MAX / 8] {
+                stream.seek_word(n);
+                assert_eq!(blocks.word(n, &mut cache), stream.next_u64(), "word {n}");
+            }
+        }
+        // A label long enough that the prefix fills a whole block, which is then
+        // compressed once.
+        let label = [b'l'; 40];
+        let (mut stream, mut blocks) = (
+            KeyedStream::new(&label, &[1; 32]),
+            StreamBlocks::new(&label, &[1; 32]),
+        );
+        let mut cache = (u64::MAX, [0u8; 32]);
+        for n in 0..20 {
+            assert_eq!(blocks.word(n, &mut cache), stream.next_u64());
+        }
     }
 
     #[test]
