@@ -54,6 +54,18 @@ impl AccusationConfig {
     pub fn bound(&self) -> f64 {
         self.bound
     }
+
+    /// The configuration [`accuse_any`] tests under with `functions` score functions:
+    /// each one is another key tried.
+    pub(crate) fn per_function(&self, functions: usize) -> Self {
+        self.with_keys_tried(self.keys_tried * functions as u64)
+    }
+
+    /// Hypotheses tested when `recipients` codewords are scored: recipients x recordings x
+    /// keys, at least 1.
+    pub(crate) fn tests(&self, recipients: usize) -> f64 {
+        recipients.max(1) as f64 * self.recordings_tested as f64 * self.keys_tried as f64
+    }
 }
 
 impl Default for AccusationConfig {
@@ -111,39 +123,63 @@ pub fn accuse(
     codewords: &[Codeword],
     config: &AccusationConfig,
 ) -> Result<Verdict, Error> {
-    let tests =
-        codewords.len().max(1) as f64 * config.recordings_tested as f64 * config.keys_tried as f64;
+    let tests = config.tests(codewords.len());
     let ln_tests = tests.ln();
     let mut scores = Vec::with_capacity(codewords.len());
     for (index, codeword) in codewords.iter().enumerate() {
-        let score = model.score(codeword)?;
-        let tail = model.tail(score);
-        scores.push(RecipientScore {
-            index,
-            function: model.function(),
-            score,
-            tail,
-            corrected: (tail.ln_bound + ln_tests).min(0.0).exp(),
-        });
+        scores.push(figures(model, index, model.score(codeword)?, ln_tests));
     }
     Ok(finish(scores, tests, config.bound))
+}
+
+/// Recipient `index`'s figures at `score` under `model`, `ln_tests` hypotheses tested.
+pub(crate) fn figures(
+    model: &NullModel,
+    index: usize,
+    score: f64,
+    ln_tests: f64,
+) -> RecipientScore {
+    let tail = model.tail(score);
+    RecipientScore {
+        index,
+        function: model.function(),
+        score,
+        tail,
+        corrected: (tail.ln_bound + ln_tests).min(0.0).exp(),
+    }
+}
+
+/// Whether a recipient's uncorrected `ln_bound` is accused: `ln_bound + ln(tests) <
+/// ln(bound)`.
+pub(crate) fn is_accused(ln_bound: f64, tests: f64, bound: f64) -> bool {
+    ln_bound + tests.ln() < bound.ln()
+}
+
+/// Strongest evidence first: ascending bound, then index.
+pub(crate) fn by_strength(a: &RecipientScore, b: &RecipientScore) -> std::cmp::Ordering {
+    a.tail
+        .ln_bound
+        .total_cmp(&b.tail.ln_bound)
+        .then(a.index.cmp(&b.index))
+}
+
+/// Keeps in `kept` whichever of it and `new` (the same recipient under a later score
+/// function) has the smaller bound; the earlier function on a tie.
+pub(crate) fn keep_stronger(kept: &mut RecipientScore, new: RecipientScore) {
+    if new.tail.ln_bound < kept.tail.ln_bound {
+        *kept = new;
+    }
 }
 
 /// The verdict over `scores`: those whose corrected bound is below `bound` are accused,
 /// strongest evidence first.
 fn finish(scores: Vec<RecipientScore>, tests: f64, bound: f64) -> Verdict {
-    let (ln_tests, ln_threshold) = (tests.ln(), bound.ln());
     let mut accused: Vec<RecipientScore> = scores
         .iter()
-        .filter(|r| r.tail.ln_bound + ln_tests < ln_threshold)
+        .filter(|r| is_accused(r.tail.ln_bound, tests, bound))
         .copied()
         .collect();
-    accused.sort_by(|a, b| {
-        a.tail
-            .ln_bound
-            .total_cmp(&b.tail.ln_bound)
-            .then(a.index.cmp(&b.index))
-    });
+    accused.sort_by(by_strength);
     Verdict {
         scores,
         accused,
@@ -179,7 +215,7 @@ pub fn accuse_any(
     codewords: &[Codeword],
     config: &AccusationConfig,
 ) -> Result<Verdict, Error> {
-    let config = config.with_keys_tried(config.keys_tried * functions.len() as u64);
+    let config = config.per_function(functions.len());
     let mut best: Option<Verdict> = None;
     for &function in functions {
         let model = NullModel::new(observations, biases, function)?;
@@ -188,9 +224,7 @@ pub fn accuse_any(
             None => verdict,
             Some(mut b) => {
                 for (kept, new) in b.scores.iter_mut().zip(verdict.scores) {
-                    if new.tail.ln_bound < kept.tail.ln_bound {
-                        *kept = new;
-                    }
+                    keep_stronger(kept, new);
                 }
                 b
             }

@@ -218,6 +218,11 @@ impl Codeword {
         self.len
     }
 
+    /// The packed symbols: bit `i % 64` of word `i / 64` is slot `i`'s.
+    pub(crate) fn words(&self) -> &[u64] {
+        &self.words
+    }
+
     /// Whether the codeword has no slots.
     pub fn is_empty(&self) -> bool {
         self.len == 0

@@ -19,6 +19,10 @@
 //!    used to accuse) and a saddle-point estimate (for reports).
 //! 4. [`accuse`] corrects for the number of recipients, recordings and keys tested
 //!    (Bonferroni) and names those below the bound, by default 1e-6.
+//! 5. At 10^5 or 10^6 issued copies, [`Screen`] (or [`accuse_top`]) gives the same
+//!    accused, figure for figure, and the strongest few, computing the bound only for
+//!    the recipients whose score could be accused: below a cut derived from the bound
+//!    itself, nobody can be. The work splits into [`Scan`]s for the caller's threads.
 //!
 //! The crate is pure: no I/O, clock, threads or global state.
 //!
@@ -58,6 +62,7 @@ mod null;
 mod observe;
 mod prf;
 mod score;
+mod screen;
 pub mod sim;
 
 pub use accuse::{
@@ -68,6 +73,7 @@ pub use code::{Biases, Codeword, Cutoff, DEFAULT_COALITION, MAX_SLOTS};
 pub use null::{NullModel, Tail};
 pub use observe::Observations;
 pub use score::{SOFT_CLIP, ScoreFunction};
+pub use screen::{Scan, Screen, Shortlist, accuse_top};
 
 /// Everything that can go wrong when drawing codes or accusing.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -106,6 +112,16 @@ pub enum Error {
         expected: usize,
         /// The input's length.
         found: usize,
+    },
+    /// A recipient's index is outside the number of recipients a [`Screen`] was made for.
+    #[error(
+        "recipient {index} is outside the {recipients} recipients screened; count them all when making the screen"
+    )]
+    RecipientOutOfRange {
+        /// The index given.
+        index: usize,
+        /// The number of recipients the screen counts.
+        recipients: usize,
     },
     /// An observed slot's soft value is NaN or infinite.
     #[error("soft value at slot {slot} is {value}; mark the slot unobserved (cells = 0) instead")]

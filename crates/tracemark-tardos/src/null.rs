@@ -180,6 +180,80 @@ impl NullModel {
         Ok(s)
     }
 
+    /// The observed slots, in slot order: term `k` of [`NullModel::score`] is slot
+    /// `slots()[k]`'s.
+    pub(crate) fn slots(&self) -> &[usize] {
+        &self.slots
+    }
+
+    /// Slot `k`'s terms `(hi, lo)`: what it adds for symbol 1 and for symbol 0.
+    pub(crate) fn terms(&self, k: usize) -> (f64, f64) {
+        (self.hi[k], self.lo[k])
+    }
+
+    /// A score `c` such that [`NullModel::tail`]`(s).ln_bound >= ln_target` (less a few
+    /// ulps) for every `s <= c`: recipients scoring at most `c` need no tail computed to
+    /// know they are not accused at that level. `-inf` unless `ln_target < 0`.
+    ///
+    /// Why it holds, branch by branch of `tail(s)` (with `s' = s - rounding`):
+    /// `s' <= mean` gives 0 > `ln_target`; `c <= max_score` rules out the branch above the
+    /// maximum; otherwise `tail` returns `min(0, k(l) - l s' + rounding(l))` at some
+    /// `l > 0`, at least `min(0, K(l) - l s')` since `rounding(l)` bounds the error of
+    /// `k(l)`, so at least `F(s') = inf_l (K(l) - l s')`. `K` is convex, so for any
+    /// `l0 > 0`, `K(l) >= K(l0) + K'(l0) (l - l0)` and for `s' <= K'(l0)`:
+    /// `K(l) - l s' >= K(l0) - l0 K'(l0) + l (K'(l0) - s') >= K(l0) - l0 K'(l0)`. So each
+    /// `l0` whose `G(l0) = K(l0) - l0 K'(l0)`, bounded below with the rounding of `k` and
+    /// `k'`, is at least `ln_target` makes `K'(l0)` (bounded below) a valid `c`; the
+    /// search keeps the largest found. Any `l0` is valid, so the search can only make `c`
+    /// smaller than it could be (more tails computed), never wrong.
+    pub(crate) fn insignificant_up_to(&self, ln_target: f64) -> f64 {
+        if ln_target.is_nan() || ln_target >= 0.0 {
+            return f64::NEG_INFINITY;
+        }
+        // The error of the computed K'(l): each of the n terms `lo + d q1` errs by a few
+        // ulps of |lo| + |d| <= 3 max(|hi|, |lo|), the sum by (n - 1) eps sum|term|
+        // (Higham §4.2): 8 (n + 8) eps 3 sum max(|hi|, |lo|) <= 96 `rounding`, doubled.
+        let slack = 192.0 * self.rounding;
+        let valid = |l: f64| -> Option<f64> {
+            let c = self.cumulants(l);
+            let g = c.k - c.rounding - l * (c.k1 + slack);
+            (g.is_finite() && g >= ln_target).then_some(c.k1 - slack)
+        };
+        let mut cut = self.mean;
+        if self.variance > 0.0 && self.variance.is_finite() {
+            // Double l from about one deviation's worth until G falls below the target,
+            // then bisect between the last valid l and the first invalid one.
+            let (mut good, mut bad) = (0.0, None);
+            let mut l = 1.0 / self.std_dev();
+            for _ in 0..80 {
+                match valid(l) {
+                    Some(c) => {
+                        cut = cut.max(c);
+                        good = l;
+                        l *= 2.0;
+                    }
+                    None => {
+                        bad = Some(l);
+                        break;
+                    }
+                }
+            }
+            if let Some(mut bad) = bad {
+                for _ in 0..60 {
+                    let mid = 0.5 * (good + bad);
+                    match valid(mid) {
+                        Some(c) => {
+                            cut = cut.max(c);
+                            good = mid;
+                        }
+                        None => bad = mid,
+                    }
+                }
+            }
+        }
+        cut.min(self.max_score)
+    }
+
     fn cumulants(&self, lambda: f64) -> Cumulants {
         let mut c = Cumulants {
             k: 0.0,
@@ -389,6 +463,42 @@ mod tests {
             last = b;
         }
         assert!(last < -40.0, "{last}");
+    }
+
+    #[test]
+    fn below_the_cut_no_bound_reaches_the_target_and_the_cut_is_tight() {
+        for (seed, n) in [(1u8, 3usize), (2, 40), (3, 250), (4, 1000)] {
+            let z: Vec<f32> = (0..n)
+                .map(|i| ((i * 37 % 23) as f32 - 11.0) / 5.0)
+                .collect();
+            for score in [
+                ScoreFunction::SoftSymmetric,
+                ScoreFunction::LogLikelihood { mu: 0.7 },
+            ] {
+                let (m, _) = model(&z, seed, score);
+                for ln_target in [-0.01, -1.0, -13.8, -30.0, -60.0, -500.0] {
+                    let cut = m.insignificant_up_to(ln_target);
+                    assert!(cut >= m.mean() && cut <= m.max_score, "{cut}");
+                    for k in 0..=200 {
+                        let s = cut - f64::from(k) / 200.0 * (cut - m.mean() + 1.0);
+                        let b = m.tail(s).ln_bound;
+                        assert!(
+                            b >= ln_target - 1e-9,
+                            "n={n} {score:?} s={s}: {b} < {ln_target}"
+                        );
+                    }
+                    // Where the target is reachable, the bound at the cut is at it.
+                    if m.ln_p_max < ln_target - 1.0 && n > 3 {
+                        let b = m.tail(cut).ln_bound;
+                        assert!(
+                            b <= ln_target + 1e-3 * ln_target.abs() + 1e-6,
+                            "{b} vs {ln_target}"
+                        );
+                    }
+                }
+                assert_eq!(m.insignificant_up_to(0.0), f64::NEG_INFINITY);
+            }
+        }
     }
 
     #[test]

@@ -1,0 +1,371 @@
+//! Accusation at scale: every issued copy scored by table look-ups, and the tail bound
+//! computed only where it can change what is reported.
+//!
+//! [`accuse_any`](crate::accuse_any) computes every recipient's Chernoff bound, a
+//! numerical optimisation over the observed slots, under every score function: at 10^6
+//! issued copies that is most of a trace's time, spent on innocents whose bounds are
+//! nowhere near an accusation. A [`Screen`] computes first, once per leak and function,
+//! the score at or below which the bound is provably too large to accuse
+//! ([`NullModel`]'s `insignificant_up_to`, with a margin of one nat over the accusation
+//! threshold); then it scores every codeword (the same sum, in the same order, as
+//! [`NullModel::score`]) and keeps only the recipients above that score under some
+//! function and the `top` highest scorers under each. Their figures are then computed
+//! exactly as [`accuse_any`](crate::accuse_any) computes them, so the [`Shortlist`]'s
+//! accused are the verdict's accused, figure for figure; nothing about the bound changes.
+//!
+//! The work splits: [`Screen::scan`] opens an empty [`Scan`], any number of scans
+//! can score disjoint sets of recipients (on the caller's threads), and
+//! [`Scan::merge`] joins them before [`Scan::finish`].
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
+use crate::Error;
+use crate::accuse::{
+    AccusationConfig, RecipientScore, by_strength, figures, is_accused, keep_stronger,
+};
+use crate::code::{Biases, Codeword};
+use crate::null::NullModel;
+use crate::observe::Observations;
+use crate::score::ScoreFunction;
+
+/// Margin, in nats of the bound, between the screen's cut and the accusation threshold:
+/// a recipient is screened out only if every bound it could have is `e` times above the
+/// threshold, far more than any rounding.
+const MARGIN: f64 = 1.0;
+
+/// One leak's score tables and cuts, for screening all of a recording's issued copies.
+#[derive(Clone, Debug)]
+pub struct Screen {
+    models: Vec<NullModel>,
+    /// The observed slots, in slot order.
+    slots: Vec<usize>,
+    /// Slot `k`'s term under function `f` for symbol `x` at `(k * F + f) * 2 + x`.
+    terms: Vec<f64>,
+    /// Per function: scores at or below it cannot be accused.
+    cuts: Vec<f64>,
+    len: usize,
+    recipients: usize,
+    top: usize,
+    tests: f64,
+    bound: f64,
+}
+
+/// The outcome of a [`Screen`]: the accused, and the recipients with the strongest
+/// evidence, without every innocent's figures.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Shortlist {
+    /// Exactly [`Verdict::accused`](crate::Verdict::accused) of
+    /// [`accuse_any`](crate::accuse_any) on the same input: strongest evidence first.
+    pub accused: Vec<RecipientScore>,
+    /// The `top` highest scorers under each function and every recipient above a cut,
+    /// those with a bound below 1 (the others carry no evidence), ranked as `accused` is
+    /// and cut to `top`: the first `top` of the verdict's scores with a bound below 1 in
+    /// that order, since the bound falls as the score rises. Each equals
+    /// [`Verdict::scores`](crate::Verdict::scores)`[index]`.
+    pub leading: Vec<RecipientScore>,
+    /// Number of recipients scored.
+    pub recipients: usize,
+    /// Number of hypotheses tested: recipients x recordings x keys x functions.
+    pub tests: f64,
+    /// The false-accusation bound applied.
+    pub bound: f64,
+}
+
+impl Screen {
+    /// Prepares the screen of a leak scored under `functions` against `recipients`
+    /// issued codewords (the number the Bonferroni correction counts, as
+    /// [`accuse_any`](crate::accuse_any) counts its codewords), keeping the `top`
+    /// strongest besides the accused.
+    ///
+    /// # Errors
+    /// As [`NullModel::new`]; [`Error::InvalidParameter`] for an empty list of functions.
+    pub fn new(
+        observations: &Observations,
+        biases: &Biases,
+        functions: &[ScoreFunction],
+        recipients: usize,
+        config: &AccusationConfig,
+        top: usize,
+    ) -> Result<Self, Error> {
+        if functions.is_empty() {
+            return Err(Error::InvalidParameter {
+                name: "score functions",
+                value: 0.0,
+                reason: "at least one score function is needed",
+            });
+        }
+        let config = config.per_function(functions.len());
+        let tests = config.tests(recipients);
+        let models = functions
+            .iter()
+            .map(|&f| NullModel::new(observations, biases, f))
+            .collect::<Result<Vec<_>, _>>()?;
+        let ln_target = config.bound().ln() - tests.ln() + MARGIN;
+        let cuts = models
+            .iter()
+            .map(|m| m.insignificant_up_to(ln_target))
+            .collect();
+        let slots = models[0].slots().to_vec();
+        let mut terms = Vec::with_capacity(slots.len() * models.len() * 2);
+        for k in 0..slots.len() {
+            for m in &models {
+                let (hi, lo) = m.terms(k);
+                terms.extend([lo, hi]);
+            }
+        }
+        Ok(Self {
+            models,
+            slots,
+            terms,
+            cuts,
+            len: biases.len(),
+            recipients,
+            top,
+            tests,
+            bound: config.bound(),
+        })
+    }
+
+    /// An empty scan of this screen.
+    pub fn scan(&self) -> Scan<'_> {
+        Scan {
+            screen: self,
+            scored: 0,
+            kept: Vec::new(),
+            leaders: vec![BinaryHeap::new(); self.models.len()],
+            buffer: vec![0.0; self.models.len()],
+        }
+    }
+
+    /// Per score function, the score at or below which nobody is accused: scores above
+    /// it get their tail computed.
+    pub fn cuts(&self) -> &[f64] {
+        &self.cuts
+    }
+
+    /// `codeword`'s score under each function into `out`: for each, the sum over the
+    /// observed slots, in slot order, of that slot's term, as [`NullModel::score`] sums.
+    fn score_into(&self, codeword: &Codeword, out: &mut [f64]) {
+        let words = codeword.words();
+        let n = self.models.len();
+        for (group, out) in out.chunks_mut(4).enumerate() {
+            let mut acc = [0.0f64; 4];
+            let width = out.len();
+            for (k, &i) in self.slots.iter().enumerate() {
+                let bit = (words[i / 64] >> (i % 64) & 1) as usize;
+                let row = &self.terms[(k * n + group * 4) * 2..][..width * 2];
+                for (a, t) in acc.iter_mut().zip(row.chunks_exact(2)) {
+                    *a += t[bit];
+                }
+            }
+            out.copy_from_slice(&acc[..width]);
+        }
+    }
+}
+
+/// A recipient kept for exact figures: its index and its score under each function.
+#[derive(Clone, Debug)]
+struct Kept {
+    index: usize,
+    scores: Box<[f64]>,
+}
+
+/// A high scorer under one function, ordered weakest first (lowest score, then highest
+/// index) so that a max-heap's top is the one to drop.
+#[derive(Clone, Debug)]
+struct Leader {
+    score: f64,
+    kept: Kept,
+}
+
+impl Leader {
+    fn weakness(&self, other: &Self) -> Ordering {
+        other
+            .score
+            .total_cmp(&self.score)
+            .then(self.kept.index.cmp(&other.kept.index))
+    }
+}
+
+impl PartialEq for Leader {
+    fn eq(&self, other: &Self) -> bool {
+        self.weakness(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Leader {}
+
+impl PartialOrd for Leader {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Leader {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.weakness(other)
+    }
+}
+
+/// Recipients scored so far by one caller of a [`Screen`].
+#[derive(Clone, Debug)]
+pub struct Scan<'a> {
+    screen: &'a Screen,
+    scored: usize,
+    /// Recipients above a cut under some function.
+    kept: Vec<Kept>,
+    /// Per function, the `top` highest scorers.
+    leaders: Vec<BinaryHeap<Leader>>,
+    buffer: Vec<f64>,
+}
+
+impl Scan<'_> {
+    /// Scores recipient `index`'s codeword (drawn on at least the observed slots, e.g.
+    /// by [`Codeword::draw_slots`]). Each index in `0..recipients` must be pushed once,
+    /// in any order and into any scan.
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`] when the codeword's length differs from the code's;
+    /// [`Error::RecipientOutOfRange`] for an index outside `0..recipients`.
+    pub fn push(&mut self, index: usize, codeword: &Codeword) -> Result<(), Error> {
+        let screen = self.screen;
+        if codeword.len() != screen.len {
+            return Err(Error::LengthMismatch {
+                what: "codeword",
+                expected: screen.len,
+                found: codeword.len(),
+            });
+        }
+        if index >= screen.recipients {
+            return Err(Error::RecipientOutOfRange {
+                index,
+                recipients: screen.recipients,
+            });
+        }
+        screen.score_into(codeword, &mut self.buffer);
+        self.scored += 1;
+        let kept = || Kept {
+            index,
+            scores: self.buffer.clone().into_boxed_slice(),
+        };
+        if self.buffer.iter().zip(&screen.cuts).any(|(s, c)| s > c) {
+            self.kept.push(kept());
+        }
+        for (heap, &score) in self.leaders.iter_mut().zip(&self.buffer) {
+            let new = Leader {
+                score,
+                kept: Kept {
+                    index,
+                    scores: Box::new([]),
+                },
+            };
+            let enters =
+                heap.len() < screen.top || heap.peek().is_some_and(|weakest| new < *weakest);
+            if enters {
+                heap.push(Leader {
+                    score,
+                    kept: kept(),
+                });
+                if heap.len() > screen.top {
+                    heap.pop();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Both scans' recipients, as if one scan had scored them all.
+    pub fn merge(mut self, other: Self) -> Self {
+        self.scored += other.scored;
+        self.kept.extend(other.kept);
+        for (heap, theirs) in self.leaders.iter_mut().zip(other.leaders) {
+            heap.extend(theirs);
+            while heap.len() > self.screen.top {
+                heap.pop();
+            }
+        }
+        self
+    }
+
+    /// Computes the kept recipients' figures exactly as
+    /// [`accuse_any`](crate::accuse_any) does (each recipient under every function, the
+    /// smallest bound kept) and returns the accused and the leading.
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`] unless exactly `recipients` codewords were pushed.
+    pub fn finish(self) -> Result<Shortlist, Error> {
+        let screen = self.screen;
+        if self.scored != screen.recipients {
+            return Err(Error::LengthMismatch {
+                what: "scored recipients",
+                expected: screen.recipients,
+                found: self.scored,
+            });
+        }
+        let mut kept: Vec<Kept> = self.kept;
+        kept.extend(self.leaders.into_iter().flatten().map(|l| l.kept));
+        kept.sort_by_key(|k| k.index);
+        kept.dedup_by_key(|k| k.index);
+        let ln_tests = screen.tests.ln();
+        let mut ranked: Vec<RecipientScore> = kept
+            .iter()
+            .filter_map(|k| {
+                let mut each = screen
+                    .models
+                    .iter()
+                    .zip(k.scores.iter())
+                    .map(|(m, &s)| figures(m, k.index, s, ln_tests));
+                let first = each.next()?;
+                Some(each.fold(first, |mut best, new| {
+                    keep_stronger(&mut best, new);
+                    best
+                }))
+            })
+            .collect();
+        ranked.sort_by(by_strength);
+        let accused = ranked
+            .iter()
+            .filter(|r| is_accused(r.tail.ln_bound, screen.tests, screen.bound))
+            .copied()
+            .collect();
+        ranked.retain(|r| r.tail.ln_bound < 0.0);
+        ranked.truncate(screen.top);
+        Ok(Shortlist {
+            accused,
+            leading: ranked,
+            recipients: screen.recipients,
+            tests: screen.tests,
+            bound: screen.bound,
+        })
+    }
+}
+
+/// [`accuse_any`](crate::accuse_any)'s accused, and the `top` strongest, at the cost of
+/// scoring every codeword and computing a handful of bounds: one [`Screen`] and one
+/// [`Scan`] over `codewords`. For work split across threads, use those directly.
+///
+/// # Errors
+/// As [`Screen::new`] and [`Scan::push`].
+pub fn accuse_top(
+    observations: &Observations,
+    biases: &Biases,
+    functions: &[ScoreFunction],
+    codewords: &[Codeword],
+    config: &AccusationConfig,
+    top: usize,
+) -> Result<Shortlist, Error> {
+    let screen = Screen::new(
+        observations,
+        biases,
+        functions,
+        codewords.len(),
+        config,
+        top,
+    )?;
+    let mut scan = screen.scan();
+    for (index, codeword) in codewords.iter().enumerate() {
+        scan.push(index, codeword)?;
+    }
+    scan.finish()
+}
