@@ -127,6 +127,18 @@ CREATE TABLE sessions (
     expires_at     BIGINT NOT NULL
 );
 "#,
+    // Migration 4: transcripts (issue 13), facts stated in the log; one per recording.
+    r#"
+CREATE TABLE transcripts (
+    recording_id   TEXT PRIMARY KEY REFERENCES recordings(id),
+    sha256         BYTEA NOT NULL,
+    words          BIGINT NOT NULL,
+    sites          BIGINT NOT NULL,
+    rules_version  BIGINT NOT NULL,
+    attached_at    BIGINT NOT NULL,
+    log_index      BIGINT NOT NULL UNIQUE
+);
+"#,
 ];
 
 /// The schema version this build writes.

@@ -15,12 +15,13 @@ use tracemark_store::{
 };
 use tracemark_types::{
     ApiToken, Issuance, IssuanceId, Job, JobId, JobStatus, PayloadBytes, Recipient, RecipientId,
-    Recording, RecordingId, Session, Sha256, TokenId, TraceId, TraceRow, UnixMillis, User, UserId,
+    Recording, RecordingId, Session, Sha256, TokenId, TraceId, TraceRow, Transcript, UnixMillis,
+    User, UserId,
 };
 
 use crate::rows::{
     self, Cells, ISSUANCE_COLS, JOB_COLS, RECIPIENT_COLS, RECORDING_COLS, SESSION_COLS, TOKEN_COLS,
-    TRACE_COLS, USER_COLS,
+    TRACE_COLS, TRANSCRIPT_COLS, USER_COLS,
 };
 use crate::schema::{self, SEQUENCER_LOCK_KEY};
 
@@ -323,6 +324,27 @@ fn user_by_name(
         &format!("SELECT {USER_COLS} FROM users WHERE name = $1"),
         &[&name],
         rows::user,
+    )
+}
+
+fn transcript(
+    conn: &mut Cached<'_, impl GenericClient>,
+    id: &RecordingId,
+) -> Result<Option<Transcript>, StoreError> {
+    query_opt(
+        conn,
+        &format!("SELECT {TRANSCRIPT_COLS} FROM transcripts WHERE recording_id = $1"),
+        &[&id.as_str()],
+        rows::transcript,
+    )
+}
+
+fn transcripts(conn: &mut Cached<'_, impl GenericClient>) -> Result<Vec<Transcript>, StoreError> {
+    query(
+        conn,
+        &format!("SELECT {TRANSCRIPT_COLS} FROM transcripts ORDER BY recording_id"),
+        &[],
+        rows::transcript,
     )
 }
 
@@ -776,6 +798,27 @@ impl AppendTx for Tx<'_> {
         self.set_fingerprint(&r.id, fp)
     }
 
+    fn transcript(&mut self, id: &RecordingId) -> Result<Option<Transcript>, StoreError> {
+        transcript(&mut self.db(), id)
+    }
+
+    fn insert_transcript(&mut self, t: &Transcript) -> Result<(), StoreError> {
+        self.exec(
+            &format!(
+                "INSERT INTO transcripts ({TRANSCRIPT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+            ),
+            &[
+                &t.recording_id.as_str(),
+                &t.sha256.0.as_slice(),
+                &i64::from(t.words),
+                &i64::from(t.sites),
+                &i64::from(t.rules_version),
+                &t.attached_at.0,
+                &int(t.log_index, "log index")?,
+            ],
+        )
+    }
+
     fn set_recording_title(&mut self, id: &RecordingId, title: &str) -> Result<(), StoreError> {
         self.exec(
             "UPDATE recordings SET title = $1 WHERE id = $2",
@@ -867,6 +910,14 @@ impl Store for PostgresStore {
 
     fn fingerprints(&self) -> Result<Vec<(RecordingId, Vec<u8>)>, StoreError> {
         fingerprints(&mut self.conn()?.cached())
+    }
+
+    fn transcripts(&self) -> Result<Vec<Transcript>, StoreError> {
+        transcripts(&mut self.conn()?.cached())
+    }
+
+    fn transcript(&self, id: &RecordingId) -> Result<Option<Transcript>, StoreError> {
+        transcript(&mut self.conn()?.cached(), id)
     }
 
     fn recipients(&self) -> Result<Vec<Recipient>, StoreError> {
@@ -1142,6 +1193,7 @@ impl Store for PostgresStore {
             traces: traces(&mut t.db())?,
             users: users(&mut t.db())?,
             tokens: tokens(&mut t.db())?,
+            transcripts: transcripts(&mut t.db())?,
         };
         t.tx.commit().map_err(db_err)?;
         Ok(dump)

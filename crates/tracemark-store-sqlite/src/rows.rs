@@ -5,7 +5,7 @@ use rusqlite::Row;
 use tracemark_store::StoreError;
 use tracemark_types::{
     ApiToken, Issuance, IssuanceId, Job, JobStatus, PayloadBytes, Recipient, Recording, Session,
-    Sha256, TraceRow, UnixMillis, User,
+    Sha256, TraceRow, Transcript, UnixMillis, User,
 };
 
 use crate::store::db_err;
@@ -17,6 +17,8 @@ pub const ISSUANCE_COLS: &str = "id, recording_id, recipient_id, payload, codewo
 pub const USER_COLS: &str = "id, name, role, password_hash, disabled, created_at, log_index";
 pub const TOKEN_COLS: &str =
     "id, user_id, secret_sha256, created_at, expires_at, revoked, log_index";
+pub const TRANSCRIPT_COLS: &str =
+    "recording_id, sha256, words, sites, rules_version, attached_at, log_index";
 pub const SESSION_COLS: &str = "secret_sha256, user_id, csrf_token, created_at, expires_at";
 pub const JOB_COLS: &str = "id, kind, input, status, progress, result, error, attempts, lease, lease_expires, created_at, updated_at";
 pub const TRACE_COLS: &str =
@@ -100,6 +102,19 @@ pub fn recording(row: &Row<'_>) -> Result<Recording, StoreError> {
         format: c.get(6, "format")?,
         ingested_at: UnixMillis(c.get(7, "ingested_at")?),
         log_index: c.index(8)?,
+    })
+}
+
+pub fn transcript(row: &Row<'_>) -> Result<Transcript, StoreError> {
+    let c = Cells::new(row, "transcripts");
+    Ok(Transcript {
+        recording_id: c.parse(0, "recording_id")?,
+        sha256: Sha256(c.bytes(1, "sha256")?),
+        words: c.unsigned(2, "words")?,
+        sites: c.unsigned(3, "sites")?,
+        rules_version: c.unsigned(4, "rules_version")?,
+        attached_at: UnixMillis(c.get(5, "attached_at")?),
+        log_index: c.index(6)?,
     })
 }
 

@@ -130,6 +130,18 @@ CREATE TABLE sessions (
     expires_at     INTEGER NOT NULL
 );
 "#,
+    // Transcripts (issue 13): facts, stated in the log; one per recording.
+    r#"
+CREATE TABLE transcripts (
+    recording_id   TEXT PRIMARY KEY REFERENCES recordings(id),
+    sha256         BLOB NOT NULL,
+    words          INTEGER NOT NULL,
+    sites          INTEGER NOT NULL,
+    rules_version  INTEGER NOT NULL,
+    attached_at    INTEGER NOT NULL,
+    log_index      INTEGER NOT NULL UNIQUE
+);
+"#,
 ];
 
 /// The schema version this build writes.

@@ -12,12 +12,13 @@ use tracemark_store::{
 };
 use tracemark_types::{
     ApiToken, Issuance, IssuanceId, Job, JobId, JobStatus, PayloadBytes, Recipient, RecipientId,
-    Recording, RecordingId, Session, Sha256, TokenId, TraceId, TraceRow, UnixMillis, User, UserId,
+    Recording, RecordingId, Session, Sha256, TokenId, TraceId, TraceRow, Transcript, UnixMillis,
+    User, UserId,
 };
 
 use crate::rows::{
     self, ISSUANCE_COLS, JOB_COLS, RECIPIENT_COLS, RECORDING_COLS, SESSION_COLS, TOKEN_COLS,
-    TRACE_COLS, USER_COLS, query, query_one,
+    TRACE_COLS, TRANSCRIPT_COLS, USER_COLS, query, query_one,
 };
 use crate::schema;
 
@@ -334,6 +335,27 @@ impl AppendTx for Tx<'_> {
         self.set_fingerprint(&r.id, fp)
     }
 
+    fn transcript(&mut self, id: &RecordingId) -> Result<Option<Transcript>, StoreError> {
+        transcript(&self.0, id)
+    }
+
+    fn insert_transcript(&mut self, t: &Transcript) -> Result<(), StoreError> {
+        self.exec(
+            &format!(
+                "INSERT INTO transcripts ({TRANSCRIPT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+            ),
+            params![
+                t.recording_id.as_str(),
+                t.sha256.0.as_slice(),
+                t.words,
+                t.sites,
+                t.rules_version,
+                t.attached_at.0,
+                i64_of(t.log_index)
+            ],
+        )
+    }
+
     fn set_recording_title(&mut self, id: &RecordingId, title: &str) -> Result<(), StoreError> {
         self.exec(
             "UPDATE recordings SET title = ?1 WHERE id = ?2",
@@ -529,6 +551,24 @@ fn user_by_name(conn: &Connection, name: &str) -> Result<Option<User>, StoreErro
     )
 }
 
+fn transcript(conn: &Connection, id: &RecordingId) -> Result<Option<Transcript>, StoreError> {
+    query_one(
+        conn,
+        &format!("SELECT {TRANSCRIPT_COLS} FROM transcripts WHERE recording_id = ?1"),
+        [id.as_str()],
+        rows::transcript,
+    )
+}
+
+fn transcripts(conn: &Connection) -> Result<Vec<Transcript>, StoreError> {
+    query(
+        conn,
+        &format!("SELECT {TRANSCRIPT_COLS} FROM transcripts ORDER BY recording_id"),
+        [],
+        rows::transcript,
+    )
+}
+
 fn tokens(conn: &Connection) -> Result<Vec<ApiToken>, StoreError> {
     query(
         conn,
@@ -627,6 +667,14 @@ impl Store for SqliteStore {
 
     fn fingerprints(&self) -> Result<Vec<(RecordingId, Vec<u8>)>, StoreError> {
         fingerprints(&self.conn())
+    }
+
+    fn transcripts(&self) -> Result<Vec<Transcript>, StoreError> {
+        transcripts(&self.conn())
+    }
+
+    fn transcript(&self, id: &RecordingId) -> Result<Option<Transcript>, StoreError> {
+        transcript(&self.conn(), id)
     }
 
     fn recipients(&self) -> Result<Vec<Recipient>, StoreError> {
@@ -948,6 +996,7 @@ impl Store for SqliteStore {
             )?,
             users: users(&tx)?,
             tokens: tokens(&tx)?,
+            transcripts: transcripts(&tx)?,
         };
         drop(tx);
         Ok(dump)

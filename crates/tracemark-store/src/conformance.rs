@@ -15,7 +15,9 @@ use tracemark_types::{
     TraceId, UnixMillis, UserId,
 };
 
-use crate::{Draft, JobOutcome, NewIssuance, NewJob, NewRecording, Store, StoreError, Stored};
+use crate::{
+    Draft, JobOutcome, NewIssuance, NewJob, NewRecording, NewTranscript, Store, StoreError, Stored,
+};
 
 /// Opens a new connection to one database.
 pub type Opener = Arc<dyn Fn() -> Box<dyn Store> + Send + Sync>;
@@ -206,6 +208,103 @@ pub fn recordings_are_stored_once_with_their_fingerprints(open: &Opener) {
         .map(|r| r.title)
         .collect();
     assert_eq!(names, vec!["Call of 14 October", "Second call"]);
+    assert_log_consistent(&*s);
+}
+
+fn transcript_draft(rec: &RecordingId, text: &str) -> Draft {
+    Draft::Transcript(NewTranscript {
+        recording_id: rec.clone(),
+        sha256: Sha256::digest(text.as_bytes()),
+        words: text.split_whitespace().count() as u32,
+        sites: 3,
+        rules_version: 1,
+    })
+}
+
+/// A transcript is stored once per recording, stated in the log, returned again for the
+/// same text and never replaced by another.
+pub fn transcripts_belong_to_recordings_and_are_never_replaced(open: &Opener) {
+    let s = open();
+    let Stored::Recording { recording, .. } = one(&*s, recording_draft("call", "Call")) else {
+        panic!("a recording")
+    };
+    let size = s.log_size().expect("size");
+    let Stored::Transcript {
+        transcript,
+        existing,
+    } = one(
+        &*s,
+        transcript_draft(&recording.id, "K: Well, hello there."),
+    )
+    else {
+        panic!("a transcript")
+    };
+    assert!(!existing);
+    assert_eq!(transcript.recording_id, recording.id);
+    assert_eq!(transcript.words, 4);
+    assert_eq!(
+        transcript.log_index, size,
+        "its statement is the next entry"
+    );
+    assert_eq!(s.log_size().expect("size"), size + 1);
+    let Stored::Transcript {
+        transcript: again,
+        existing,
+    } = one(
+        &*s,
+        transcript_draft(&recording.id, "K: Well, hello there."),
+    )
+    else {
+        panic!("a transcript")
+    };
+    assert!(existing, "the same text returns the stored transcript");
+    assert_eq!(again, transcript);
+    assert_eq!(s.log_size().expect("size"), size + 1, "and logs nothing");
+    let other = s.append(
+        t(0),
+        vec![transcript_draft(&recording.id, "K: Oh well, hello.")],
+        &signer(),
+    );
+    assert!(
+        matches!(
+            other,
+            Err(StoreError::Invalid {
+                what: "transcript",
+                ..
+            })
+        ),
+        "{other:?}"
+    );
+    let missing = s.append(
+        t(0),
+        vec![transcript_draft(
+            &RecordingId::from_content(&Sha256::digest(b"nothing")),
+            "text",
+        )],
+        &signer(),
+    );
+    assert!(
+        matches!(
+            missing,
+            Err(StoreError::NotFound {
+                kind: "recording",
+                ..
+            })
+        ),
+        "{missing:?}"
+    );
+    assert_eq!(
+        s.transcript(&recording.id).expect("get"),
+        Some(transcript.clone())
+    );
+    let Stored::Recording {
+        recording: second, ..
+    } = one(&*s, recording_draft("second", "Two"))
+    else {
+        panic!("a recording")
+    };
+    assert_eq!(s.transcript(&second.id).expect("get"), None);
+    assert_eq!(s.transcripts().expect("list"), vec![transcript]);
     assert_log_consistent(&*s);
 }
 
@@ -411,6 +510,7 @@ pub fn export_import_round_trips(open: &Opener, other: &Opener) {
         panic!()
     };
     one(&*s, issuance_draft(&recording.id, &a.id, "flac", 1));
+    one(&*s, transcript_draft(&recording.id, "K: Yes."));
     one(
         &*s,
         Draft::Trace {
@@ -442,7 +542,10 @@ pub fn export_import_round_trips(open: &Opener, other: &Opener) {
     )
     .expect("token");
     let dump = s.export().expect("export");
-    assert_eq!((dump.users.len(), dump.tokens.len()), (1, 1));
+    assert_eq!(
+        (dump.users.len(), dump.tokens.len(), dump.transcripts.len()),
+        (1, 1, 1)
+    );
     let target = other();
     target.import(&dump).expect("import");
     assert_eq!(target.export().expect("export"), dump);
@@ -830,6 +933,7 @@ macro_rules! conformance_suite {
         story!(empty_store_has_no_log);
         story!(recipients_get_ids_and_unique_names);
         story!(recordings_are_stored_once_with_their_fingerprints);
+        story!(transcripts_belong_to_recordings_and_are_never_replaced);
         story!(issuances_are_recorded_once);
         story!(traces_keep_their_report_bytes);
         story!(a_failing_batch_stores_nothing);

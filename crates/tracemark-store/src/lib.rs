@@ -30,5 +30,5 @@ pub use error::StoreError;
 pub use sequence::{AppendTx, finish, load_dump, sequence};
 pub use traits::{
     BlobKey, BlobStore, Draft, Dump, JobOutcome, Lease, LegacyUpgrade, LogRow, NewIssuance, NewJob,
-    NewRecording, Store, Stored,
+    NewRecording, NewTranscript, Store, Stored,
 };

@@ -10,7 +10,9 @@
 
 use sha2::{Digest, Sha256 as Sha};
 use tracemark_ledger::{Hash, Ident, LogEntry, Text, UnixMillis as LedgerMillis};
-use tracemark_types::{Issuance, Recipient, Recording, TraceRow, UnixMillis, looks_like_id};
+use tracemark_types::{
+    Issuance, Recipient, Recording, TraceRow, Transcript, UnixMillis, looks_like_id,
+};
 
 use crate::StoreError;
 
@@ -18,6 +20,8 @@ use crate::StoreError;
 pub const RECORDINGS: &str = "recordings";
 /// The `recipients` table's name in statements.
 pub const RECIPIENTS: &str = "recipients";
+/// The `transcripts` table's name in statements (one row per recording, by its id).
+pub const TRANSCRIPTS: &str = "transcripts";
 /// Cap on a verdict as logged.
 pub const MAX_VERDICT_BYTES: usize = 4000;
 
@@ -144,6 +148,32 @@ pub fn recipient_columns(r: &Recipient) -> Result<Vec<(Ident, Hash)>, StoreError
             ("created_at", r.created_at.0.to_be_bytes().to_vec()),
         ],
     )
+}
+
+/// A transcript's stated columns, in order.
+pub fn transcript_columns(t: &Transcript) -> Result<Vec<(Ident, Hash)>, StoreError> {
+    columns(
+        TRANSCRIPTS,
+        t.recording_id.as_str(),
+        &[
+            ("sha256", t.sha256.0.to_vec()),
+            ("words", t.words.to_be_bytes().to_vec()),
+            ("sites", t.sites.to_be_bytes().to_vec()),
+            ("rules_version", t.rules_version.to_be_bytes().to_vec()),
+            ("attached_at", t.attached_at.0.to_be_bytes().to_vec()),
+        ],
+    )
+}
+
+/// The statement of a transcript's columns at `time` (its only one: a transcript is
+/// never changed).
+pub fn transcript_statement(t: &Transcript, time: UnixMillis) -> Result<LogEntry, StoreError> {
+    Ok(LogEntry::RecordStated {
+        time: LedgerMillis(time.0),
+        table: ident(TRANSCRIPTS)?,
+        row: ident(t.recording_id.as_str())?,
+        columns: transcript_columns(t)?,
+    })
 }
 
 /// The statement of a recording's columns at `time`.

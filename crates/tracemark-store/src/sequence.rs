@@ -3,12 +3,12 @@
 use tracemark_ledger::{Checkpoint, Frontier, LogEntry, NoteSigner, leaf_hash};
 use tracemark_types::{
     Issuance, IssuanceId, Recipient, RecipientId, Recording, RecordingId, Sha256, TraceRow,
-    UnixMillis,
+    Transcript, UnixMillis,
 };
 
 use crate::records::{
     self, check_email, check_recipient_name, check_title, cut_verdict, recipient_statement,
-    recording_statement,
+    recording_statement, transcript_statement,
 };
 use crate::{Draft, Dump, JobOutcome, Lease, NewIssuance, NewJob, StoreError, Stored};
 
@@ -49,6 +49,10 @@ pub trait AppendTx {
     fn fingerprint(&mut self, id: &RecordingId) -> Result<Option<Vec<u8>>, StoreError>;
     /// Inserts a recording and its fingerprint.
     fn insert_recording(&mut self, r: &Recording, fingerprint: &[u8]) -> Result<(), StoreError>;
+    /// A recording's transcript.
+    fn transcript(&mut self, recording: &RecordingId) -> Result<Option<Transcript>, StoreError>;
+    /// Inserts a transcript.
+    fn insert_transcript(&mut self, t: &Transcript) -> Result<(), StoreError>;
     /// Sets a recording's title.
     fn set_recording_title(&mut self, id: &RecordingId, title: &str) -> Result<(), StoreError>;
 
@@ -193,6 +197,9 @@ pub fn load_dump(tx: &mut dyn AppendTx, dump: &Dump) -> Result<(), StoreError> {
     for r in &dump.recipients {
         tx.insert_recipient(r)?;
     }
+    for t in &dump.transcripts {
+        tx.insert_transcript(t)?;
+    }
     for i in &dump.issuances {
         tx.import_issuance(i)?;
     }
@@ -323,6 +330,45 @@ fn store_one(log: &mut Log<'_>, time: UnixMillis, draft: Draft) -> Result<Stored
             log.tx.insert_recording(&r, &fingerprint)?;
             Stored::Recording {
                 recording: r,
+                existing: false,
+            }
+        }
+        Draft::Transcript(new) => {
+            if let Some(existing) = log.tx.transcript(&new.recording_id)? {
+                if existing.sha256 != new.sha256 {
+                    return Err(StoreError::Invalid {
+                        what: "transcript",
+                        reason: format!(
+                            "{} already has a transcript (SHA-256 {}); a transcript is never replaced, ingest the new text as a recording of its own",
+                            new.recording_id,
+                            existing.sha256.to_hex()
+                        ),
+                    });
+                }
+                return Ok(Stored::Transcript {
+                    transcript: existing,
+                    existing: true,
+                });
+            }
+            if log.tx.recording(&new.recording_id)?.is_none() {
+                return Err(StoreError::NotFound {
+                    kind: "recording",
+                    id: new.recording_id.to_string(),
+                });
+            }
+            let mut t = Transcript {
+                recording_id: new.recording_id,
+                sha256: new.sha256,
+                words: new.words,
+                sites: new.sites,
+                rules_version: new.rules_version,
+                attached_at: time,
+                log_index: 0,
+            };
+            t.log_index = log.push(&transcript_statement(&t, time)?)?;
+            log.tx.insert_transcript(&t)?;
+            Stored::Transcript {
+                transcript: t,
                 existing: false,
             }
         }

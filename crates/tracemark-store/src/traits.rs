@@ -3,7 +3,7 @@
 use tracemark_ledger::{Frontier, LogEntry, NoteSigner};
 use tracemark_types::{
     ApiToken, Issuance, Job, JobId, PayloadBytes, Recipient, RecipientId, Recording, RecordingId,
-    Role, Session, Sha256, TokenId, TraceId, TraceRow, UnixMillis, User, UserId,
+    Role, Session, Sha256, TokenId, TraceId, TraceRow, Transcript, UnixMillis, User, UserId,
 };
 
 use crate::StoreError;
@@ -74,6 +74,21 @@ pub struct NewIssuance {
     pub copy_sha256: Sha256,
 }
 
+/// A transcript about to be stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTranscript {
+    /// The recording it belongs to.
+    pub recording_id: RecordingId,
+    /// SHA-256 of the text.
+    pub sha256: Sha256,
+    /// Whitespace-separated words.
+    pub words: u32,
+    /// Variant sites.
+    pub sites: u32,
+    /// Site rules version.
+    pub rules_version: u32,
+}
+
 /// One thing to record. The store assigns ids and log indices; the entries each draft
 /// produces are fixed by [`crate::sequence`].
 #[derive(Debug, Clone, PartialEq)]
@@ -109,6 +124,11 @@ pub enum Draft {
         /// The report JSON, committed to by its hash.
         report_json: String,
     },
+    /// A recording's transcript (issue 13). The recording must exist; the same text again
+    /// returns the stored row and logs nothing; a different text for a recording that has
+    /// one is refused (a transcript, once issued from, is evidence and never replaced).
+    /// Entry: `RecordStated` for `transcripts`.
+    Transcript(NewTranscript),
     /// A new title for a recording. Entry: `RecordStated`.
     RetitleRecording {
         /// The recording.
@@ -192,6 +212,13 @@ pub enum Stored {
         /// True when it was already there and nothing was logged.
         existing: bool,
     },
+    /// A transcript, new or (`existing`) already stored.
+    Transcript {
+        /// The row.
+        transcript: Transcript,
+        /// True when it was already there and nothing was logged.
+        existing: bool,
+    },
     /// An issuance, new or (`existing`) already stored.
     Issuance {
         /// The row.
@@ -251,6 +278,8 @@ pub struct Dump {
     pub users: Vec<User>,
     /// API tokens.
     pub tokens: Vec<ApiToken>,
+    /// Transcripts.
+    pub transcripts: Vec<Transcript>,
 }
 
 /// A vault's database. Reads see committed data; every write is one [`Store::append`].
@@ -277,6 +306,11 @@ pub trait Store: Send + Sync {
     fn fingerprint(&self, id: &RecordingId) -> Result<Option<Vec<u8>>, StoreError>;
     /// Every recording id with its fingerprint (to build the search index).
     fn fingerprints(&self) -> Result<Vec<(RecordingId, Vec<u8>)>, StoreError>;
+
+    /// Every transcript, in recording id order.
+    fn transcripts(&self) -> Result<Vec<Transcript>, StoreError>;
+    /// One recording's transcript.
+    fn transcript(&self, recording: &RecordingId) -> Result<Option<Transcript>, StoreError>;
 
     /// Every recipient, oldest first.
     fn recipients(&self) -> Result<Vec<Recipient>, StoreError>;
@@ -422,6 +456,11 @@ impl BlobKey {
     /// The sealed file of an issued copy, by the copy's SHA-256.
     pub fn copy(sha: &Sha256) -> Self {
         Self(format!("copies/{}.sealed", sha.to_hex()))
+    }
+
+    /// The sealed transcript of a recording.
+    pub fn transcript(id: &RecordingId) -> Self {
+        Self(format!("transcripts/{id}.sealed"))
     }
 
     /// The sealed file of an uploaded leak, by its SHA-256.

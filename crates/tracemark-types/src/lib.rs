@@ -28,7 +28,10 @@ pub use id::{
     IssuanceId, JobId, PayloadBytes, RecipientId, RecordingId, Sha256, TokenId, TraceId, TypeError,
     UnixMillis, UserId, looks_like_id,
 };
-pub use report::{RecipientStanding, ReportSegment, TraceReport};
+pub use report::{
+    Medium, RecipientStanding, ReportSegment, TextFindings, TextSegment, TraceReport,
+};
 pub use rows::{
-    ApiToken, Issuance, Job, JobStatus, Recipient, Recording, Role, Session, TraceRow, User,
+    ApiToken, Issuance, Job, JobStatus, Recipient, Recording, Role, Session, TraceRow, Transcript,
+    User,
 };

@@ -18,6 +18,77 @@ pub struct ReportSegment {
     pub original: Option<(f64, f64)>,
 }
 
+/// One run of a leaked text's whitespace tokens with one status (issue 13).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextSegment {
+    /// In the transcript (`genuine`) or in none (`unmatched`).
+    pub genuine: bool,
+    /// Inside quotation marks in the leak: unmatched and quoted is words put in the
+    /// speakers' mouths; unmatched and unquoted is the writer's own prose.
+    pub quoted: bool,
+    /// First token of the leak, 0-based.
+    pub leak_start_word: usize,
+    /// One past the last token of the leak.
+    pub leak_end_word: usize,
+    /// The transcript's tokens, half-open, for genuine runs.
+    pub original: Option<(usize, usize)>,
+}
+
+/// What tracing a leaked text found in one transcript.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TextFindings {
+    /// SHA-256 of the leaked text.
+    pub leak_sha256: Sha256,
+    /// Whitespace tokens in the leak.
+    pub leak_words: usize,
+    /// Leak tokens aligned to the transcript.
+    pub matched_words: usize,
+    /// Variant sites of the transcript (its code's length).
+    pub sites: usize,
+    /// Sites read in the leak.
+    pub sites_read: usize,
+    /// Sites seen in the leak in a form a normalisation could have produced (erasures).
+    pub sites_erased: usize,
+    /// The leak's tokens, genuine or unmatched, in order.
+    pub segments: Vec<TextSegment>,
+    /// Transcript token ranges left out inside the quotes (elisions), half-open.
+    pub missing: Vec<(usize, usize)>,
+    /// When nobody is accused: an estimate of how many more quoted words an accusation
+    /// would need (a lower bound: a lone leaker, clean reads).
+    pub more_words_needed: Option<usize>,
+}
+
+/// What a trace read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Medium {
+    /// A clip's audio.
+    #[default]
+    Audio,
+    /// Quoted text.
+    Text,
+    /// A clip and quoted text, their evidence combined.
+    AudioAndText,
+}
+
+impl Medium {
+    /// The JSON name: `audio`, `text` or `audio+text`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Audio => "audio",
+            Self::Text => "text",
+            Self::AudioAndText => "audio+text",
+        }
+    }
+
+    fn parse(s: &str) -> Self {
+        match s {
+            "text" => Self::Text,
+            "audio+text" => Self::AudioAndText,
+            _ => Self::Audio,
+        }
+    }
+}
+
 /// One issued recipient's standing.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecipientStanding {
@@ -37,6 +108,10 @@ pub struct RecipientStanding {
     pub accused: bool,
     /// Whether the blind payload of this recipient's copy was decoded from the leak.
     pub payload_match: bool,
+    /// With both media: the audio evidence's p-value bound alone (functions corrected).
+    pub p_value_audio: Option<f64>,
+    /// With both media: the text evidence's p-value bound alone (functions corrected).
+    pub p_value_text: Option<f64>,
 }
 
 /// Everything a trace found.
@@ -72,11 +147,17 @@ pub struct TraceReport {
     pub tests: f64,
     /// The bound applied.
     pub bound: f64,
+    /// What was read.
+    pub medium: Medium,
+    /// What the quoted text showed, when text was traced.
+    pub text: Option<TextFindings>,
 }
 
 /// The JSON shape, field for field.
 #[derive(Serialize, Deserialize)]
 struct Json {
+    #[serde(default)]
+    medium: String,
     trace_id: TraceId,
     created_at_ms: UnixMillis,
     verdict: String,
@@ -91,6 +172,19 @@ struct Json {
     watermark: WatermarkJson,
     false_accusation_bound: f64,
     hypotheses_corrected_for: f64,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    text: Option<TextJson>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct TextJson {
+    sha256: Sha256,
+    words: usize,
+    matched_words: usize,
+    sites: usize,
+    sites_read: usize,
+    sites_erased: usize,
+    more_words_needed: Option<usize>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -125,23 +219,47 @@ struct StandingJson {
     p_value: f64,
     accused: bool,
     blind_payload_match: bool,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    p_value_audio: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    p_value_text: Option<f64>,
 }
 
-#[derive(Serialize, Deserialize)]
+/// An audio segment has the `_s` fields, a text segment the `_word` fields and `quoted`.
+#[derive(Serialize, Deserialize, Default)]
 struct SegmentJson {
     status: String,
-    leak_start_s: f64,
-    leak_end_s: f64,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    leak_start_s: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    leak_end_s: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     original_start_s: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     original_end_s: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    leak_start_word: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    leak_end_word: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    original_start_word: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    original_end_word: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    quoted: Option<bool>,
 }
 
-#[derive(Serialize, Deserialize)]
+/// Audio: `_s` fields; text: `_word` fields.
+#[derive(Serialize, Deserialize, Default)]
 struct MissingJson {
-    original_start_s: f64,
-    original_end_s: f64,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    original_start_s: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    original_end_s: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    original_start_word: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    original_end_word: Option<usize>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -159,21 +277,41 @@ impl TraceReport {
 
     /// The verdict in one sentence.
     pub fn verdict(&self) -> String {
+        let (source, nothing) = match self.medium {
+            Medium::Audio => (
+                "The leak comes from recording",
+                "The leak matches no recording in this vault",
+            ),
+            Medium::Text => (
+                "The quoted text comes from the transcript of recording",
+                "The text matches no transcript in this vault",
+            ),
+            Medium::AudioAndText => (
+                "The clip and the quoted text come from recording",
+                "Neither the clip nor the text matches a recording in this vault",
+            ),
+        };
         let Some(rec) = &self.recording else {
-            return "The leak matches no recording in this vault; nobody is accused.".into();
+            return format!("{nothing}; nobody is accused.");
         };
         let accused: Vec<String> = self
             .accused()
             .map(|s| format!("{} (p <= {:.1e})", s.name, s.corrected_p_value))
             .collect();
         if accused.is_empty() {
+            let more = match self.text.as_ref().and_then(|t| t.more_words_needed) {
+                Some(n) if n > 0 => {
+                    format!(" About {n} more quoted words would be needed for an accusation.")
+                }
+                _ => String::new(),
+            };
             format!(
-                "The leak comes from recording {} \"{}\", but the evidence does not reach the false-accusation bound of {:.0e} for any recipient; nobody is accused.",
+                "{source} {} \"{}\", but the evidence does not reach the false-accusation bound of {:.0e} for any recipient; nobody is accused.{more}",
                 rec.id, rec.title, self.bound
             )
         } else {
             format!(
-                "The leak comes from recording {} \"{}\" and from the copy of {}; the chance that an innocent recipient is accused is at most {:.0e}.",
+                "{source} {} \"{}\" and from the copy of {}; the chance that an innocent recipient is accused is at most {:.0e}.",
                 rec.id,
                 rec.title,
                 accused.join(" and "),
@@ -183,7 +321,45 @@ impl TraceReport {
     }
 
     fn json(&self) -> Json {
+        let mut segments: Vec<SegmentJson> = self
+            .segments
+            .iter()
+            .map(|s| SegmentJson {
+                status: if s.genuine { "genuine" } else { "unmatched" }.into(),
+                leak_start_s: Some(s.leak_start_s),
+                leak_end_s: Some(s.leak_end_s),
+                original_start_s: s.original.map(|o| o.0),
+                original_end_s: s.original.map(|o| o.1),
+                ..SegmentJson::default()
+            })
+            .collect();
+        let mut missing: Vec<MissingJson> = self
+            .missing
+            .iter()
+            .map(|&(a, b)| MissingJson {
+                original_start_s: Some(a),
+                original_end_s: Some(b),
+                ..MissingJson::default()
+            })
+            .collect();
+        if let Some(t) = &self.text {
+            segments.extend(t.segments.iter().map(|s| SegmentJson {
+                status: if s.genuine { "genuine" } else { "unmatched" }.into(),
+                leak_start_word: Some(s.leak_start_word),
+                leak_end_word: Some(s.leak_end_word),
+                original_start_word: s.original.map(|o| o.0),
+                original_end_word: s.original.map(|o| o.1),
+                quoted: Some(s.quoted),
+                ..SegmentJson::default()
+            }));
+            missing.extend(t.missing.iter().map(|&(a, b)| MissingJson {
+                original_start_word: Some(a),
+                original_end_word: Some(b),
+                ..MissingJson::default()
+            }));
+        }
         Json {
+            medium: self.medium.as_str().into(),
             trace_id: self.id.clone(),
             created_at_ms: self.created_at,
             verdict: self.verdict(),
@@ -220,27 +396,12 @@ impl TraceReport {
                     p_value: s.corrected_p_value,
                     accused: s.accused,
                     blind_payload_match: s.payload_match,
+                    p_value_audio: s.p_value_audio,
+                    p_value_text: s.p_value_text,
                 })
                 .collect(),
-            segments: self
-                .segments
-                .iter()
-                .map(|s| SegmentJson {
-                    status: if s.genuine { "genuine" } else { "unmatched" }.into(),
-                    leak_start_s: s.leak_start_s,
-                    leak_end_s: s.leak_end_s,
-                    original_start_s: s.original.map(|o| o.0),
-                    original_end_s: s.original.map(|o| o.1),
-                })
-                .collect(),
-            missing: self
-                .missing
-                .iter()
-                .map(|&(a, b)| MissingJson {
-                    original_start_s: a,
-                    original_end_s: b,
-                })
-                .collect(),
+            segments,
+            missing,
             watermark: WatermarkJson {
                 p_value: self.watermark_p_value,
                 payload: self.payload.clone(),
@@ -248,6 +409,15 @@ impl TraceReport {
             },
             false_accusation_bound: self.bound,
             hypotheses_corrected_for: self.tests,
+            text: self.text.as_ref().map(|t| TextJson {
+                sha256: t.leak_sha256,
+                words: t.leak_words,
+                matched_words: t.matched_words,
+                sites: t.sites,
+                sites_read: t.sites_read,
+                sites_erased: t.sites_erased,
+                more_words_needed: t.more_words_needed,
+            }),
         }
     }
 
@@ -267,6 +437,45 @@ impl TraceReport {
     /// left at their defaults: the JSON carries id, title, hash and duration).
     pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
         let j: Json = serde_json::from_str(text)?;
+        let mut segments = Vec::new();
+        let mut text_segments = Vec::new();
+        for s in j.segments {
+            let genuine = s.status == "genuine";
+            match (
+                s.leak_start_s,
+                s.leak_end_s,
+                s.leak_start_word,
+                s.leak_end_word,
+            ) {
+                (Some(a), Some(b), _, _) => segments.push(ReportSegment {
+                    genuine,
+                    leak_start_s: a,
+                    leak_end_s: b,
+                    original: s.original_start_s.zip(s.original_end_s),
+                }),
+                (_, _, Some(a), Some(b)) => text_segments.push(TextSegment {
+                    genuine,
+                    quoted: s.quoted.unwrap_or(false),
+                    leak_start_word: a,
+                    leak_end_word: b,
+                    original: s.original_start_word.zip(s.original_end_word),
+                }),
+                _ => {
+                    return Err(serde::de::Error::custom(
+                        "a segment has neither leak_start_s/leak_end_s nor leak_start_word/leak_end_word",
+                    ));
+                }
+            }
+        }
+        let mut missing = Vec::new();
+        let mut text_missing = Vec::new();
+        for m in j.missing {
+            if let Some(seconds) = m.original_start_s.zip(m.original_end_s) {
+                missing.push(seconds);
+            } else if let Some(words) = m.original_start_word.zip(m.original_end_word) {
+                text_missing.push(words);
+            }
+        }
         Ok(Self {
             id: j.trace_id,
             created_at: j.created_at_ms,
@@ -285,21 +494,8 @@ impl TraceReport {
             }),
             identified_by: j.identified_by,
             speed: j.speed,
-            segments: j
-                .segments
-                .into_iter()
-                .map(|s| ReportSegment {
-                    genuine: s.status == "genuine",
-                    leak_start_s: s.leak_start_s,
-                    leak_end_s: s.leak_end_s,
-                    original: s.original_start_s.zip(s.original_end_s),
-                })
-                .collect(),
-            missing: j
-                .missing
-                .into_iter()
-                .map(|m| (m.original_start_s, m.original_end_s))
-                .collect(),
+            segments,
+            missing,
             watermark_p_value: j.watermark.p_value,
             payload: j.watermark.payload,
             slots_observed: j.watermark.slots_observed,
@@ -315,10 +511,24 @@ impl TraceReport {
                     corrected_p_value: s.p_value,
                     accused: s.accused,
                     payload_match: s.blind_payload_match,
+                    p_value_audio: s.p_value_audio,
+                    p_value_text: s.p_value_text,
                 })
                 .collect(),
             tests: j.hypotheses_corrected_for,
             bound: j.false_accusation_bound,
+            medium: Medium::parse(&j.medium),
+            text: j.text.map(|t| TextFindings {
+                leak_sha256: t.sha256,
+                leak_words: t.words,
+                matched_words: t.matched_words,
+                sites: t.sites,
+                sites_read: t.sites_read,
+                sites_erased: t.sites_erased,
+                segments: text_segments,
+                missing: text_missing,
+                more_words_needed: t.more_words_needed,
+            }),
         })
     }
 }
@@ -388,9 +598,13 @@ mod tests {
                 corrected_p_value: 1e-10,
                 accused: true,
                 payload_match: false,
+                p_value_audio: None,
+                p_value_text: None,
             }],
             tests: 100.0,
             bound: 1e-6,
+            medium: Medium::Audio,
+            text: None,
         }
     }
 
@@ -405,5 +619,64 @@ mod tests {
         assert_eq!(v["segments"][0]["original_start_s"], 5.0);
         assert_eq!(v["leak"]["sha256"], r.leak_sha256.to_hex());
         assert!(v["verdict"].as_str().unwrap_or("").contains("Bob"));
+        assert_eq!(v["medium"], "audio");
+        assert!(v["segments"][0].get("leak_start_word").is_none());
+    }
+
+    #[test]
+    fn a_text_report_round_trips_with_word_segments() {
+        let mut r = report();
+        r.medium = Medium::Text;
+        r.segments.clear();
+        r.missing.clear();
+        r.leak_duration_s = 0.0;
+        r.standings[0].p_value_text = Some(1e-12);
+        r.text = Some(TextFindings {
+            leak_sha256: Sha256::digest(b"quote"),
+            leak_words: 40,
+            matched_words: 30,
+            sites: 117,
+            sites_read: 9,
+            sites_erased: 1,
+            segments: vec![
+                TextSegment {
+                    genuine: false,
+                    quoted: false,
+                    leak_start_word: 0,
+                    leak_end_word: 10,
+                    original: None,
+                },
+                TextSegment {
+                    genuine: true,
+                    quoted: true,
+                    leak_start_word: 10,
+                    leak_end_word: 40,
+                    original: Some((100, 130)),
+                },
+            ],
+            missing: vec![(120, 124)],
+            more_words_needed: None,
+        });
+        let text = r.to_json_string();
+        assert_eq!(TraceReport::from_json(&text).expect("parses"), r);
+        let v = r.to_json();
+        assert_eq!(v["medium"], "text");
+        assert_eq!(v["segments"][1]["status"], "genuine");
+        assert_eq!(v["segments"][1]["leak_start_word"], 10);
+        assert_eq!(v["segments"][1]["original_end_word"], 130);
+        assert_eq!(v["segments"][0]["quoted"], false);
+        assert_eq!(v["missing"][0]["original_start_word"], 120);
+        assert!(v["verdict"].as_str().unwrap_or("").contains("transcript"));
+    }
+
+    #[test]
+    fn an_old_report_without_a_medium_is_audio() {
+        let mut v = report().to_json();
+        if let Some(o) = v.as_object_mut() {
+            o.remove("medium");
+        }
+        let back = TraceReport::from_json(&v.to_string()).expect("parses");
+        assert_eq!(back.medium, Medium::Audio);
+        assert_eq!(back, report());
     }
 }

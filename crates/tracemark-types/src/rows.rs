@@ -27,6 +27,27 @@ pub struct Recording {
     pub log_index: u64,
 }
 
+/// A recording's transcript (issue 13): stored sealed beside the original, one per
+/// recording. Its variant sites, and so its code, are a pure function of the text under
+/// the site rules of `rules_version` (`tracemark_textmark::SITE_RULES_VERSION`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transcript {
+    /// The recording it belongs to (a text-only recording is its own).
+    pub recording_id: RecordingId,
+    /// SHA-256 of the UTF-8 text as ingested.
+    pub sha256: Sha256,
+    /// Whitespace-separated words.
+    pub words: u32,
+    /// Variant sites found (one code slot each).
+    pub sites: u32,
+    /// Version of the site rules that found them.
+    pub rules_version: u32,
+    /// When it was stored.
+    pub attached_at: UnixMillis,
+    /// Its `RecordStated` log entry.
+    pub log_index: u64,
+}
+
 /// A stored recipient.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Recipient {
