@@ -87,13 +87,18 @@ enum Command {
         #[command(subcommand)]
         action: RecipientCmd,
     },
-    /// Store a recording (encrypted) and index its fingerprint; prints its id.
+    /// Store a recording (encrypted) and index its fingerprint; prints its id. A text
+    /// file (UTF-8) is a transcript alone, without audio.
     Ingest {
-        /// The audio file.
+        /// The audio file, or a transcript (UTF-8 plain text or Markdown).
         file: PathBuf,
         /// A title for the recording.
         #[arg(long)]
         title: String,
+        /// The recording's transcript (UTF-8 plain text or Markdown), stored sealed beside
+        /// it; `issue` then writes a marked DIR/<recipient>.txt beside each audio copy.
+        #[arg(long)]
+        transcript: Option<PathBuf>,
         /// Print a JSON object.
         #[arg(long)]
         json: bool,
@@ -146,10 +151,15 @@ enum Command {
         #[arg(long)]
         bitrate: Option<u32>,
     },
-    /// Trace a leaked file: which recording, which parts are genuine, whose copy.
+    /// Trace a leaked file: which recording, which parts are genuine, whose copy. A text
+    /// file (quotes, an article, a retyped transcript) is traced against the transcripts.
     Trace {
-        /// The leaked audio.
+        /// The leaked audio, or text.
         file: PathBuf,
+        /// Quoted text of the same recording, traced with the clip and the two bounds
+        /// combined (the audio and text codes are independent).
+        #[arg(long)]
+        text: Option<PathBuf>,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -453,7 +463,12 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Recipient {
             action: RecipientCmd::Import { file },
         } => vault_cmd::recipient_import(v, &file),
-        Command::Ingest { file, title, json } => vault_cmd::ingest(v, &file, &title, json),
+        Command::Ingest {
+            file,
+            title,
+            transcript,
+            json,
+        } => vault_cmd::ingest(v, &file, &title, transcript.as_deref(), json),
         Command::Recordings { json } => vault_cmd::recordings(v, json),
         Command::Issue {
             recording,
@@ -464,10 +479,11 @@ fn run(cli: Cli) -> Result<i32> {
         } => vault_cmd::issue(v, &recording, &to, &out, &format, bitrate),
         Command::Trace {
             file,
+            text,
             json,
             report,
             bound,
-        } => vault_cmd::trace(v, &file, json, report.as_deref(), bound),
+        } => vault_cmd::trace(v, &file, text.as_deref(), json, report.as_deref(), bound),
         Command::Log {
             action: LogCmd::Verify,
         } => vault_cmd::log_verify(v),

@@ -122,17 +122,48 @@ pub fn recipient_list(at: &Location, json: bool) -> Result<i32> {
     Ok(0)
 }
 
-pub fn ingest(at: &Location, file: &Path, title: &str, json: bool) -> Result<i32> {
+pub fn ingest(
+    at: &Location,
+    file: &Path,
+    title: &str,
+    transcript: Option<&Path>,
+    json: bool,
+) -> Result<i32> {
     let v = open(at)?;
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    let r = v
-        .ingest(&bytes, name, title)
-        .with_context(|| format!("ingesting {}", file.display()))?;
-    if json {
-        println!("{}", serde_json::to_string(&r)?);
+    let text = transcript
+        .map(|p| std::fs::read(p).with_context(|| format!("reading {}", p.display())))
+        .transpose()?;
+    let (r, t) = if tracemark_vault::looks_like_text(&bytes) {
+        if transcript.is_some() {
+            bail!(
+                "{} is text: a transcript alone is ingested without --transcript",
+                file.display()
+            );
+        }
+        let (r, t) = v
+            .ingest_text(&bytes, title)
+            .with_context(|| format!("ingesting {} as a transcript", file.display()))?;
+        (r, Some(t))
     } else {
-        println!("{}", r.id);
+        v.ingest_with_transcript(&bytes, name, title, text.as_deref())
+            .with_context(|| format!("ingesting {}", file.display()))?
+    };
+    if json {
+        let mut value = serde_json::to_value(&r)?;
+        if let (Some(t), Some(o)) = (&t, value.as_object_mut()) {
+            o.insert("transcript".into(), serde_json::to_value(t)?);
+        }
+        println!("{value}");
+    } else {
+        match &t {
+            Some(t) => println!(
+                "{}\ttranscript: {} words, {} variant sites",
+                r.id, t.words, t.sites
+            ),
+            None => println!("{}", r.id),
+        }
     }
     Ok(0)
 }
@@ -228,6 +259,7 @@ pub fn safe_file_name(name: &str) -> String {
 pub fn trace(
     at: &Location,
     file: &Path,
+    text: Option<&Path>,
     json: bool,
     report: Option<&Path>,
     bound: f64,
@@ -235,11 +267,26 @@ pub fn trace(
     let v = open(at)?;
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    let r = v
-        .trace(&bytes, name, bound)
-        .with_context(|| format!("tracing {}", file.display()))?;
+    let quotes = text
+        .map(|p| std::fs::read(p).with_context(|| format!("reading {}", p.display())))
+        .transpose()?;
+    let r = match &quotes {
+        Some(q) => v
+            .trace_clip_and_text(&bytes, name, q, bound)
+            .with_context(|| format!("tracing {} with its quoted text", file.display()))?,
+        None => v
+            .trace(&bytes, name, bound)
+            .with_context(|| format!("tracing {}", file.display()))?,
+    };
+    // The leaked text, for the report's marked-up reading of it.
+    let leak_text = match (&quotes, r.medium) {
+        (Some(q), _) => std::str::from_utf8(q).ok(),
+        (None, tracemark_vault::Medium::Text) => std::str::from_utf8(&bytes).ok(),
+        _ => None,
+    };
     if let Some(path) = report {
-        let html = tracemark_report::render_html(&r, &v.verifier_key().to_string());
+        let html =
+            tracemark_report::render_html_with_text(&r, &v.verifier_key().to_string(), leak_text);
         std::fs::write(path, html).with_context(|| format!("writing {}", path.display()))?;
     }
     if json {
@@ -260,6 +307,34 @@ pub fn trace(
         }
         for (a, b) in &r.missing {
             println!("  original {a:.2}-{b:.2} s  MISSING from the leak");
+        }
+        if let Some(t) = &r.text {
+            println!(
+                "  text: {} of {} words in the transcript, {} variant sites read, {} erased",
+                t.matched_words, t.leak_words, t.sites_read, t.sites_erased
+            );
+            for s in &t.segments {
+                let quoted = if s.quoted { "quoted" } else { "prose " };
+                match s.original {
+                    Some((a, b)) => println!(
+                        "  words {:>5}-{:<5} {quoted} genuine    transcript words {a}-{b}",
+                        s.leak_start_word, s.leak_end_word
+                    ),
+                    None => println!(
+                        "  words {:>5}-{:<5} {quoted} {}",
+                        s.leak_start_word,
+                        s.leak_end_word,
+                        if s.quoted {
+                            "UNMATCHED (in quotes, not in the transcript)"
+                        } else {
+                            "not in the transcript (the writer's own words)"
+                        }
+                    ),
+                }
+            }
+            for (a, b) in &t.missing {
+                println!("  transcript words {a}-{b}  LEFT OUT inside the quote");
+            }
         }
     }
     Ok(0)

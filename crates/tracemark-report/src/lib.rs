@@ -10,7 +10,7 @@
 
 use std::fmt::Write;
 
-use tracemark_types::TraceReport;
+use tracemark_types::{Medium, TraceReport};
 
 /// Escapes text for HTML element content and attribute values.
 pub fn escape(s: &str) -> String {
@@ -35,7 +35,12 @@ h1{font-size:1.5em}h2{font-size:1.15em;margin-top:2em;border-bottom:1px solid #d
 .verdict.accused{border-color:#b00020}table{border-collapse:collapse;width:100%}\
 td,th{border:1px solid #ddd;padding:.3em .5em;text-align:left;font-variant-numeric:tabular-nums}\
 th{background:#f0f0f0}.mono{font-family:ui-monospace,monospace;font-size:.9em;word-break:break-all}\
-.legend span{display:inline-block;width:1em;height:1em;vertical-align:middle;margin:0 .3em 0 1em}";
+.legend span{display:inline-block;width:1em;height:1em;vertical-align:middle;margin:0 .3em 0 1em}\
+.leak-text{padding:1em;background:#fafafa;border:1px solid #ddd;line-height:1.9}\
+.leak-text .genuine{background:#e8f5e9;border-bottom:2px solid #2e7d32}\
+.leak-text .fabricated{background:#ffebee;border-bottom:2px solid #c62828}\
+.leak-text .prose{color:#666}\
+.leak-text .elided{background:#fff8e1;border:1px dashed #f9a825;padding:0 .3em;font-size:.85em}";
 
 const GENUINE: &str = "#2e7d32";
 const UNMATCHED: &str = "#c62828";
@@ -44,12 +49,23 @@ const MISSING: &str = "#f9a825";
 /// Renders the report. `verifier_key` is the vault's public key (C2SP format), printed so
 /// a reader can check the evidence bundle.
 pub fn render_html(r: &TraceReport, verifier_key: &str) -> String {
+    render_html_with_text(r, verifier_key, None)
+}
+
+/// [`render_html`], with the leaked text (when text was traced) shown word by word with
+/// its genuine, unmatched and left-out parts marked. The text is the investigator's, not
+/// the log's: the report's JSON holds only its hash and the word ranges.
+pub fn render_html_with_text(
+    r: &TraceReport,
+    verifier_key: &str,
+    leak_text: Option<&str>,
+) -> String {
     let title = title(r);
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title><style>{STYLE}</style></head><body>\n<h1>{}</h1>\n{}</body></html>\n",
         escape(&title),
         escape(&title),
-        render_fragment(r, verifier_key)
+        render_fragment_with_text(r, verifier_key, leak_text)
     )
 }
 
@@ -64,6 +80,15 @@ pub fn title(r: &TraceReport) -> String {
 /// The report's body without the document around it (for a page that has its own),
 /// styled by [`STYLE`]: the verdict, the timeline, the scores, the figures and the method.
 pub fn render_fragment(r: &TraceReport, verifier_key: &str) -> String {
+    render_fragment_with_text(r, verifier_key, None)
+}
+
+/// [`render_fragment`] with the leaked text marked up (see [`render_html_with_text`]).
+pub fn render_fragment_with_text(
+    r: &TraceReport,
+    verifier_key: &str,
+    leak_text: Option<&str>,
+) -> String {
     let mut h = String::new();
     let accused = r.accused().count() > 0;
     let _ = writeln!(
@@ -72,11 +97,97 @@ pub fn render_fragment(r: &TraceReport, verifier_key: &str) -> String {
         if accused { " accused" } else { "" },
         escape(&r.verdict())
     );
-    timeline(&mut h, r);
+    if r.medium != Medium::Text {
+        timeline(&mut h, r);
+    }
+    if r.text.is_some() {
+        text_map(&mut h, r, leak_text);
+    }
     scores(&mut h, r);
     figures(&mut h, r, verifier_key);
     method(&mut h, r);
+    if r.text.is_some() {
+        text_method(&mut h, r);
+    }
     h
+}
+
+/// The leaked text's authenticity map: the words themselves when given, and the table.
+fn text_map(h: &mut String, r: &TraceReport, leak_text: Option<&str>) {
+    let Some(t) = &r.text else { return };
+    h.push_str("<h2>The quoted text against the transcript</h2>\n");
+    if let Some(text) = leak_text {
+        let words: Vec<&str> = text.split_whitespace().collect();
+        h.push_str("<p class=\"legend\"><span style=\"background:#e8f5e9;border-bottom:2px solid #2e7d32\"></span>in the transcript<span style=\"background:#ffebee;border-bottom:2px solid #c62828\"></span>inside quotes but in no transcript<span style=\"border:1px solid #ccc\"></span>the writer's own words<span style=\"background:#fff8e1;border:1px dashed #f9a825\"></span>transcript words left out</p>\n<div class=\"leak-text\" id=\"leak-text\">");
+        let mut previous_end: Option<usize> = None;
+        for s in &t.segments {
+            if let (Some(end), Some((start, _))) = (previous_end, s.original)
+                && t.missing.contains(&(end, start))
+            {
+                let _ = write!(
+                    h,
+                    "<span class=\"elided\" title=\"transcript words {end} to {start}\">[{} words left out]</span> ",
+                    start - end
+                );
+            }
+            let class = match (s.genuine, s.quoted) {
+                (true, _) => "genuine",
+                (false, true) => "fabricated",
+                (false, false) => "prose",
+            };
+            let end = s.leak_end_word.min(words.len());
+            let start = s.leak_start_word.min(end);
+            let _ = write!(
+                h,
+                "<span class=\"{class}\" data-words=\"{}-{}\">{}</span> ",
+                s.leak_start_word,
+                s.leak_end_word,
+                escape(&words[start..end].join(" "))
+            );
+            previous_end = s.original.map(|o| o.1);
+        }
+        h.push_str("</div>\n");
+    }
+    h.push_str(
+        "<table><tr><th>leak words</th><th>where</th><th>status</th><th>transcript words</th></tr>",
+    );
+    for s in &t.segments {
+        let (status, range) = match s.original {
+            Some((a, b)) => ("genuine", format!("{a}\u{2013}{b}")),
+            None if s.quoted => ("unmatched: in no transcript", String::new()),
+            None => ("not in the transcript", String::new()),
+        };
+        let _ = write!(
+            h,
+            "<tr><td>{}\u{2013}{}</td><td>{}</td><td>{status}</td><td>{range}</td></tr>",
+            s.leak_start_word,
+            s.leak_end_word,
+            if s.quoted {
+                "inside quotes"
+            } else {
+                "outside quotes"
+            }
+        );
+    }
+    for (a, b) in &t.missing {
+        let _ = write!(
+            h,
+            "<tr><td></td><td></td><td>left out inside the quote</td><td>{a}\u{2013}{b}</td></tr>"
+        );
+    }
+    h.push_str("</table>\n<p>Word numbers count whitespace-separated words from 0; ranges include the first and exclude the last.</p>\n");
+}
+
+fn text_method(h: &mut String, r: &TraceReport) {
+    let Some(t) = &r.text else { return };
+    let _ = write!(
+        h,
+        "<h3>The transcript</h3>\n<p>Every recipient also received the transcript in a copy of their own: it differs from every other copy only in choices a transcriber makes (an optional comma, a dash or a comma, a full stop or a semicolon, a hyphen, a capitalised title, a number spelled or in figures), never in a word that was said. Each such site carries one symbol of a second code word, drawn independently of the audio's. tracemark aligned the quoted text to the transcript, read the {} sites it shows ({} more were seen in a form a retyping or a newspaper's house style could have produced, and were set aside rather than counted), and scored each recipient of the transcript as above.</p>\n",
+        t.sites_read, t.sites_erased
+    );
+    if r.medium == Medium::AudioAndText {
+        h.push_str("<p>The clip and the text were traced together. The two code words of a recipient are independent, so each recipient's two p-values (each corrected for its two score functions) were combined by Fisher's method, q(1 \u{2212} ln q) for their product q (Fisher 1925), which is again a valid bound, and then corrected for every recipient and recording.</p>\n");
+    }
 }
 
 fn timeline(h: &mut String, r: &TraceReport) {
@@ -236,8 +347,36 @@ fn figures(h: &mut String, r: &TraceReport, verifier_key: &str) {
         );
     };
     row("trace id", r.id.to_string());
+    row("medium", r.medium.as_str().to_string());
     row("leaked file SHA-256", r.leak_sha256.to_hex());
-    row("leak duration", format!("{:.2} s", r.leak_duration_s));
+    if r.medium != Medium::Text {
+        row("leak duration", format!("{:.2} s", r.leak_duration_s));
+    }
+    if let Some(t) = &r.text {
+        if r.medium == Medium::AudioAndText {
+            row("leaked text SHA-256", t.leak_sha256.to_hex());
+        }
+        row(
+            "words in the leaked text",
+            format!(
+                "{} ({} found in the transcript)",
+                t.leak_words, t.matched_words
+            ),
+        );
+        row(
+            "transcript variant sites read",
+            format!(
+                "{} of {} ({} set aside as erasures)",
+                t.sites_read, t.sites, t.sites_erased
+            ),
+        );
+        if let Some(n) = t.more_words_needed {
+            row(
+                "more quoted words needed for an accusation (estimate)",
+                n.to_string(),
+            );
+        }
+    }
     if let Some(rec) = &r.recording {
         row(
             "recording",

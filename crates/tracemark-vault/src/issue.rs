@@ -11,6 +11,11 @@ use tracemark_watermark::{EmbedParams, Message, Payload, WatermarkKey, embed, sy
 use crate::VaultError;
 use crate::vault::{Vault, unexpected};
 
+/// Whether `r` is a transcript alone (ingested as text, no audio).
+pub fn is_text_only(r: &Recording) -> bool {
+    r.format == crate::TEXT_FORMAT && r.sample_rate == 0
+}
+
 /// One issued copy.
 #[derive(Debug, Clone)]
 pub struct IssuedCopy {
@@ -181,7 +186,9 @@ impl Vault {
         Payload::from_bytes(b)
     }
 
-    /// Issues `recording_id` to each recipient named (names, exactly; never ids). Each
+    /// Issues `recording_id` to each recipient named (names, exactly; never ids): its
+    /// audio in `delivery`'s format and, when it has a transcript, a marked text copy
+    /// (extension `txt`) each; a text-only recording issues text alone. Each
     /// copy is recorded in its own transaction, so an interruption leaves every finished
     /// copy recorded and no half-recorded one. Issuing again returns the same copy
     /// (marking is deterministic) and logs nothing.
@@ -203,33 +210,39 @@ impl Vault {
                 reason: "name at least one recipient".into(),
             });
         }
-        let original = self.original(&recording)?;
-        let biases = self.biases(&recording)?;
-        let key = self.secret.watermark_key();
+        let transcript = self.store.transcript(&recording.id)?;
         let total = recipients.len();
-        let mut out = Vec::with_capacity(total);
-        for (n, recipient) in recipients.into_iter().enumerate() {
-            progress(n, total);
-            let (bytes, issuance) = self.render_copy(
-                &original,
-                &recording,
-                &biases,
-                &key,
-                &recipient.id,
-                delivery,
-            )?;
-            let draft = Draft::Issuance(issuance);
-            let (issuance, existing) = match self.append_one(draft)? {
-                Stored::Issuance { issuance, existing } => (issuance, existing),
-                other => return Err(unexpected(&other)),
-            };
-            out.push(IssuedCopy {
-                recipient,
-                issuance,
-                bytes,
-                extension: delivery.format.extension(),
-                reissued: existing,
-            });
+        let mut out = Vec::with_capacity(total * 2);
+        if !is_text_only(&recording) {
+            let original = self.original(&recording)?;
+            let biases = self.biases(&recording)?;
+            let key = self.secret.watermark_key();
+            for (n, recipient) in recipients.iter().enumerate() {
+                progress(n, total);
+                let (bytes, issuance) = self.render_copy(
+                    &original,
+                    &recording,
+                    &biases,
+                    &key,
+                    &recipient.id,
+                    delivery,
+                )?;
+                let draft = Draft::Issuance(issuance);
+                let (issuance, existing) = match self.append_one(draft)? {
+                    Stored::Issuance { issuance, existing } => (issuance, existing),
+                    other => return Err(unexpected(&other)),
+                };
+                out.push(IssuedCopy {
+                    recipient: recipient.clone(),
+                    issuance,
+                    bytes,
+                    extension: delivery.format.extension(),
+                    reissued: existing,
+                });
+            }
+        }
+        if let Some(t) = &transcript {
+            out.extend(self.issue_transcripts(&recording, t, &recipients)?);
         }
         progress(total, total);
         Ok(out)

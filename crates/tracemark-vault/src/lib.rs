@@ -28,6 +28,7 @@ mod issue;
 mod jobs;
 mod secret;
 mod trace;
+mod transcripts;
 mod vault;
 mod verify;
 
@@ -35,7 +36,7 @@ pub use accounts::{
     MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, SESSION_MS, hash_password, verify_password,
 };
 pub use error::VaultError;
-pub use issue::{Delivery, IssuedCopy};
+pub use issue::{Delivery, IssuedCopy, is_text_only};
 pub use jobs::{
     IssueRequest, IssueResult, IssuedCopyRef, JOB_ISSUE, JOB_TRACE, MAX_ATTEMPTS, TraceRequest,
     TraceResult, Worked, WorkerOptions, is_infrastructure,
@@ -43,9 +44,13 @@ pub use jobs::{
 pub use secret::Secret;
 pub use trace::DEFAULT_BOUND;
 pub use tracemark_types::{
-    ApiToken, Issuance, IssuanceId, Job, JobId, JobStatus, Recipient, RecipientId,
+    ApiToken, Issuance, IssuanceId, Job, JobId, JobStatus, Medium, Recipient, RecipientId,
     RecipientStanding, Recording, RecordingId, ReportSegment, Role, Session, Sha256, TokenId,
-    TraceId, TraceReport, TraceRow, UnixMillis, User, UserId,
+    TraceId, TraceReport, TraceRow, Transcript, UnixMillis, User, UserId,
+};
+pub use transcripts::{
+    MIN_MATCHED_WORDS, TEXT_BIAS_CUTOFF, TEXT_FORMAT, combine_p_values, is_text_file_name,
+    looks_like_text,
 };
 pub use vault::{Clock, Vault, system_clock};
 pub use verify::LogReport;

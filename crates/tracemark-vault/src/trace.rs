@@ -7,8 +7,8 @@ use tracemark_fingerprint::{MapOptions, SegmentStatus, authenticity_map, fingerp
 use tracemark_store::{Draft, Stored};
 use tracemark_tardos::{AccusationConfig, Observations, accuse_any, default_score_functions};
 use tracemark_types::{
-    PayloadBytes, RecipientId, RecipientStanding, ReportSegment, Sha256, TraceId, TraceReport,
-    TraceRow, UnixMillis,
+    Medium, PayloadBytes, RecipientId, RecipientStanding, ReportSegment, Sha256, TraceId,
+    TraceReport, TraceRow,
 };
 use tracemark_watermark::{detect_blind, detect_informed_segments};
 
@@ -19,7 +19,8 @@ use crate::vault::{Vault, unexpected};
 pub const DEFAULT_BOUND: f64 = 1e-6;
 
 impl Vault {
-    /// Traces a leaked file and records the trace in the log.
+    /// Traces a leaked file and records the trace in the log. A file that is text (by
+    /// its content, see [`crate::looks_like_text`]) is traced as quoted text.
     pub fn trace(
         &self,
         bytes: &[u8],
@@ -27,6 +28,11 @@ impl Vault {
         bound: f64,
     ) -> Result<TraceReport, VaultError> {
         let report = self.trace_report(bytes, file_name, bound)?;
+        self.record_trace(report)
+    }
+
+    /// Records a finished report in the log.
+    pub(crate) fn record_trace(&self, report: TraceReport) -> Result<TraceReport, VaultError> {
         match self
             .store
             .append(
@@ -46,7 +52,7 @@ impl Vault {
     }
 
     /// Analyses a leaked file (named `file_name`, a hint only) into a report with a fresh
-    /// trace id and the clock's time; records nothing.
+    /// trace id and the clock's time; records nothing. Text is traced as text.
     pub(crate) fn trace_report(
         &self,
         bytes: &[u8],
@@ -54,6 +60,9 @@ impl Vault {
         bound: f64,
     ) -> Result<TraceReport, VaultError> {
         crate::jobs::check_bound(bound)?;
+        if crate::looks_like_text(bytes) {
+            return self.stamp(self.text_report(bytes, bound)?);
+        }
         let ext = std::path::Path::new(file_name)
             .extension()
             .and_then(|e| e.to_str())
@@ -61,14 +70,47 @@ impl Vault {
         let leak = tracemark_media::decode_bytes(bytes, ext.as_deref(), &self.limits)?;
         let mut report = self.analyse(&leak, bound)?;
         report.leak_sha256 = Sha256::digest(bytes);
-        let mut random = [0u8; 8];
-        getrandom::fill(&mut random).map_err(|e| VaultError::Invalid {
-            what: "system randomness",
-            reason: e.to_string(),
-        })?;
-        report.id = TraceId::from_random(random);
-        report.created_at = self.now();
-        Ok(report)
+        self.stamp(report)
+    }
+
+    /// Each scored recipient's standing in `verdict`, most suspicious first.
+    pub(crate) fn standings(
+        &self,
+        verdict: &tracemark_tardos::Verdict,
+        recipient_ids: &[RecipientId],
+        payload_match: impl Fn(&RecipientId) -> bool,
+    ) -> Result<Vec<RecipientStanding>, VaultError> {
+        let names = self.recipients()?;
+        let accused: Vec<usize> = verdict.accused.iter().map(|a| a.index).collect();
+        let mut standings: Vec<RecipientStanding> = verdict
+            .scores
+            .iter()
+            .map(|s| {
+                let id = &recipient_ids[s.index];
+                RecipientStanding {
+                    id: id.clone(),
+                    name: names
+                        .iter()
+                        .find(|n| &n.id == id)
+                        .map(|n| n.name.clone())
+                        .unwrap_or_else(|| id.to_string()),
+                    score: s.score,
+                    score_function: s.function.to_string(),
+                    p_value: s.tail.bound(),
+                    corrected_p_value: s.corrected,
+                    accused: accused.contains(&s.index),
+                    payload_match: payload_match(id),
+                    p_value_audio: None,
+                    p_value_text: None,
+                }
+            })
+            .collect();
+        standings.sort_by(|a, b| {
+            a.corrected_p_value
+                .total_cmp(&b.corrected_p_value)
+                .then(b.score.total_cmp(&a.score))
+        });
+        Ok(standings)
     }
 
     /// The draft that records `report`.
@@ -98,28 +140,14 @@ impl Vault {
     }
 
     fn analyse(&self, leak: &AudioBuffer, bound: f64) -> Result<TraceReport, VaultError> {
-        let mut report = TraceReport {
-            id: TraceId::from_random([0; 8]),
-            created_at: UnixMillis(0),
-            leak_sha256: Sha256::default(),
-            leak_duration_s: leak.duration_s(),
-            recording: None,
-            identified_by: "none".into(),
-            speed: None,
-            segments: vec![ReportSegment {
-                genuine: false,
-                leak_start_s: 0.0,
-                leak_end_s: leak.duration_s(),
-                original: None,
-            }],
-            missing: Vec::new(),
-            watermark_p_value: None,
-            payload: None,
-            slots_observed: 0,
-            standings: Vec::new(),
-            tests: 0.0,
-            bound,
-        };
+        let mut report = crate::transcripts::empty_report(bound, Medium::Audio);
+        report.leak_duration_s = leak.duration_s();
+        report.segments = vec![ReportSegment {
+            genuine: false,
+            leak_start_s: 0.0,
+            leak_end_s: leak.duration_s(),
+            original: None,
+        }];
         let recordings = self.recordings()?;
         let narrow = resample(
             &leak.downmix(),
@@ -154,7 +182,10 @@ impl Vault {
                 let issued = self
                     .store
                     .issuances_by_payload(&PayloadBytes(payload.bytes()))?;
-                let Some(i) = issued.first() else {
+                let Some(i) = issued
+                    .iter()
+                    .find(|i| i.format != crate::transcripts::TEXT_FORMAT)
+                else {
                     return Ok(report);
                 };
                 report.identified_by = "blind-watermark".into();
@@ -214,16 +245,12 @@ impl Vault {
         }
         report.slots_observed = cells.iter().filter(|&&c| c > 0).count();
 
-        // Score every recipient this recording was issued to.
+        // Score every recipient this recording's audio was issued to.
         let issued = self.store.issuances_of(&recording.id)?;
-        let mut recipient_ids: Vec<RecipientId> =
-            issued.iter().map(|i| i.recipient_id.clone()).collect();
-        recipient_ids.sort();
-        recipient_ids.dedup();
+        let recipient_ids = crate::transcripts::issued_to(&issued, false);
         if recipient_ids.is_empty() {
             return Ok(report);
         }
-        let names = self.recipients()?;
         // Scores sum over the observed slots: draw each codeword there only.
         let observed: Vec<usize> = (0..cells.len()).filter(|&i| cells[i] > 0).collect();
         let codewords: Vec<_> = recipient_ids
@@ -237,38 +264,14 @@ impl Vault {
         let verdict = accuse_any(&observations, &biases, &functions, &codewords, &config)?;
         report.tests = verdict.tests;
         report.bound = verdict.bound;
-        let accused: Vec<usize> = verdict.accused.iter().map(|a| a.index).collect();
-        let mut standings: Vec<RecipientStanding> = verdict
-            .scores
-            .iter()
-            .map(|s| {
-                let id = &recipient_ids[s.index];
-                let payload_match = report.payload.as_deref().is_some_and(|p| {
-                    issued
-                        .iter()
-                        .any(|i| &i.recipient_id == id && i.payload.to_hex() == p)
-                });
-                RecipientStanding {
-                    id: id.clone(),
-                    name: names
-                        .iter()
-                        .find(|n| &n.id == id)
-                        .map(|n| n.name.clone())
-                        .unwrap_or_else(|| id.to_string()),
-                    score: s.score,
-                    score_function: s.function.to_string(),
-                    p_value: s.tail.bound(),
-                    corrected_p_value: s.corrected,
-                    accused: accused.contains(&s.index),
-                    payload_match,
-                }
+        let payload = report.payload.clone();
+        let standings = self.standings(&verdict, &recipient_ids, |id| {
+            payload.as_deref().is_some_and(|p| {
+                issued
+                    .iter()
+                    .any(|i| &i.recipient_id == id && i.payload.to_hex() == p)
             })
-            .collect();
-        standings.sort_by(|a, b| {
-            a.corrected_p_value
-                .total_cmp(&b.corrected_p_value)
-                .then(b.score.total_cmp(&a.score))
-        });
+        })?;
         report.standings = standings;
         Ok(report)
     }

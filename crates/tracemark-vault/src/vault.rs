@@ -389,10 +389,43 @@ impl Vault {
         file_name: &str,
         title: &str,
     ) -> Result<Recording, VaultError> {
+        if let Some(existing) = self.store.recording_by_content(&Sha256::digest(bytes))? {
+            return Ok(existing);
+        }
+        let (draft, _) = self.recording_draft(bytes, file_name, title)?;
+        match self.append_one(draft)? {
+            Stored::Recording { recording, .. } => Ok(recording),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Decodes and fingerprints a media file, seals it (before its row: a crash leaves at
+    /// most an orphan blob, never a recording without its original) and returns the draft
+    /// that records it, with the recording's id. Stored content is not decoded again: the
+    /// store answers it with the existing row.
+    pub(crate) fn recording_draft(
+        &self,
+        bytes: &[u8],
+        file_name: &str,
+        title: &str,
+    ) -> Result<(Draft, RecordingId), VaultError> {
         let title = records::check_title(title)?;
         let sha = Sha256::digest(bytes);
+        let id = RecordingId::from_content(&sha);
         if let Some(existing) = self.store.recording_by_content(&sha)? {
-            return Ok(existing);
+            let draft = Draft::Recording {
+                recording: NewRecording {
+                    id: existing.id.clone(),
+                    title,
+                    sha256: sha,
+                    duration_s: existing.duration_s,
+                    sample_rate: existing.sample_rate,
+                    channels: existing.channels,
+                    format: existing.format,
+                },
+                fingerprint: Vec::new(),
+            };
+            return Ok((draft, id));
         }
         let ext = Path::new(file_name)
             .extension()
@@ -400,7 +433,6 @@ impl Vault {
             .map(str::to_ascii_lowercase)
             .unwrap_or_default();
         let audio = decode_bytes(bytes, Some(&ext), &self.limits)?;
-        let id = RecordingId::from_content(&sha);
         let narrow = tracemark_dsp::resample(
             &audio.downmix(),
             audio.rate().hz(),
@@ -408,12 +440,10 @@ impl Vault {
         )?;
         let fingerprint = single_fingerprint(&id, tracemark_fingerprint::fingerprint(&narrow)?)?;
         let sealed = self.secret.seal(bytes, &sha.0)?;
-        // Stored before the row: a crash leaves at most an orphan blob, never a recording
-        // without its original.
         self.blobs.put(&BlobKey::original(&id), &sealed)?;
         let draft = Draft::Recording {
             recording: NewRecording {
-                id,
+                id: id.clone(),
                 title,
                 sha256: sha,
                 duration_s: audio.duration_s(),
@@ -427,10 +457,7 @@ impl Vault {
             },
             fingerprint,
         };
-        match self.append_one(draft)? {
-            Stored::Recording { recording, .. } => Ok(recording),
-            other => Err(unexpected(&other)),
-        }
+        Ok((draft, id))
     }
 
     /// Gives a recording a new title; logged as an event.

@@ -15,8 +15,9 @@ use tracemark_evidence::LogChecker;
 use tracemark_ledger::LogEntry;
 use tracemark_store::StoreError;
 use tracemark_store::records::{
-    self, RECIPIENTS, RECORDINGS, TOKENS, USERS, differing_columns, recipient_statement,
-    recording_statement, token_statement, user_statement,
+    self, RECIPIENTS, RECORDINGS, TOKENS, TRANSCRIPTS, USERS, differing_columns,
+    recipient_statement, recording_statement, token_statement, transcript_statement,
+    user_statement,
 };
 use tracemark_types::{PayloadBytes, Sha256, UnixMillis};
 
@@ -237,7 +238,18 @@ impl Vault {
                 None,
             )?;
         }
-        records += recipients.len() + users.len() + tokens.len();
+        let transcripts = self.store.transcripts()?;
+        for t in &transcripts {
+            stated_record(
+                TRANSCRIPTS,
+                t.recording_id.as_str(),
+                t.log_index,
+                t.attached_at.0,
+                &|time| transcript_statement(t, time),
+                None,
+            )?;
+        }
+        records += recipients.len() + users.len() + tokens.len() + transcripts.len();
         let recordings_by_id: HashMap<_, _> = recordings.iter().map(|r| (&r.id, r)).collect();
         for i in self.store.issuances()? {
             let row = i.id.to_string();
@@ -304,6 +316,9 @@ impl Vault {
         }
         for t in &tokens {
             rows_present.insert((TOKENS.into(), t.id.to_string()));
+        }
+        for t in &transcripts {
+            rows_present.insert((TRANSCRIPTS.into(), t.recording_id.to_string()));
         }
         for (index, entry) in entries.iter().enumerate() {
             let index = index as u64;
