@@ -48,6 +48,7 @@ mod align;
 mod lists;
 mod read;
 mod render;
+mod rules;
 mod sites;
 mod text;
 
@@ -62,7 +63,7 @@ pub use text::{MAX_TEXT_BYTES, Unit, Words};
 /// which code slot each belongs to, are a pure function of its text under these rules: a
 /// change to them is a new version, and copies issued under an older one must be read
 /// with that version's rules. The vault stores it beside each transcript's code.
-pub const SITE_RULES_VERSION: u32 = 1;
+pub const SITE_RULES_VERSION: u32 = 2;
 
 /// Everything that can go wrong when marking or reading a transcript.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

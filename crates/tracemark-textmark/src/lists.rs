@@ -177,3 +177,85 @@ pub(crate) const SPELLINGS: &[(&str, &str)] = &[
     ("canceled", "cancelled"),
     ("toward", "towards"),
 ];
+/// Discourse words that may follow another after its comma, each with its own optional
+/// comma (`Oh, well, no` / `Oh, well no`; `Right, Well, now Sisco`).
+pub(crate) const CHAINABLE: &[&str] = &[
+    "well", "oh", "yes", "no", "yeah", "now", "right", "okay", "ok", "sure",
+];
+/// Words other than [`SUBJECTS`] that open a clause after `and`, `but`, `so`, `or`
+/// (`listened, so that’s that`; `from them and then to see`); `so that` is left out.
+pub(crate) const CLAUSE_OPENERS: &[&str] = &["that", "this", "what", "then", "now", "also"];
+/// The first word after an addressed name and its comma (`Henry, you have`): the
+/// addressee's own verb follows, so the name is not a subject.
+pub(crate) const ADDRESSEES: &[&str] = &["you", "i", "we", "let", "there"];
+/// Sentence-final adverbs before which a name can only be addressed, never an object
+/// (`right now Henry.`).
+pub(crate) const VOCATIVE_BEFORE: &[&str] = &[
+    "now", "too", "then", "today", "tomorrow", "tonight", "again", "yet", "later", "anyway",
+    "though", "please",
+];
+/// Auxiliaries of a question tag (`wouldn’t it?`, `are you?`).
+pub(crate) const TAG_AUXILIARIES: &[&str] = &[
+    "is",
+    "isn't",
+    "are",
+    "aren't",
+    "was",
+    "wasn't",
+    "were",
+    "weren't",
+    "do",
+    "don't",
+    "does",
+    "doesn't",
+    "did",
+    "didn't",
+    "will",
+    "won't",
+    "would",
+    "wouldn't",
+    "can",
+    "can't",
+    "could",
+    "couldn't",
+    "should",
+    "shouldn't",
+    "have",
+    "haven't",
+    "has",
+    "hasn't",
+    "had",
+    "hadn't",
+];
+/// Pronouns of a question tag.
+pub(crate) const TAG_PRONOUNS: &[&str] = &["i", "you", "he", "she", "it", "we", "they", "there"];
+/// One-word interjections that may end with a full stop or run on with a comma into the
+/// next sentence of the turn (`Yes. We` / `Yes, we`).
+pub(crate) const INTERJECTIONS: &[&str] = &[
+    "yes", "no", "yeah", "right", "sure", "okay", "ok", "well", "oh", "fine", "good", "exactly",
+];
+/// One-word exclamations that a transcriber may end with a full stop or an exclamation
+/// mark (`Good.` / `Good!`). Answers (`yes`, `no`, `yeah`) are left out: `No!` says
+/// more than `No.`.
+pub(crate) const EXCLAMATIONS: &[&str] = &[
+    "good",
+    "great",
+    "fine",
+    "excellent",
+    "wonderful",
+    "marvelous",
+    "terrific",
+    "splendid",
+    "exactly",
+    "absolutely",
+    "right",
+    "hello",
+    "congratulations",
+    "perfect",
+];
+/// Openers of a sentence whose word order makes it a question.
+pub(crate) const QUESTION_OPENERS: &[&str] = &[
+    "what", "when", "where", "why", "how", "who", "whom", "which", "do", "does", "did", "are",
+    "is", "was", "were", "will", "would", "can", "could", "should", "shall", "have", "has", "had",
+    "may", "might", "must",
+];

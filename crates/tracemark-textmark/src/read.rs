@@ -141,6 +141,8 @@ enum Gap {
     Comma,
     Stop,
     Semicolon,
+    Exclamation,
+    Question,
     Dash,
     Hyphen,
     Other,
@@ -152,7 +154,10 @@ enum Gap {
 /// punctuation meets the transcript's there (`at the time. "Early next year; I`, where
 /// the prose's `time.` happens to precede the quote's first word), and the mark read
 /// there may be the writer's.
-fn classify(gap: &str) -> Gap {
+///
+/// A paragraph break is the transcript's own where `turn` says the leak's next word
+/// follows a speaker label: the end of a turn.
+fn classify(gap: &str, turn: bool) -> Gap {
     let quote_mark = |c: char| {
         matches!(
             c,
@@ -160,7 +165,7 @@ fn classify(gap: &str) -> Gap {
         )
     };
     let elided = gap.contains("..") || gap.contains('\u{2026}');
-    let paragraph = gap.matches('\n').count() > 1;
+    let paragraph = !turn && gap.matches('\n').count() > 1;
     if elided || paragraph || gap.chars().any(quote_mark) {
         return Gap::Other;
     }
@@ -170,6 +175,8 @@ fn classify(gap: &str) -> Gap {
         "," => Gap::Comma,
         "." => Gap::Stop,
         ";" => Gap::Semicolon,
+        "!" => Gap::Exclamation,
+        "?" => Gap::Question,
         "\u{2014}" | "\u{2013}" | "--" | "---" => Gap::Dash,
         "-" if gap.chars().any(char::is_whitespace) => Gap::Dash,
         "-" => Gap::Hyphen,
@@ -193,20 +200,33 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
-    fn gap(&self, site: &Site, leak_unit: usize) -> SiteState {
+    /// The state of a gap site whose words are the leak's units `leak_unit` and `next`
+    /// (speaker labels, and only they, between them).
+    fn gap(&self, site: &Site, leak_unit: usize, next: usize) -> SiteState {
         let read = |b: bool| SiteState::Read(b);
         let quoted = self.policy == ReadPolicy::Quoted;
-        match (site.kind, classify(self.leak.gap_after(leak_unit))) {
-            (
-                SiteKind::IntroComma | SiteKind::ConjunctionComma | SiteKind::TooComma,
-                Gap::Comma,
-            ) => read(true),
-            (
-                SiteKind::IntroComma | SiteKind::ConjunctionComma | SiteKind::TooComma,
-                Gap::Space,
-            ) => read(false),
-            (SiteKind::StopSemicolon, Gap::Stop) => read(false),
+        let turn = next > leak_unit + 1;
+        let comma_site = matches!(
+            site.kind,
+            SiteKind::IntroComma
+                | SiteKind::ConjunctionComma
+                | SiteKind::TooComma
+                | SiteKind::VocativeComma
+                | SiteKind::TagComma
+        );
+        match (site.kind, classify(self.leak.gap_after(leak_unit), turn)) {
+            (_, Gap::Comma) if comma_site => read(true),
+            (_, Gap::Space) if comma_site => read(false),
+            (SiteKind::StopSemicolon | SiteKind::StopComma | SiteKind::Exclamation, Gap::Stop) => {
+                read(false)
+            }
             (SiteKind::StopSemicolon, Gap::Semicolon) => read(true),
+            (SiteKind::StopComma, Gap::Comma) => read(true),
+            (SiteKind::Exclamation, Gap::Exclamation) => read(true),
+            // An editor may put the question mark back on a question; only the full
+            // stop, which no normalisation writes there, is evidence in a quote.
+            (SiteKind::QuestionStop, Gap::Question) if !quoted => read(false),
+            (SiteKind::QuestionStop, Gap::Stop) => read(true),
             (SiteKind::DashComma, Gap::Dash) => read(false),
             (SiteKind::DashComma, Gap::Comma) => read(true),
             (SiteKind::Hyphen, Gap::Space) => read(true),
@@ -317,8 +337,11 @@ pub(crate) fn read(
                 continue;
             };
             let state = if site.kind.is_boundary() {
-                match to_leak.get(site.unit + 1).copied().flatten() {
-                    Some((next, _)) if next == i + 1 => reader.gap(site, i),
+                let after = (site.unit + 1..n_orig).find(|&k| !marked.words().units()[k].label);
+                match after.and_then(|k| to_leak[k]) {
+                    Some((next, _)) if next > i && (i + 1..next).all(|u| leak.units()[u].label) => {
+                        reader.gap(site, i, next)
+                    }
                     _ => continue,
                 }
             } else if exact {
@@ -494,24 +517,28 @@ mod tests {
     use super::*;
     use crate::MarkedTranscript;
 
+    fn classify_in(gap: &str) -> Gap {
+        classify(gap, false)
+    }
+
     #[test]
     fn gaps_are_classified_with_quotes_and_retyped_dashes_set_aside() {
-        assert_eq!(classify(", "), Gap::Comma);
+        assert_eq!(classify_in(", "), Gap::Comma);
         assert_eq!(
-            classify(",\" "),
+            classify_in(",\" "),
             Gap::Other,
             "a quote mark: maybe the writer's comma"
         );
-        assert_eq!(classify(". \u{201C}"), Gap::Other);
-        assert_eq!(classify(" "), Gap::Space);
-        assert_eq!(classify(" -- "), Gap::Dash);
-        assert_eq!(classify("--"), Gap::Dash);
-        assert_eq!(classify(" - "), Gap::Dash);
-        assert_eq!(classify("-"), Gap::Hyphen);
-        assert_eq!(classify("; "), Gap::Semicolon);
-        assert_eq!(classify(" ... "), Gap::Other);
-        assert_eq!(classify(" \u{2026} "), Gap::Other);
-        assert_eq!(classify(", -- "), Gap::Other);
+        assert_eq!(classify_in(". \u{201C}"), Gap::Other);
+        assert_eq!(classify_in(" "), Gap::Space);
+        assert_eq!(classify_in(" -- "), Gap::Dash);
+        assert_eq!(classify_in("--"), Gap::Dash);
+        assert_eq!(classify_in(" - "), Gap::Dash);
+        assert_eq!(classify_in("-"), Gap::Hyphen);
+        assert_eq!(classify_in("; "), Gap::Semicolon);
+        assert_eq!(classify_in(" ... "), Gap::Other);
+        assert_eq!(classify_in(" \u{2026} "), Gap::Other);
+        assert_eq!(classify_in(", -- "), Gap::Other);
     }
 
     #[test]

@@ -23,7 +23,8 @@ pub(crate) fn render(words: &Words, sites: &[Site], symbols: &[bool]) -> Result<
         let k = site.unit;
         if site.kind.is_boundary() {
             gap_forms[k] = Some(sites::gap_form(site, words.gap_after(k), symbol));
-            if site.kind == SiteKind::StopSemicolon && k + 1 < n {
+            let joins = matches!(site.kind, SiteKind::StopSemicolon | SiteKind::StopComma);
+            if joins && k + 1 < n {
                 word_forms[k + 1] = Some(sites::after_stop_form(site, words.word(k + 1), symbol));
             }
         } else {
@@ -122,6 +123,25 @@ mod tests {
         );
         let original: Vec<bool> = sites.iter().map(|s| s.original).collect();
         assert_eq!(render(&w, &sites, &original).expect("same count"), text);
+    }
+
+    #[test]
+    fn sentence_end_sites_change_only_their_mark_and_the_next_capital() {
+        let pad = crate::sites::tests::padding();
+        let text = format!(
+            "K: Yes. We should stay.\n\nP: Good.\n\nK: What does it say?\n\nP: Henry, you know it. I told Henry.{pad}"
+        );
+        let w = Words::parse(&text).expect("small");
+        let sites = sites::find(&w);
+        let ones = render(&w, &sites, &vec![true; sites.len()]).expect("one symbol per site");
+        let zeros = render(&w, &sites, &vec![false; sites.len()]).expect("one symbol per site");
+        assert!(zeros.starts_with("K: Yes. We should stay.\n\nP: Good.\n\nK: What does it say?\n\nP: Henry you know it. I told Henry."), "{zeros}");
+        assert_eq!(
+            ones,
+            format!(
+                "K: Yes, we should stay.\n\nP: Good!\n\nK: What does it say.\n\nP: Henry, you know it; I told Henry.{pad}"
+            )
+        );
     }
 
     #[test]

@@ -2,11 +2,8 @@
 //! changing a word that was said. The catalogue and its reasons are in
 //! `docs/design/transcripts.md`; each kind below cites its rule there.
 
-use crate::lists::{
-    ABBREVIATIONS, FUNCTION, INTRO, LOWERABLE, NUMBER_WORDS, PHRASE_OPENERS, SPELLINGS, SUBJECTS,
-    SUBORDINATORS, TENS, TITLES, UNIT_NOUNS,
-};
-use crate::text::Words;
+use crate::lists::{NUMBER_WORDS, SPELLINGS, TENS};
+pub(crate) use crate::rules::find;
 
 /// What a site varies. Symbol `false` renders the first form named, `true` the second.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -31,6 +28,20 @@ pub enum SiteKind {
     Number,
     /// American / British spelling from a fixed list (`color` / `colour`).
     Spelling,
+    /// No comma / comma setting off a name addressed (`Henry you have` / `Henry, you
+    /// have`; `right now Henry.` / `right now, Henry.`).
+    VocativeComma,
+    /// No comma / comma before a question tag (`Dobrynin are you?` / `Dobrynin, are
+    /// you?`).
+    TagComma,
+    /// Full stop / comma after a one-word interjection that a sentence of the same turn
+    /// follows (`Yes. We should` / `Yes, we should`).
+    StopComma,
+    /// Full stop / exclamation mark after a one-word exclamation (`Good.` / `Good!`).
+    Exclamation,
+    /// Question mark / full stop after a sentence whose word order makes it a question
+    /// (`What does it say?` / `What does it say.`).
+    QuestionStop,
 }
 
 impl SiteKind {
@@ -57,6 +68,11 @@ impl SiteKind {
             Self::TitleCase => "title-case",
             Self::Number => "number",
             Self::Spelling => "spelling",
+            Self::VocativeComma => "vocative-comma",
+            Self::TagComma => "tag-comma",
+            Self::StopComma => "stop-comma",
+            Self::Exclamation => "exclamation",
+            Self::QuestionStop => "question-stop",
         }
     }
 }
@@ -70,8 +86,8 @@ pub struct Site {
     pub unit: usize,
     /// The symbol the original transcript itself carries.
     pub original: bool,
-    /// For [`SiteKind::StopSemicolon`]: the next word is a name (or `I`, an acronym) and
-    /// keeps its capital after a semicolon.
+    /// For [`SiteKind::StopSemicolon`] and [`SiteKind::StopComma`]: the next word is a
+    /// name (or `I`, an acronym) and keeps its capital after a semicolon or comma.
     pub keeps_capital: bool,
 }
 
@@ -117,7 +133,7 @@ pub fn is_british(lower: &str) -> bool {
     SPELLINGS.iter().any(|(_, b)| *b == lower)
 }
 
-fn lower(w: &str) -> String {
+pub(crate) fn lower(w: &str) -> String {
     w.chars()
         .flat_map(char::to_lowercase)
         .map(|c| if c == '\u{2019}' { '\'' } else { c })
@@ -131,296 +147,7 @@ pub(crate) fn plain_gap(gap: &str) -> Option<bool> {
     (!spaces.is_empty() && spaces.chars().all(|c| c == ' ')).then_some(rest.is_some())
 }
 
-/// A gap of one full stop and spaces (no line break).
-fn stop_gap(gap: &str) -> bool {
-    gap.strip_prefix('.')
-        .is_some_and(|s| !s.is_empty() && s.chars().all(|c| c == ' '))
-}
-
-/// An inner dash: an em or en dash or `--`, with optional spaces, no line break.
-fn dash_gap(gap: &str) -> bool {
-    matches!(gap.trim_matches(' '), "\u{2014}" | "\u{2013}" | "--")
-}
-
-fn ends_sentence(gap: &str) -> bool {
-    gap.contains(['.', '?', '!', ':', '\n', '\u{2026}'])
-}
-
-struct Finder<'a> {
-    w: &'a Words,
-    lower: Vec<String>,
-    /// Words written only with a capital, and somewhere inside a sentence: names,
-    /// `I`, acronyms.
-    names: std::collections::HashSet<String>,
-}
-
-impl Finder<'_> {
-    fn n(&self) -> usize {
-        self.lower.len()
-    }
-
-    fn is_label(&self, k: usize) -> bool {
-        self.w.units()[k].label
-    }
-
-    fn sentence_start(&self, k: usize) -> bool {
-        if k == 0 || self.is_label(k - 1) {
-            return true;
-        }
-        let gap = self.w.gap_after(k - 1);
-        ends_sentence(gap)
-            && !(stop_gap(gap) && ABBREVIATIONS.contains(&self.lower[k - 1].as_str()))
-    }
-
-    /// Units since the sentence began, counting `k`.
-    fn sentence_position(&self, k: usize) -> usize {
-        let mut j = k;
-        while !self.sentence_start(j) {
-            j -= 1;
-        }
-        k - j + 1
-    }
-
-    /// Whether the sentence starting at `k` runs for at least `len` units.
-    fn runs_for(&self, k: usize, len: usize) -> bool {
-        (k..k + len)
-            .all(|j| j < self.n() && !self.is_label(j) && (j == k || !self.sentence_start(j)))
-    }
-
-    fn is_capitalised(&self, k: usize) -> bool {
-        self.w
-            .word(k)
-            .chars()
-            .next()
-            .is_some_and(char::is_uppercase)
-    }
-
-    fn intro(&self, k: usize, sites: &[Site]) -> bool {
-        let next_ok = k + 1 < self.n() && !self.is_label(k + 1);
-        let opens = self.sentence_start(k)
-            || sites.last().is_some_and(|s| {
-                s.kind == SiteKind::IntroComma
-                    && s.unit + 1 == k
-                    && self.lower[k - 1] == self.lower[k]
-            });
-        opens
-            && next_ok
-            && INTRO.contains(&self.lower[k].as_str())
-            && plain_gap(self.w.gap_after(k)).is_some()
-    }
-
-    fn conjunction(&self, k: usize) -> bool {
-        if k + 2 >= self.n() || self.is_label(k) || self.sentence_position(k) < 3 {
-            return false;
-        }
-        let subject = self.lower[k + 2].split('\'').next().unwrap_or("");
-        let conj = self.lower[k + 1].as_str();
-        let clause = ["and", "but", "so", "or"].contains(&conj)
-            && (SUBJECTS.contains(&subject) || self.is_name(k + 2));
-        let subordinate = (SUBORDINATORS.contains(&conj) && self.lower[k + 2] != "of")
-            || (conj == "even" && ["though", "if"].contains(&self.lower[k + 2].as_str()));
-        (clause || subordinate)
-            && !self.is_label(k + 2)
-            && plain_gap(self.w.gap_after(k)).is_some()
-            && plain_gap(self.w.gap_after(k + 1)) == Some(false)
-    }
-
-    fn is_name(&self, k: usize) -> bool {
-        self.is_capitalised(k) && self.names.contains(&self.lower[k])
-    }
-
-    /// The comma closing an introductory phrase that the original writes: the sentence
-    /// opens with a [`PHRASE_OPENERS`] word and this is its first comma, two to six
-    /// words in, with a word after it.
-    fn phrase(&self, k: usize) -> bool {
-        let pos = self.sentence_position(k);
-        if !(2..=6).contains(&pos) || k + 1 >= self.n() || self.is_label(k + 1) {
-            return false;
-        }
-        let start = k + 1 - pos;
-        PHRASE_OPENERS.contains(&self.lower[start].as_str())
-            && plain_gap(self.w.gap_after(k)) == Some(true)
-            && (start..k).all(|j| plain_gap(self.w.gap_after(j)) == Some(false))
-    }
-
-    fn too(&self, k: usize) -> bool {
-        k + 1 < self.n()
-            && !self.is_label(k)
-            && ["too", "either"].contains(&self.lower[k + 1].as_str())
-            && plain_gap(self.w.gap_after(k)).is_some()
-            && self
-                .w
-                .gap_after(k + 1)
-                .trim_start()
-                .starts_with(['.', '?', '!'])
-    }
-
-    fn stop_semicolon(&self, k: usize) -> bool {
-        if k + 1 >= self.n() || self.is_label(k) || !stop_gap(self.w.gap_after(k)) {
-            return false;
-        }
-        if ABBREVIATIONS.contains(&self.lower[k].as_str()) {
-            return false;
-        }
-        self.is_capitalised(k + 1)
-            && !self.is_label(k + 1)
-            && self.sentence_position(k) >= 2
-            && self.runs_for(k + 1, 2)
-    }
-
-    /// Whether the word after a full stop keeps its capital after a semicolon: `I`, a
-    /// name, an acronym, or a word that is neither a safe lower-case opener
-    /// ([`LOWERABLE`]) nor written in lower case elsewhere in the transcript.
-    fn keeps_capital(&self, k: usize, common: &std::collections::HashSet<String>) -> bool {
-        let first = self.lower[k].split('\'').next().unwrap_or("");
-        let letters = || self.w.word(k).chars().filter(|c| c.is_alphabetic());
-        let acronym = letters().count() > 1 && letters().all(char::is_uppercase);
-        first == "i"
-            || acronym
-            || self.names.contains(&self.lower[k])
-            || !LOWERABLE.contains(&first) && !common.contains(&self.lower[k])
-    }
-
-    fn dash(&self, k: usize) -> bool {
-        k + 1 < self.n()
-            && !self.is_label(k)
-            && !self.is_label(k + 1)
-            && dash_gap(self.w.gap_after(k))
-    }
-
-    fn hyphen(&self, k: usize) -> bool {
-        const NOISES: &[&str] = &["uh", "huh", "um", "mm", "hmm", "er", "ah"];
-        if k + 1 >= self.n() || self.is_label(k) {
-            return false;
-        }
-        let alphabetic =
-            |j: usize| self.w.word(j).chars().all(char::is_alphabetic) && self.lower[j].len() >= 2;
-        let joined = self.w.gap_after(k) == "-"
-            && alphabetic(k)
-            && alphabetic(k + 1)
-            && !NOISES.contains(&self.lower[k].as_str())
-            && !NOISES.contains(&self.lower[k + 1].as_str());
-        let open_modifier = k + 2 < self.n()
-            && number_value(&self.lower[k]).is_some()
-            && UNIT_NOUNS.contains(&self.lower[k + 1].as_str())
-            && self.w.gap_after(k) == " "
-            && self.w.gap_after(k + 1) == " "
-            && self.noun_like(k + 2);
-        joined || open_modifier
-    }
-
-    fn noun_like(&self, k: usize) -> bool {
-        !self.is_label(k)
-            && self
-                .w
-                .word(k)
-                .chars()
-                .all(|c| c.is_alphabetic() && c.is_lowercase())
-            && !FUNCTION.contains(&self.lower[k].as_str())
-    }
-
-    fn title(&self, k: usize, sites: &[Site]) -> bool {
-        let word = self.lower[k].trim_end_matches("'s");
-        if k == 0 || !TITLES.contains(&word) || !self.is_capitalised(k) || self.sentence_start(k) {
-            return false;
-        }
-        if self.w.word(k).chars().skip(1).any(char::is_uppercase) {
-            return false;
-        }
-        let after_the =
-            self.lower[k - 1] == "the" && plain_gap(self.w.gap_after(k - 1)) == Some(false);
-        let after_title = sites
-            .last()
-            .is_some_and(|s| s.kind == SiteKind::TitleCase && s.unit + 1 == k)
-            && self.w.gap_after(k - 1) == " ";
-        let named = k + 1 < self.n()
-            && self.w.gap_after(k) == " "
-            && self.is_capitalised(k + 1)
-            && !TITLES.contains(&self.lower[k + 1].as_str());
-        (after_the || after_title) && !named
-    }
-
-    fn number(&self, k: usize) -> bool {
-        k > 0
-            && k + 1 < self.n()
-            && number_value(&self.lower[k]).is_some()
-            && !self.sentence_start(k)
-            && !self.is_capitalised(k)
-            && plain_gap(self.w.gap_after(k - 1)).is_some()
-            && self.w.gap_after(k) == " "
-            && self.noun_like(k + 1)
-    }
-}
-
-/// Finds the sites of `words`, in text order, at most one per gap and one per word.
-/// Word-changing sites ([`SiteKind::changes_a_word`]) are thinned evenly to at most
-/// 3 % of the words, the budget of issue 13.
-pub fn find(words: &Words) -> Vec<Site> {
-    let mut f = Finder {
-        w: words,
-        lower: (0..words.units().len())
-            .map(|k| lower(words.word(k)))
-            .collect(),
-        names: Default::default(),
-    };
-    let mut common = std::collections::HashSet::new();
-    for k in 0..f.n() {
-        if !f.is_capitalised(k) {
-            common.insert(f.lower[k].clone());
-        } else if !f.sentence_start(k) && !f.is_label(k) {
-            f.names.insert(f.lower[k].clone());
-        }
-    }
-    f.names.retain(|n| !common.contains(n));
-    let mut sites: Vec<Site> = Vec::new();
-    for k in 0..f.n() {
-        if f.is_label(k) {
-            continue;
-        }
-        let word_kind = if f.title(k, &sites) {
-            Some(SiteKind::TitleCase)
-        } else if f.number(k) {
-            Some(SiteKind::Number)
-        } else if american_of(&f.lower[k]).is_some() {
-            Some(SiteKind::Spelling)
-        } else {
-            None
-        };
-        if let Some(kind) = word_kind {
-            sites.push(Site {
-                kind,
-                unit: k,
-                original: original_word_symbol(kind, &f.lower[k], words.word(k)),
-                keeps_capital: false,
-            });
-        }
-        let gap_kind = [
-            (f.intro(k, &sites), SiteKind::IntroComma),
-            (f.conjunction(k), SiteKind::ConjunctionComma),
-            (f.phrase(k), SiteKind::IntroComma),
-            (f.too(k), SiteKind::TooComma),
-            (f.stop_semicolon(k), SiteKind::StopSemicolon),
-            (f.dash(k), SiteKind::DashComma),
-            (f.hyphen(k), SiteKind::Hyphen),
-        ]
-        .into_iter()
-        .find_map(|(hit, kind)| hit.then_some(kind));
-        if let Some(kind) = gap_kind {
-            sites.push(Site {
-                kind,
-                unit: k,
-                original: original_gap_symbol(kind, words.gap_after(k)),
-                keeps_capital: kind == SiteKind::StopSemicolon && f.keeps_capital(k + 1, &common),
-            });
-        }
-    }
-    thin_word_changes(
-        sites,
-        f.lower.len() - words.units().iter().filter(|u| u.label).count(),
-    )
-}
-
-fn original_word_symbol(kind: SiteKind, lower: &str, word: &str) -> bool {
+pub(crate) fn original_word_symbol(kind: SiteKind, lower: &str, word: &str) -> bool {
     match kind {
         SiteKind::TitleCase => !word.chars().next().is_some_and(char::is_uppercase),
         SiteKind::Number => lower.bytes().all(|b| b.is_ascii_digit()),
@@ -428,15 +155,19 @@ fn original_word_symbol(kind: SiteKind, lower: &str, word: &str) -> bool {
     }
 }
 
-fn original_gap_symbol(kind: SiteKind, gap: &str) -> bool {
+pub(crate) fn original_gap_symbol(kind: SiteKind, gap: &str) -> bool {
     match kind {
-        SiteKind::StopSemicolon | SiteKind::DashComma => false,
+        SiteKind::StopSemicolon
+        | SiteKind::StopComma
+        | SiteKind::Exclamation
+        | SiteKind::QuestionStop
+        | SiteKind::DashComma => false,
         SiteKind::Hyphen => gap != "-",
         _ => gap.starts_with(','),
     }
 }
 
-fn thin_word_changes(sites: Vec<Site>, words: usize) -> Vec<Site> {
+pub(crate) fn thin_word_changes(sites: Vec<Site>, words: usize) -> Vec<Site> {
     let budget = words * 3 / 100;
     let changing = sites.iter().filter(|s| s.kind.changes_a_word()).count();
     if changing <= budget {
@@ -492,9 +223,21 @@ pub(crate) fn word_form(site: &Site, word: &str, symbol: bool) -> String {
 /// The gap of a boundary site in the form of `symbol`, from the original gap.
 pub(crate) fn gap_form(site: &Site, gap: &str, symbol: bool) -> String {
     match site.kind {
-        SiteKind::StopSemicolon => {
+        SiteKind::StopSemicolon | SiteKind::StopComma | SiteKind::Exclamation => {
+            let mark = match site.kind {
+                SiteKind::StopSemicolon => ";",
+                SiteKind::StopComma => ",",
+                _ => "!",
+            };
             if symbol {
-                gap.replacen('.', ";", 1)
+                gap.replacen('.', mark, 1)
+            } else {
+                gap.to_owned()
+            }
+        }
+        SiteKind::QuestionStop => {
+            if symbol {
+                gap.replacen('?', ".", 1)
             } else {
                 gap.to_owned()
             }
@@ -533,6 +276,7 @@ pub(crate) fn after_stop_form(site: &Site, word: &str, symbol: bool) -> String {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::text::Words;
 
     /// A paragraph of 100 words without sites, so that the 3 % budget allows three
     /// word-changing sites.

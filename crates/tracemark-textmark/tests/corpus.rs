@@ -53,6 +53,11 @@ fn the_corpus_transcript_has_sites_of_every_punctuation_kind() {
         SiteKind::Hyphen,
         SiteKind::TitleCase,
         SiteKind::Number,
+        SiteKind::VocativeComma,
+        SiteKind::TagComma,
+        SiteKind::StopComma,
+        SiteKind::Exclamation,
+        SiteKind::QuestionStop,
     ] {
         assert!(m.sites().iter().any(|s| s.kind == kind), "no {kind:?} site");
     }
@@ -94,6 +99,30 @@ fn a_whole_copy_retyped_and_restyled_names_its_recipient_among_a_thousand() {
     assert_eq!(verdict.accused.first().map(|r| r.index), Some(417));
     assert!(verdict.accused.iter().all(|r| r.index == 417));
     assert!(verdict.accused[0].corrected <= 1e-6);
+}
+
+#[test]
+fn every_kind_survives_retyping_and_house_style_in_some_form_and_none_flips() {
+    let m = marked();
+    let n = m.sites().len();
+    let mut read_kinds = std::collections::BTreeSet::new();
+    for symbols in [vec![false; n], vec![true; n]] {
+        let leak = house_style(&retype(&m.render(&symbols).expect("one per site")));
+        let reading = m.read(&leak, ReadPolicy::Quoted).expect("small");
+        never_flipped(reading.states(), &symbols).expect("no site flipped");
+        for (site, state) in m.sites().iter().zip(reading.states()) {
+            if matches!(state, SiteState::Read(_)) {
+                read_kinds.insert(site.kind.name());
+            }
+        }
+    }
+    // Number and title-case sites are in the AP form after house style whatever the
+    // copy had (erased, by design); every punctuation kind is read.
+    for kind in m.sites().iter().map(|s| s.kind) {
+        if !matches!(kind, SiteKind::Number | SiteKind::TitleCase) {
+            assert!(read_kinds.contains(kind.name()), "{kind:?} is never read");
+        }
+    }
 }
 
 #[test]
