@@ -1,5 +1,8 @@
-//! Prints the variant sites of a transcript, one per line with its context, and a count
-//! per kind: the corpus examples of `docs/design/transcripts.md` come from this.
+//! Prints the variant sites of a transcript, one per line with its context, and per kind
+//! the count and how many survive retyping and house style: the whole copy for all
+//! symbols `false` and for all `true`, retyped and restyled, read back under
+//! `ReadPolicy::Quoted` (read / erased / unseen, summed over the two copies). The corpus
+//! examples and survival figures of `docs/design/transcripts.md` come from this.
 //!
 //! Run: `cargo run -p tracemark-textmark --example sites [-- FILE]` (default: the corpus
 //! transcript).
@@ -9,7 +12,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use tracemark_textmark::MarkedTranscript;
+use tracemark_textmark::{MarkedTranscript, ReadPolicy, SiteState};
 
 fn main() {
     let path = std::env::args()
@@ -19,9 +22,27 @@ fn main() {
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     let marked = MarkedTranscript::new(&text).expect("a transcript below the size cap");
     let words = marked.words();
-    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    let n = marked.sites().len();
+    // Per kind: sites, and over the two copies read / erased / unseen / flipped.
+    let mut counts: BTreeMap<&str, [usize; 5]> = BTreeMap::new();
+    for symbols in [vec![false; n], vec![true; n]] {
+        let copy = marked.render(&symbols).expect("one symbol per site");
+        let leak = common::house_style(&common::retype(&copy));
+        let reading = marked
+            .read(&leak, ReadPolicy::Quoted)
+            .expect("below the cap");
+        for ((site, state), symbol) in marked.sites().iter().zip(reading.states()).zip(&symbols) {
+            let c = counts.entry(site.kind.name()).or_default();
+            match state {
+                SiteState::Read(s) if s == symbol => c[1] += 1,
+                SiteState::Read(_) => c[4] += 1,
+                SiteState::Erased => c[2] += 1,
+                _ => c[3] += 1,
+            }
+        }
+    }
     for site in marked.sites() {
-        *counts.entry(site.kind.name()).or_default() += 1;
+        counts.entry(site.kind.name()).or_default()[0] += 1;
         let unit = &words.units()[site.unit];
         let from = text[..unit.start]
             .char_indices()
@@ -40,8 +61,23 @@ fn main() {
         );
     }
     let plain = words.units().iter().filter(|u| !u.label).count();
-    println!("\n{} sites over {plain} words:", marked.sites().len());
-    for (kind, n) in counts {
-        println!("  {kind:<18} {n}");
+    println!(
+        "\n{n} sites over {plain} words ({:.1} per 100); retyped + house style, all-false and all-true copies:",
+        100.0 * n as f64 / plain as f64
+    );
+    println!("| kind | sites | read | erased | unseen | flipped |\n|---|---|---|---|---|---|");
+    let mut total = [0usize; 5];
+    for (kind, c) in counts {
+        println!(
+            "| {kind} | {} | {} | {} | {} | {} |",
+            c[0], c[1], c[2], c[3], c[4]
+        );
+        total.iter_mut().zip(c).for_each(|(t, x)| *t += x);
     }
+    let [sites, read, erased, unseen, flipped] = total;
+    println!("| all | {sites} | {read} | {erased} | {unseen} | {flipped} |");
+    println!(
+        "read per 100 words, averaged over the two copies: {:.1}",
+        100.0 * read as f64 / 2.0 / plain as f64
+    );
 }

@@ -269,12 +269,7 @@ impl Finder<'_> {
     /// A name addressed at the start of a sentence, with the original's comma before
     /// the addressee's verb (`Henry, you have`; `Mr. President, you have won`).
     fn vocative_opening(&self, k: usize) -> bool {
-        let after_title = k > 0
-            && ["mr", "mrs", "ms", "dr"].contains(&self.lower[k - 1].as_str())
-            && stop_gap(self.w.gap_after(k - 1))
-            && self.sentence_start(k - 1)
-            && self.is_capitalised(k);
-        let opens = (self.sentence_start(k) && self.is_name(k)) || after_title;
+        let opens = (self.sentence_start(k) && self.is_name(k)) || self.address_only(k);
         opens
             && k + 1 < self.n()
             && !self.is_label(k + 1)
@@ -323,12 +318,22 @@ impl Finder<'_> {
 
     /// A one-word exclamation ending with a full stop (`Good.` / `Good!`), with a word
     /// after it (in the same turn or the next) so that the mark can be read.
+    /// Also a greeting that is only an address (`Mr. President.` / `Mr. President!`).
     fn exclamation(&self, k: usize) -> bool {
+        let word = self.sentence_start(k) && EXCLAMATIONS.contains(&self.lower[k].as_str());
         !self.is_label(k)
-            && self.sentence_start(k)
-            && EXCLAMATIONS.contains(&self.lower[k].as_str())
+            && (word || self.address_only(k))
             && final_gap(self.w.gap_after(k), '.')
             && self.next_word(k).is_some()
+    }
+
+    /// A sentence of a courtesy title and one capitalised word (`Mr. President.`).
+    fn address_only(&self, k: usize) -> bool {
+        k > 0
+            && ["mr", "mrs", "ms", "dr"].contains(&self.lower[k - 1].as_str())
+            && stop_gap(self.w.gap_after(k - 1))
+            && self.sentence_start(k - 1)
+            && self.is_capitalised(k)
     }
 
     /// The question mark of a sentence whose word order already makes it a question
@@ -491,6 +496,11 @@ mod tests {
         );
         assert!(has(text, SiteKind::IntroComma, "Actually"));
         assert!(has(text, SiteKind::Exclamation, "Good"));
+        assert!(has(
+            "K: Mr. President.\n\nP: Hello.\n",
+            SiteKind::Exclamation,
+            "President"
+        ));
         assert!(has(text, SiteKind::QuestionStop, "say"));
         // `You think so?` is a question only by its mark: not a site.
         assert!(!has(text, SiteKind::QuestionStop, "so"));
