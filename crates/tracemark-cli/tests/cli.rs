@@ -224,3 +224,84 @@ fn vault_flow_issue_trace_and_log_verify() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("LOG BROKEN"));
 }
+
+#[test]
+fn a_transcript_is_ingested_issued_as_txt_and_traced_from_quoted_text() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let v = dir.path().join("vault");
+    ok(&tracemark(&v, &["init"]));
+    for n in ["Alice", "Bob", "Carol", "Dan"] {
+        ok(&tracemark(&v, &["recipient", "add", n]));
+    }
+    let transcript = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/corpus/transcripts/nixon-kissinger-telcons.txt");
+    let rec = json(&ok(&tracemark(
+        &v,
+        &[
+            "ingest",
+            asset().to_str().expect("utf8"),
+            "--title",
+            "Call",
+            "--transcript",
+            transcript.to_str().expect("utf8"),
+            "--json",
+        ],
+    )));
+    let id = rec["id"].as_str().expect("id").to_string();
+    assert!(rec["transcript"]["sites"].as_u64().expect("sites") > 50);
+    let copies = dir.path().join("copies");
+    let out = ok(&tracemark(
+        &v,
+        &[
+            "issue",
+            &id,
+            "--to",
+            "Alice,Bob,Carol,Dan",
+            "--out",
+            copies.to_str().expect("utf8"),
+        ],
+    ));
+    assert!(out.contains("Carol.txt"), "{out}");
+    assert!(copies.join("Carol.flac").exists());
+    let carol = std::fs::read_to_string(copies.join("Carol.txt")).expect("Carol's transcript");
+    // Carol's copy, retyped (straight quotes, -- for dashes, one line) into an article.
+    let retyped: String = carol
+        .replace(['\u{2019}', '\u{2018}'], "'")
+        .replace('\u{2014}', "--")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let leak = dir.path().join("article.txt");
+    std::fs::write(
+        &leak,
+        format!("According to a record seen by this newspaper, \"{retyped}\" Officials declined to comment."),
+    )
+    .expect("write");
+    let report = dir.path().join("report.html");
+    let out = json(&ok(&tracemark(
+        &v,
+        &[
+            "trace",
+            leak.to_str().expect("utf8"),
+            "--json",
+            "--report",
+            report.to_str().expect("utf8"),
+        ],
+    )));
+    assert_eq!(out["medium"], "text");
+    assert_eq!(out["recording"]["id"], id.as_str());
+    assert_eq!(out["accused"][0]["recipient"], "Carol", "{out}");
+    assert_eq!(out["accused"].as_array().expect("list").len(), 1);
+    assert_eq!(out["segments"][0]["status"], "unmatched");
+    assert_eq!(out["segments"][0]["quoted"], false);
+    let html = std::fs::read_to_string(&report).expect("report");
+    assert!(
+        html.contains("id=\"leak-text\"") && html.contains("Carol") && !html.contains("<script")
+    );
+    let human = ok(&tracemark(&v, &["trace", leak.to_str().expect("utf8")]));
+    assert!(
+        human.contains("Carol") && human.contains("quoted genuine"),
+        "{human}"
+    );
+    ok(&tracemark(&v, &["log", "verify"]));
+}
