@@ -1,18 +1,33 @@
-//! How tracing's scoring grows with the number of issued copies (issue 15, item 6): draw
-//! N codewords of a recording with L slots (over every slot, as issuing does, and over the
-//! 250 slots a 20 s leak covers, as tracing does) and score them all against the leak with
-//! the exact bound; the leaker must be the one accused.
+//! How tracing's scoring grows with the number of issued copies (issue 15, item 6), before
+//! and after batching the draw and screening the scores, in one process: N codewords of a
+//! recording with L slots, drawn on the 250 slots a 20 s leak covers (as tracing does), and
+//! scored against the leak with both default score functions and the exact bound; the
+//! leaker, copy 0, must be the one accused, and both paths must accuse the same, figure for
+//! figure.
 //!
-//! `cargo run --release -p tracemark-tardos --example scoring_scale`
+//! `cargo run --release -p tracemark-tardos --example scoring_scale [N,L ...]`
 //!
-//! L = 750 is a 60 s recording, L = 45,000 one hour (80 ms slots). The symbol amplitude is
-//! 1.0 noise deviations per slot (simulated detector output, as in `tardos_sim`).
+//! Without arguments: 100000,750 1000000,750 100000,45000. L = 750 is a 60 s recording,
+//! L = 45,000 one hour (80 ms slots). The symbol amplitude is 1.0 noise deviations per slot
+//! (simulated detector output, as in `tardos_sim`).
+//!
+//! - before: [`Codeword::draw_slots_streamed`] (the draw as it was) for every copy, then
+//!   [`accuse_any`] (every recipient's bound).
+//! - after, stage by stage: [`Codeword::draw_slots`] for every copy, then a [`Screen`]
+//!   scan of them.
+//! - after, as a caller would run it: [`Scan::push_seed`] (draw into the sums, no codeword
+//!   made), on one thread and then split over the machine's threads
+//!   (`std::thread::scope`; rayon's `try_fold` / `try_reduce` over [`Scan`]s is the same
+//!   shape).
 
 use std::time::Instant;
 
 use tracemark_tardos::{
-    AccusationConfig, Biases, Codeword, Cutoff, Observations, accuse_any, default_score_functions,
+    AccusationConfig, Biases, Codeword, Cutoff, Error, Observations, Scan, Screen, Shortlist,
+    accuse_any, default_score_functions,
 };
+
+const TOP: usize = 10;
 
 fn seed(i: u64) -> [u8; 32] {
     let mut s = [7u8; 32];
@@ -20,11 +35,9 @@ fn seed(i: u64) -> [u8; 32] {
     s
 }
 
-fn main() {
-    println!(
-        "| issued copies | slots | draw all codewords, every slot | on the 250 observed slots only | score and accuse | accused |"
-    );
-    println!("|---|---|---|---|---|---|");
+/// Simulated detector output over slots `from..from + 250` of copy 0.
+fn leak(biases: &Biases, from: usize) -> Observations {
+    let slots = biases.len();
     let mut noise: u64 = 0x2545_f491_4f6c_dd1d;
     let mut gauss = move || {
         // Sum of 12 uniforms minus 6: near-normal, deterministic.
@@ -38,46 +51,137 @@ fn main() {
             .sum::<f64>()
             - 6.0
     };
-    for &(n, slots) in &[
-        (10_000usize, 750usize),
-        (100_000, 750),
-        (1_000_000, 750),
-        (10_000, 45_000),
-        (100_000, 45_000),
-    ] {
+    let observed: Vec<usize> = (from..from + 250).collect();
+    let leaker = Codeword::draw_slots(&seed(0), biases, &observed);
+    let (mut soft, mut cells) = (vec![0f32; slots], vec![0u32; slots]);
+    for &i in &observed {
+        let x = if leaker.symbol(i).unwrap_or(false) {
+            1.0
+        } else {
+            -1.0
+        };
+        soft[i] = (x + gauss()) as f32;
+        cells[i] = 1;
+    }
+    Observations::try_new(soft, cells).expect("finite observations")
+}
+
+/// Draws and scans recipients `range` into one scan, from their seeds.
+fn scan_range(screen: &Screen, range: std::ops::Range<usize>) -> Result<Scan<'_>, Error> {
+    let mut scan = screen.scan();
+    for j in range {
+        scan.push_seed(j, &seed(j as u64))?;
+    }
+    Ok(scan)
+}
+
+/// The same, split into one contiguous chunk per thread, merged.
+fn scan_threads(screen: &Screen, n: usize, threads: usize) -> Result<Shortlist, Error> {
+    let size = n.div_ceil(threads);
+    let scans = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let range = (t * size).min(n)..((t + 1) * size).min(n);
+                s.spawn(move || scan_range(screen, range))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a scan thread panicked"))
+            .collect::<Result<Vec<_>, _>>()
+    })?;
+    scans
+        .into_iter()
+        .reduce(Scan::merge)
+        .unwrap_or_else(|| screen.scan())
+        .finish()
+}
+
+fn main() {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cases: Vec<(usize, usize)> = std::env::args()
+        .skip(1)
+        .filter_map(|a| {
+            let (n, l) = a.split_once(',')?;
+            Some((n.parse().ok()?, l.parse().ok()?))
+        })
+        .collect();
+    let cases = if cases.is_empty() {
+        vec![(100_000, 750), (1_000_000, 750), (100_000, 45_000)]
+    } else {
+        cases
+    };
+    println!(
+        "| issued copies | slots | draw, before | draw, after | score and accuse, before | screen, after | total, before | total, after (1 thread) | total, after ({threads} threads) | accused |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    for (n, slots) in cases {
         let biases = Biases::draw(&seed(u64::MAX), slots, Cutoff::default()).expect("biases");
-        let t0 = Instant::now();
-        let codewords: Vec<Codeword> = (0..n as u64)
-            .map(|i| Codeword::draw(&seed(i), &biases))
-            .collect();
-        let draw = t0.elapsed().as_secs_f64();
-        let (mut soft, mut cells) = (vec![0f32; slots], vec![0u32; slots]);
         let from = slots / 3;
-        for i in from..from + 250 {
-            let x = if codewords[0].symbol(i).unwrap_or(false) {
-                1.0
-            } else {
-                -1.0
-            };
-            soft[i] = (x + gauss()) as f32;
-            cells[i] = 1;
-        }
-        let observed: Vec<usize> = (from..from + 250).collect();
-        let t0 = Instant::now();
-        let partial: Vec<Codeword> = (0..n as u64)
-            .map(|i| Codeword::draw_slots(&seed(i), &biases, &observed))
-            .collect();
-        let draw_observed = t0.elapsed().as_secs_f64();
-        let obs = Observations::try_new(soft, cells).expect("observations");
+        let obs = leak(&biases, from);
+        let observed: Vec<usize> = obs.iter_observed().map(|(i, _)| i).collect();
         let functions = default_score_functions(&obs);
         let config = AccusationConfig::new(1e-6).expect("config");
+
+        // Before: the streamed draw, then every recipient's bound.
         let t0 = Instant::now();
-        let verdict = accuse_any(&obs, &biases, &functions, &partial, &config).expect("accuse");
-        let score = t0.elapsed().as_secs_f64();
-        let accused: Vec<usize> = verdict.accused.iter().map(|a| a.index).collect();
+        let before: Vec<Codeword> = (0..n as u64)
+            .map(|i| Codeword::draw_slots_streamed(&seed(i), &biases, &observed))
+            .collect();
+        let draw_before = t0.elapsed().as_secs_f64();
+        let t0 = Instant::now();
+        let verdict = accuse_any(&obs, &biases, &functions, &before, &config).expect("accuse");
+        let score_before = t0.elapsed().as_secs_f64();
+
+        // After, stage by stage (for the table): the batched draw, then the screen.
+        let t0 = Instant::now();
+        let after: Vec<Codeword> = (0..n as u64)
+            .map(|i| Codeword::draw_slots(&seed(i), &biases, &observed))
+            .collect();
+        let draw_after = t0.elapsed().as_secs_f64();
+        assert!(
+            before == after,
+            "the batched draw differs from the streamed one"
+        );
+        drop(before);
+        let t0 = Instant::now();
+        let screen = Screen::new(&obs, &biases, &functions, n, &config, TOP).expect("screen");
+        let mut scan = screen.scan();
+        for (j, w) in after.iter().enumerate() {
+            scan.push(j, w).expect("same length");
+        }
+        let staged = scan.finish().expect("all scored");
+        let score_after = t0.elapsed().as_secs_f64();
+        drop(after);
+
+        // After, fused as a caller would run it: draw and push, no codeword kept.
+        let t0 = Instant::now();
+        let screen = Screen::new(&obs, &biases, &functions, n, &config, TOP).expect("screen");
+        let one = scan_range(&screen, 0..n)
+            .and_then(Scan::finish)
+            .expect("scan");
+        let total_one = t0.elapsed().as_secs_f64();
+        let t0 = Instant::now();
+        let screen = Screen::new(&obs, &biases, &functions, n, &config, TOP).expect("screen");
+        let many = scan_threads(&screen, n, threads).expect("scan");
+        let total_many = t0.elapsed().as_secs_f64();
+
+        assert_eq!(
+            staged.accused, verdict.accused,
+            "the screen's accused differ"
+        );
+        assert!(
+            one == staged && many == staged,
+            "splitting changed the shortlist"
+        );
+        let accused: Vec<usize> = many.accused.iter().map(|a| a.index).collect();
+        let total_before = draw_before + score_before;
         println!(
-            "| {n} | {slots} | {:.2} s | {:.2} s | {:.2} s | {accused:?} |",
-            draw, draw_observed, score
+            "| {n} | {slots} | {draw_before:.2} s | {draw_after:.2} s ({:.1}x) | {score_before:.2} s | {score_after:.3} s ({:.0}x) | {total_before:.2} s | {total_one:.2} s ({:.1}x) | {total_many:.2} s ({:.1}x) | {accused:?} |",
+            draw_before / draw_after,
+            score_before / score_after,
+            total_before / total_one,
+            total_before / total_many,
         );
     }
 }

@@ -27,6 +27,7 @@ use crate::accuse::{
 use crate::code::{Biases, Codeword};
 use crate::null::NullModel;
 use crate::observe::Observations;
+use crate::prf::{StreamBlocks, unit};
 use crate::score::ScoreFunction;
 
 /// Margin, in nats of the bound, between the screen's cut and the accusation threshold:
@@ -40,6 +41,8 @@ pub struct Screen {
     models: Vec<NullModel>,
     /// The observed slots, in slot order.
     slots: Vec<usize>,
+    /// Their biases.
+    p: Vec<f64>,
     /// Slot `k`'s term under function `f` for symbol `x` at `(k * F + f) * 2 + x`.
     terms: Vec<f64>,
     /// Per function: scores at or below it cannot be accused.
@@ -107,6 +110,7 @@ impl Screen {
             .map(|m| m.insignificant_up_to(ln_target))
             .collect();
         let slots = models[0].slots().to_vec();
+        let p = slots.iter().map(|&i| biases.as_slice()[i]).collect();
         let mut terms = Vec::with_capacity(slots.len() * models.len() * 2);
         for k in 0..slots.len() {
             for m in &models {
@@ -117,6 +121,7 @@ impl Screen {
         Ok(Self {
             models,
             slots,
+            p,
             terms,
             cuts,
             len: biases.len(),
@@ -135,6 +140,7 @@ impl Screen {
             kept: Vec::new(),
             leaders: vec![BinaryHeap::new(); self.models.len()],
             buffer: vec![0.0; self.models.len()],
+            bits: vec![0; self.slots.len().div_ceil(64)],
         }
     }
 
@@ -144,22 +150,42 @@ impl Screen {
         &self.cuts
     }
 
-    /// `codeword`'s score under each function into `out`: for each, the sum over the
+    /// The score under each function into `out` of the codeword whose symbol at observed
+    /// slot `k` is bit `k % 64` of `bits[k / 64]`: for each function, the sum over the
     /// observed slots, in slot order, of that slot's term, as [`NullModel::score`] sums.
-    fn score_into(&self, codeword: &Codeword, out: &mut [f64]) {
-        let words = codeword.words();
-        let n = self.models.len();
+    fn score_into(&self, bits: &[u64], out: &mut [f64]) {
         for (group, out) in out.chunks_mut(4).enumerate() {
-            let mut acc = [0.0f64; 4];
-            let width = out.len();
-            for (k, &i) in self.slots.iter().enumerate() {
-                let bit = (words[i / 64] >> (i % 64) & 1) as usize;
-                let row = &self.terms[(k * n + group * 4) * 2..][..width * 2];
-                for (a, t) in acc.iter_mut().zip(row.chunks_exact(2)) {
-                    *a += t[bit];
-                }
+            let first = group * 4;
+            match out.len() {
+                1 => out.copy_from_slice(&self.sum::<1>(first, bits)),
+                2 => out.copy_from_slice(&self.sum::<2>(first, bits)),
+                3 => out.copy_from_slice(&self.sum::<3>(first, bits)),
+                _ => out.copy_from_slice(&self.sum::<4>(first, bits)),
             }
-            out.copy_from_slice(&acc[..width]);
+        }
+    }
+
+    /// The scores under functions `first..first + W`, summed side by side (independent
+    /// chains, so their additions overlap), each in slot order.
+    fn sum<const W: usize>(&self, first: usize, bits: &[u64]) -> [f64; W] {
+        let mut acc = [0.0f64; W];
+        let stride = 2 * self.models.len();
+        for (k, row) in self.terms.chunks_exact(stride).enumerate() {
+            let bit = (bits[k / 64] >> (k % 64) & 1) as usize;
+            let row = &row[2 * first..2 * (first + W)];
+            for (f, a) in acc.iter_mut().enumerate() {
+                *a += row[2 * f + bit];
+            }
+        }
+        acc
+    }
+
+    /// `codeword`'s symbols on the observed slots into `bits` (bit `k` for slot `k`).
+    fn gather(&self, codeword: &Codeword, bits: &mut [u64]) {
+        let words = codeword.words();
+        bits.fill(0);
+        for (k, &i) in self.slots.iter().enumerate() {
+            bits[k / 64] |= (words[i / 64] >> (i % 64) & 1) << (k % 64);
         }
     }
 }
@@ -218,6 +244,8 @@ pub struct Scan<'a> {
     /// Per function, the `top` highest scorers.
     leaders: Vec<BinaryHeap<Leader>>,
     buffer: Vec<f64>,
+    /// The symbols being scored, bit `k` for observed slot `k`.
+    bits: Vec<u64>,
 }
 
 impl Scan<'_> {
@@ -237,13 +265,49 @@ impl Scan<'_> {
                 found: codeword.len(),
             });
         }
-        if index >= screen.recipients {
+        self.check(index)?;
+        screen.gather(codeword, &mut self.bits);
+        screen.score_into(&self.bits, &mut self.buffer);
+        self.keep(index);
+        Ok(())
+    }
+
+    /// [`Scan::push`] of `Codeword::draw_slots(seed, biases, observed slots)`, without
+    /// making the codeword: the observed slots' symbols are drawn (exactly as
+    /// [`Codeword::draw`] draws them) straight into the sums, so the cost is the
+    /// observed slots', whatever the recording's length.
+    ///
+    /// # Errors
+    /// [`Error::RecipientOutOfRange`] for an index outside `0..recipients`.
+    pub fn push_seed(&mut self, index: usize, seed: &[u8; 32]) -> Result<(), Error> {
+        let screen = self.screen;
+        self.check(index)?;
+        let mut blocks = StreamBlocks::new(b"symbol", seed);
+        let mut cache = (u64::MAX, [0u8; 32]);
+        self.bits.fill(0);
+        for (k, (&i, &p)) in screen.slots.iter().zip(&screen.p).enumerate() {
+            if unit(blocks.word(i as u64, &mut cache)) < p {
+                self.bits[k / 64] |= 1 << (k % 64);
+            }
+        }
+        screen.score_into(&self.bits, &mut self.buffer);
+        self.keep(index);
+        Ok(())
+    }
+
+    fn check(&self, index: usize) -> Result<(), Error> {
+        if index >= self.screen.recipients {
             return Err(Error::RecipientOutOfRange {
                 index,
-                recipients: screen.recipients,
+                recipients: self.screen.recipients,
             });
         }
-        screen.score_into(codeword, &mut self.buffer);
+        Ok(())
+    }
+
+    /// Records the scores in `buffer` as recipient `index`'s.
+    fn keep(&mut self, index: usize) {
+        let screen = self.screen;
         self.scored += 1;
         let kept = || Kept {
             index,
@@ -272,7 +336,6 @@ impl Scan<'_> {
                 }
             }
         }
-        Ok(())
     }
 
     /// Both scans' recipients, as if one scan had scored them all.

@@ -11,6 +11,7 @@ use tracemark_tardos::{
 /// `leakers` (averaged at amplitude `mu`; none: unmarked noise).
 struct Case {
     biases: Biases,
+    seeds: Vec<[u8; 32]>,
     codewords: Vec<Codeword>,
     observations: Observations,
 }
@@ -18,9 +19,10 @@ struct Case {
 fn case(seed: u64, len: usize, recipients: usize, leakers: &[usize], mu: f64) -> Case {
     let biases =
         Biases::draw(&sim::seed("screen/biases", seed), len, Cutoff::default()).expect("short");
-    let codewords: Vec<Codeword> = (0..recipients as u64)
-        .map(|j| Codeword::draw(&sim::seed("screen/recipient", seed << 20 | j), &biases))
+    let seeds: Vec<[u8; 32]> = (0..recipients as u64)
+        .map(|j| sim::seed("screen/recipient", seed << 20 | j))
         .collect();
+    let codewords: Vec<Codeword> = seeds.iter().map(|s| Codeword::draw(s, &biases)).collect();
     let mut noise = sim::Noise::new(&sim::seed("screen/noise", seed));
     let coalition: Vec<&Codeword> = leakers.iter().filter_map(|&j| codewords.get(j)).collect();
     let z = if coalition.is_empty() {
@@ -35,6 +37,7 @@ fn case(seed: u64, len: usize, recipients: usize, leakers: &[usize], mu: f64) ->
     let observations = Observations::try_new(z, cells).expect("finite");
     Case {
         biases,
+        seeds,
         codewords,
         observations,
     }
@@ -54,7 +57,7 @@ fn ranked(v: &Verdict, top: usize) -> Vec<RecipientScore> {
 }
 
 /// The shortlist of `c` scored in `chunks` scans over a shuffled order of recipients,
-/// merged in reverse.
+/// merged in reverse; every other recipient pushed by its seed.
 fn split(
     c: &Case,
     functions: &[ScoreFunction],
@@ -80,7 +83,11 @@ fn split(
         .map(|part| {
             let mut scan = screen.scan();
             for &j in part {
-                scan.push(j, &c.codewords[j]).expect("same length");
+                if j % 2 == 0 {
+                    scan.push(j, &c.codewords[j]).expect("same length");
+                } else {
+                    scan.push_seed(j, &c.seeds[j]).expect("in range");
+                }
             }
             scan
         })
@@ -221,4 +228,12 @@ fn codewords_drawn_on_the_observed_slots_alone_give_the_same_shortlist() {
         accuse_top(&c.observations, &c.biases, &functions, &partial, &config, 4).expect("valid");
     assert_eq!(full, part);
     assert_eq!(full.accused.first().map(|a| a.index), Some(42));
+    let screen =
+        Screen::new(&c.observations, &c.biases, &functions, 300, &config, 4).expect("valid");
+    let mut scan = screen.scan();
+    for j in 0..300u64 {
+        scan.push_seed(j as usize, &sim::seed("screen/recipient", 5 << 20 | j))
+            .expect("in range");
+    }
+    assert_eq!(scan.finish().expect("all pushed"), full);
 }
