@@ -116,6 +116,7 @@ impl StreamBlocks {
     /// Word `n` of the stream, as [`KeyedStream::next_u64`] reads it after
     /// [`KeyedStream::seek_word`]`(n)`, with the block of the previous call reused when
     /// `n` falls in it. `cache` holds that block and its index (`u64::MAX`: none).
+    #[inline]
     pub(crate) fn word(&mut self, n: u64, cache: &mut (u64, [u8; 32])) -> u64 {
         let k = n / 4;
         if cache.0 != k {

@@ -15,7 +15,39 @@
 //!
 //! The work splits: [`Screen::scan`] opens an empty [`Scan`], any number of scans
 //! can score disjoint sets of recipients (on the caller's threads), and
-//! [`Scan::merge`] joins them before [`Scan::finish`].
+//! [`Scan::merge`] joins them before [`Scan::finish`]. [`Scan::push_seed`] draws a
+//! recipient's symbols on the observed slots straight into the sums, so a caller need
+//! not hold the codewords at all.
+//!
+//! ```
+//! use tracemark_tardos::{accuse_any, default_score_functions, sim, AccusationConfig,
+//!     Biases, Codeword, Cutoff, Observations, Screen};
+//!
+//! # fn main() -> Result<(), tracemark_tardos::Error> {
+//! let biases = Biases::draw(&sim::seed("recording", 1), 750, Cutoff::default())?;
+//! let seeds: Vec<[u8; 32]> = (0..1000).map(|j| sim::seed("recipient", j)).collect();
+//! let leaker = Codeword::draw(&seeds[321], &biases);
+//! let z = sim::averaged(&[&leaker], 1.0, &mut sim::Noise::new(&sim::seed("noise", 0)));
+//! let observations = Observations::fully_observed(z)?;
+//! let functions = default_score_functions(&observations);
+//! let config = AccusationConfig::default();
+//!
+//! // Two halves, as two threads would score them, merged.
+//! let screen = Screen::new(&observations, &biases, &functions, seeds.len(), &config, 5)?;
+//! let (mut a, mut b) = (screen.scan(), screen.scan());
+//! for (j, seed) in seeds.iter().enumerate() {
+//!     if j < 500 { a.push_seed(j, seed)? } else { b.push_seed(j, seed)? }
+//! }
+//! let shortlist = a.merge(b).finish()?;
+//! assert_eq!(shortlist.accused.first().map(|r| r.index), Some(321));
+//!
+//! // The same accused, figure for figure, as scoring everyone's bound.
+//! let codewords: Vec<Codeword> = seeds.iter().map(|s| Codeword::draw(s, &biases)).collect();
+//! let verdict = accuse_any(&observations, &biases, &functions, &codewords, &config)?;
+//! assert_eq!(shortlist.accused, verdict.accused);
+//! # Ok(())
+//! # }
+//! ```
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
