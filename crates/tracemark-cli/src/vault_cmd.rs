@@ -135,7 +135,7 @@ pub fn ingest(
     let text = transcript
         .map(|p| std::fs::read(p).with_context(|| format!("reading {}", p.display())))
         .transpose()?;
-    let (r, t) = if tracemark_vault::looks_like_text(&bytes) {
+    let (r, t) = if tracemark_vault::is_transcript_upload(&bytes, name) {
         if transcript.is_some() {
             bail!(
                 "{} is text: a transcript alone is ingested without --transcript",

@@ -363,7 +363,7 @@ async fn list_recordings(
 /// recognised by content) and `title`. The same file again answers the stored recording.
 #[utoipa::path(post, path = "/api/v1/recordings", tag = "recordings",
     description = "Role: distributor. Logged. The upload streams to disk and is capped by --max-upload (413).",
-    request_body(content_type = "multipart/form-data", description = "`file` and `title`"),
+    request_body(content_type = "multipart/form-data", description = "`file` (audio, or a transcript alone as UTF-8 text) and `title`"),
     responses((status = 201, body = RecordingView), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn ingest(
     State(s): State<Shared>,
@@ -386,6 +386,10 @@ async fn ingest(
                     reason: e.to_string(),
                 }
             })?;
+            if tracemark_vault::is_transcript_upload(&bytes, &up.file_name) {
+                // A transcript alone is a recording of its own (issue 13).
+                return Ok(v.ingest_text(&bytes, &title)?.0);
+            }
             v.ingest(&bytes, &up.file_name, &title)
         })
         .await?;
@@ -574,12 +578,19 @@ fn job_view(v: &Vault, job: &Job) -> Result<JobView, tracemark_vault::VaultError
                 })?;
             let mut copies = Vec::new();
             for c in &r.copies {
+                // Results stored before copies named their format are all the job's.
+                let format = if c.format.is_empty() {
+                    &r.format
+                } else {
+                    &c.format
+                };
                 let issued = v
                     .store()
-                    .issuance(&r.recording_id, &c.recipient_id, &r.format)?;
+                    .issuance(&r.recording_id, &c.recipient_id, format)?;
                 copies.push(serde_json::json!({
                     "recipient": c.recipient,
                     "recipient_id": c.recipient_id,
+                    "format": format,
                     "issuance_id": issued.as_ref().map(|i| i.id.to_string()),
                     "copy_sha256": c.copy_sha256.to_hex(),
                     "url": issued.as_ref().map(|i| format!("/api/v1/copies/{}", i.id)),
@@ -649,6 +660,7 @@ fn content_type_of(format: &str) -> &'static str {
         "flac" => "audio/flac",
         "mp3" => "audio/mpeg",
         "opus" => "audio/ogg",
+        "txt" => "text/plain; charset=utf-8",
         _ => "application/octet-stream",
     }
 }

@@ -1015,3 +1015,94 @@ async fn audio_longer_than_the_servers_cap_is_refused_with_413() {
     );
     assert!(t.vault.recordings().expect("list").is_empty());
 }
+
+#[tokio::test]
+async fn a_transcript_is_uploaded_issued_downloaded_and_traced_from_quotes() {
+    let t = TestApp::new();
+    let transcript = std::fs::read(
+        tracemark_testkit::corpus_dir().join("transcripts/nixon-kissinger-telcons.txt"),
+    )
+    .expect("the corpus transcript");
+    let (ct, body) = multipart("telcons.txt", &transcript, &[("title", "Telcons")]);
+    let r = t
+        .send(
+            t.request("POST", "/api/v1/recordings", Some(Role::Distributor))
+                .header(header::CONTENT_TYPE, ct)
+                .body(Body::from(body))
+                .expect("req"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let rec = r.json()["id"].as_str().expect("id").to_string();
+    let names = ["Desk A", "Desk B", "Desk C", "Desk D"];
+    for name in names {
+        let r = t
+            .json(
+                "POST",
+                "/api/v1/recipients",
+                Role::Distributor,
+                serde_json::json!({ "name": name }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED);
+    }
+    let r = t
+        .json(
+            "POST",
+            &format!("/api/v1/recordings/{rec}/copies"),
+            Role::Distributor,
+            serde_json::json!({"recipients": names, "format": "flac"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text());
+    let url = r.json()["url"].as_str().expect("url").to_string();
+    assert_eq!(t.work(), 1);
+    let done = t.get(&url, Role::Distributor).await.json();
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let copies = done["result"]["copies"].as_array().expect("copies").clone();
+    assert_eq!(copies.len(), 4, "a text-only recording issues text alone");
+    let c = copies
+        .iter()
+        .find(|c| c["recipient"] == "Desk C")
+        .expect("Desk C's copy");
+    assert_eq!(c["format"], "txt");
+    let copy = t
+        .get(c["url"].as_str().expect("url"), Role::Distributor)
+        .await;
+    assert_eq!(copy.status, StatusCode::OK);
+    assert_eq!(
+        copy.headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok()),
+        Some("text/plain; charset=utf-8")
+    );
+    let text = String::from_utf8(copy.body.clone()).expect("UTF-8");
+    assert_ne!(text.as_bytes(), transcript.as_slice());
+
+    // Desk C's copy, retyped into an article, is uploaded as a leak.
+    let retyped: String = text
+        .replace(['\u{2019}', '\u{2018}'], "'")
+        .replace('\u{2014}', "--")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let article = format!("A source gave us the record. \"{retyped}\" The office did not reply.");
+    let (ct, body) = multipart("article.txt", article.as_bytes(), &[]);
+    let r = t
+        .send(
+            t.request("POST", "/api/v1/traces", Some(Role::Investigator))
+                .header(header::CONTENT_TYPE, ct)
+                .body(Body::from(body))
+                .expect("req"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text());
+    let url = r.json()["url"].as_str().expect("url").to_string();
+    assert_eq!(t.work(), 1);
+    let done = t.get(&url, Role::Investigator).await.json();
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let report = &done["result"]["report"];
+    assert_eq!(report["medium"], "text");
+    assert_eq!(report["accused"][0]["recipient"], "Desk C", "{report}");
+    assert_eq!(report["accused"].as_array().map(Vec::len), Some(1));
+}

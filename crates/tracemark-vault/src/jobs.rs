@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use tracemark_ledger::{Ident, LogEntry};
-use tracemark_store::{BlobKey, Draft, JobOutcome, Lease, NewJob, Stored};
+use tracemark_store::{BlobKey, Draft, JobOutcome, Lease, NewIssuance, NewJob, Stored};
 use tracemark_types::{
-    Issuance, IssuanceId, Job, JobId, RecipientId, RecordingId, Sha256, TraceId, UserId,
+    Issuance, IssuanceId, Job, JobId, Recipient, RecipientId, RecordingId, Sha256, TraceId, UserId,
 };
 
 use crate::VaultError;
@@ -48,6 +48,9 @@ pub struct IssuedCopyRef {
     pub recipient_id: RecipientId,
     /// SHA-256 of the copy (its blob key).
     pub copy_sha256: Sha256,
+    /// Its delivery label (`flac`, `mp3-64k`, ... or `txt` for a transcript).
+    #[serde(default)]
+    pub format: String,
 }
 
 /// What an issue job produced.
@@ -354,40 +357,60 @@ impl Vault {
     ) -> Result<(IssueResult, Vec<Draft>), VaultError> {
         let delivery = Delivery::parse(&request.format)?;
         let recording = self.recording(request.recording_id.as_str())?;
-        let original = self.original(&recording)?;
-        let biases = self.biases(&recording)?;
-        let key = self.secret.watermark_key();
-        let total = request.recipients.len().max(1);
+        let recipients: Vec<Recipient> = request
+            .recipients
+            .iter()
+            .map(|n| self.recipient(n))
+            .collect::<Result<_, _>>()?;
+        let transcript = self.store.transcript(&recording.id)?;
+        let total = recipients.len().max(1);
         let mut copies = Vec::new();
         let mut drafts = Vec::new();
-        for (n, name) in request.recipients.iter().enumerate() {
-            if lost.load(Ordering::SeqCst) {
-                return Err(VaultError::Invalid {
-                    what: "job",
-                    reason: "the lease was lost".into(),
-                });
-            }
-            let recipient = self.recipient(name)?;
-            let (bytes, issuance) = self.render_copy(
-                &original,
-                &recording,
-                &biases,
-                &key,
-                &recipient.id,
-                delivery,
-            )?;
+        // Stored before the job's end is recorded: a crash leaves at most an orphan blob
+        // (the same bytes again next time: marking is deterministic).
+        let mut keep = |recipient: &Recipient,
+                        bytes: &[u8],
+                        issuance: NewIssuance|
+         -> Result<(), VaultError> {
             let sha = issuance.copy_sha256;
-            // Stored before the job's end is recorded: a crash leaves at most an orphan
-            // blob (the same bytes again next time: marking is deterministic).
             self.blobs
-                .put(&BlobKey::copy(&sha), &self.secret.seal(&bytes, &sha.0)?)?;
-            drafts.push(Draft::Issuance(issuance));
+                .put(&BlobKey::copy(&sha), &self.secret.seal(bytes, &sha.0)?)?;
             copies.push(IssuedCopyRef {
                 recipient: recipient.name.clone(),
                 recipient_id: recipient.id.clone(),
                 copy_sha256: sha,
+                format: issuance.format.clone(),
             });
-            progress.store(((n + 1) as f64 / total as f64).to_bits(), Ordering::SeqCst);
+            drafts.push(Draft::Issuance(issuance));
+            Ok(())
+        };
+        if !crate::is_text_only(&recording) {
+            let original = self.original(&recording)?;
+            let biases = self.biases(&recording)?;
+            let key = self.secret.watermark_key();
+            for (n, recipient) in recipients.iter().enumerate() {
+                if lost.load(Ordering::SeqCst) {
+                    return Err(VaultError::Invalid {
+                        what: "job",
+                        reason: "the lease was lost".into(),
+                    });
+                }
+                let (bytes, issuance) = self.render_copy(
+                    &original,
+                    &recording,
+                    &biases,
+                    &key,
+                    &recipient.id,
+                    delivery,
+                )?;
+                keep(recipient, &bytes, issuance)?;
+                progress.store(((n + 1) as f64 / total as f64).to_bits(), Ordering::SeqCst);
+            }
+        }
+        if let Some(t) = &transcript {
+            for (recipient, bytes, issuance) in self.text_copies(&recording, t, &recipients)? {
+                keep(&recipient, &bytes, issuance)?;
+            }
         }
         Ok((
             IssueResult {

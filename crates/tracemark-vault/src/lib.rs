@@ -49,7 +49,7 @@ pub use tracemark_types::{
     TraceId, TraceReport, TraceRow, Transcript, UnixMillis, User, UserId,
 };
 pub use transcripts::{
-    MIN_MATCHED_WORDS, TEXT_BIAS_CUTOFF, TEXT_FORMAT, combine_p_values, is_text_file_name,
+    MIN_MATCHED_WORDS, TEXT_BIAS_CUTOFF, TEXT_FORMAT, combine_p_values, is_transcript_upload,
     looks_like_text,
 };
 pub use vault::{Clock, Vault, system_clock};

@@ -272,18 +272,14 @@ impl Vault {
         transcript: &Transcript,
         recipients: &[Recipient],
     ) -> Result<Vec<IssuedCopy>, VaultError> {
-        let marked = self.marked_transcript(transcript)?;
-        let biases = self.text_biases(&recording.id, marked.sites().len())?;
         let mut out = Vec::with_capacity(recipients.len());
-        for recipient in recipients {
-            let (bytes, issuance) =
-                self.render_transcript(recording, &marked, &biases, &recipient.id)?;
+        for (recipient, bytes, issuance) in self.text_copies(recording, transcript, recipients)? {
             let (issuance, existing) = match self.append_one(Draft::Issuance(issuance))? {
                 Stored::Issuance { issuance, existing } => (issuance, existing),
                 other => return Err(unexpected(&other)),
             };
             out.push(IssuedCopy {
-                recipient: recipient.clone(),
+                recipient,
                 issuance,
                 bytes,
                 extension: TEXT_FORMAT,
@@ -291,6 +287,25 @@ impl Vault {
             });
         }
         Ok(out)
+    }
+
+    /// Each recipient's marked transcript and the issuance that would record it.
+    pub(crate) fn text_copies(
+        &self,
+        recording: &Recording,
+        transcript: &Transcript,
+        recipients: &[Recipient],
+    ) -> Result<Vec<(Recipient, Vec<u8>, NewIssuance)>, VaultError> {
+        let marked = self.marked_transcript(transcript)?;
+        let biases = self.text_biases(&recording.id, marked.sites().len())?;
+        recipients
+            .iter()
+            .map(|r| {
+                let (bytes, issuance) =
+                    self.render_transcript(recording, &marked, &biases, &r.id)?;
+                Ok((r.clone(), bytes, issuance))
+            })
+            .collect()
     }
 
     /// One recipient's transcript copy and the issuance that records it.
@@ -625,12 +640,19 @@ fn combine_reports(
     Ok(out)
 }
 
-/// Whether `file_name` names a text file by its extension.
-pub fn is_text_file_name(file_name: &str) -> bool {
-    Path::new(file_name)
+/// Whether an uploaded file is to be ingested as a transcript alone: its content is text
+/// ([`looks_like_text`]) and its name does not claim a media format (a file called
+/// `song.mp3` that holds HTML is a bad upload, not a transcript).
+pub fn is_transcript_upload(bytes: &[u8], file_name: &str) -> bool {
+    const MEDIA: &[&str] = &[
+        "wav", "wave", "flac", "mp3", "opus", "ogg", "oga", "m4a", "mp4", "mov", "mkv", "webm",
+        "amr", "awb", "3gp", "aac", "aif", "aiff", "caf", "wma",
+    ];
+    let media = Path::new(file_name)
         .extension()
         .and_then(|e| e.to_str())
-        .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "txt" | "md" | "text"))
+        .is_some_and(|e| MEDIA.contains(&e.to_ascii_lowercase().as_str()));
+    !media && looks_like_text(bytes)
 }
 
 #[cfg(test)]
@@ -674,6 +696,9 @@ mod tests {
         assert!(!looks_like_text(&[0xff, 0xfb, 0x90, 0x64]));
         assert!(!looks_like_text(b"12345 67890"));
         assert!(!looks_like_text(b""));
+        assert!(is_transcript_upload(b"K: Hello.", "call.txt"));
+        assert!(is_transcript_upload(b"K: Hello.", "call"));
+        assert!(!is_transcript_upload(b"<html>not audio</html>", "song.MP3"));
     }
 
     #[test]
