@@ -16,7 +16,7 @@
 //! - after, stage by stage: [`Codeword::draw_slots`] for every copy, then a [`Screen`]
 //!   scan of them.
 //! - after, as a caller would run it: [`Scan::push_seed`] (draw into the sums, no codeword
-//!   made), on one thread and then split over the machine's threads
+//!   made, drawing stopped early where the rest cannot matter), on one thread and then split over the machine's threads
 //!   (`std::thread::scope`; rayon's `try_fold` / `try_reduce` over [`Scan`]s is the same
 //!   shape).
 
@@ -112,9 +112,9 @@ fn main() {
         cases
     };
     println!(
-        "| issued copies | slots | draw, before | draw, after | score and accuse, before | screen, after | total, before | total, after (1 thread) | total, after ({threads} threads) | accused |"
+        "| issued copies | slots | draw, before | draw, after | score and accuse, before | screen, after | total, before | total, after (1 thread) | total, after ({threads} threads) | rejected early | accused |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for (n, slots) in cases {
         let biases = Biases::draw(&seed(u64::MAX), slots, Cutoff::default()).expect("biases");
         let from = slots / 3;
@@ -157,9 +157,9 @@ fn main() {
         // After, fused as a caller would run it: draw and push, no codeword kept.
         let t0 = Instant::now();
         let screen = Screen::new(&obs, &biases, &functions, n, &config, TOP).expect("screen");
-        let one = scan_range(&screen, 0..n)
-            .and_then(Scan::finish)
-            .expect("scan");
+        let scan = scan_range(&screen, 0..n).expect("scan");
+        let rejected = scan.rejected_early() as f64 / n as f64;
+        let one = scan.finish().expect("all scored");
         let total_one = t0.elapsed().as_secs_f64();
         let t0 = Instant::now();
         let screen = Screen::new(&obs, &biases, &functions, n, &config, TOP).expect("screen");
@@ -177,11 +177,12 @@ fn main() {
         let accused: Vec<usize> = many.accused.iter().map(|a| a.index).collect();
         let total_before = draw_before + score_before;
         println!(
-            "| {n} | {slots} | {draw_before:.2} s | {draw_after:.2} s ({:.1}x) | {score_before:.2} s | {score_after:.3} s ({:.0}x) | {total_before:.2} s | {total_one:.2} s ({:.1}x) | {total_many:.2} s ({:.1}x) | {accused:?} |",
+            "| {n} | {slots} | {draw_before:.2} s | {draw_after:.2} s ({:.1}x) | {score_before:.2} s | {score_after:.3} s ({:.0}x) | {total_before:.2} s | {total_one:.2} s ({:.1}x) | {total_many:.2} s ({:.1}x) | {:.0}% | {accused:?} |",
             draw_before / draw_after,
             score_before / score_after,
             total_before / total_one,
             total_before / total_many,
+            100.0 * rejected,
         );
     }
 }

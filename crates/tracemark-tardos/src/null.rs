@@ -186,6 +186,11 @@ impl NullModel {
         &self.slots
     }
 
+    /// A bound on the rounding error of a computed score (Higham §4.2, doubled).
+    pub(crate) fn rounding(&self) -> f64 {
+        self.rounding
+    }
+
     /// Slot `k`'s terms `(hi, lo)`: what it adds for symbol 1 and for symbol 0.
     pub(crate) fn terms(&self, k: usize) -> (f64, f64) {
         (self.hi[k], self.lo[k])

@@ -79,6 +79,13 @@ pub struct Screen {
     terms: Vec<f64>,
     /// Per function: scores at or below it cannot be accused.
     cuts: Vec<f64>,
+    /// [`Scan::push_seed`]'s drawing order: the stream blocks holding observed slots,
+    /// heaviest first, each with its range of observed slots.
+    order: Vec<(u64, std::ops::Range<usize>)>,
+    /// At `j * F + f`: the most the blocks after `order[j]` can add under function `f`.
+    rest: Vec<f64>,
+    /// Per function: more than the rounding error of a score and of a bound on it.
+    margins: Vec<f64>,
     len: usize,
     recipients: usize,
     top: usize,
@@ -150,12 +157,17 @@ impl Screen {
                 terms.extend([lo, hi]);
             }
         }
+        let (order, rest) = drawing_order(&models, &slots, &terms);
+        let margins = models.iter().map(|m| 4.0 * m.rounding()).collect();
         Ok(Self {
             models,
             slots,
             p,
             terms,
             cuts,
+            order,
+            rest,
+            margins,
             len: biases.len(),
             recipients,
             top,
@@ -169,10 +181,12 @@ impl Screen {
         Scan {
             screen: self,
             scored: 0,
+            rejected: 0,
             kept: Vec::new(),
             leaders: vec![BinaryHeap::new(); self.models.len()],
             buffer: vec![0.0; self.models.len()],
             bits: vec![0; self.slots.len().div_ceil(64)],
+            limits: vec![(0.0, 0.0); self.models.len()],
         }
     }
 
@@ -220,6 +234,60 @@ impl Screen {
             bits[k / 64] |= (words[i / 64] >> (i % 64) & 1) << (k % 64);
         }
     }
+}
+
+/// The stream blocks that hold observed slots (four slots a block), heaviest first (by
+/// the spread `|hi - lo|` of their slots' terms in units of each function's deviation,
+/// summed), and at `j * F + f` the sum of `max(hi, lo)` under function `f` over the
+/// blocks after the `j`-th: the most they can add to a score.
+fn drawing_order(
+    models: &[NullModel],
+    slots: &[usize],
+    terms: &[f64],
+) -> (Vec<(u64, std::ops::Range<usize>)>, Vec<f64>) {
+    let n = models.len();
+    let mut groups: Vec<(u64, std::ops::Range<usize>)> = Vec::new();
+    for (k, &i) in slots.iter().enumerate() {
+        let block = (i / 4) as u64;
+        match groups.last_mut() {
+            Some((b, ks)) if *b == block => ks.end = k + 1,
+            _ => groups.push((block, k..k + 1)),
+        }
+    }
+    let scale: Vec<f64> = models
+        .iter()
+        .map(|m| {
+            let sd = m.std_dev();
+            if sd > 0.0 && sd.is_finite() {
+                1.0 / sd
+            } else {
+                1.0
+            }
+        })
+        .collect();
+    let row = |k: usize, f: usize| (terms[(k * n + f) * 2], terms[(k * n + f) * 2 + 1]);
+    let weight = |ks: &std::ops::Range<usize>| -> f64 {
+        ks.clone()
+            .flat_map(|k| (0..n).map(move |f| (k, f)))
+            .map(|(k, f)| {
+                let (lo, hi) = row(k, f);
+                (hi - lo).abs() * scale[f]
+            })
+            .sum()
+    };
+    groups.sort_by(|a, b| weight(&b.1).total_cmp(&weight(&a.1)).then(a.0.cmp(&b.0)));
+    let mut rest = vec![0.0; groups.len() * n];
+    let mut after = vec![0.0f64; n];
+    for (j, (_, ks)) in groups.iter().enumerate().rev() {
+        rest[j * n..(j + 1) * n].copy_from_slice(&after);
+        for k in ks.clone() {
+            for (f, a) in after.iter_mut().enumerate() {
+                let (lo, hi) = row(k, f);
+                *a += hi.max(lo);
+            }
+        }
+    }
+    (groups, rest)
 }
 
 /// A recipient kept for exact figures: its index and its score under each function.
@@ -271,6 +339,7 @@ impl Ord for Leader {
 pub struct Scan<'a> {
     screen: &'a Screen,
     scored: usize,
+    rejected: usize,
     /// Recipients above a cut under some function.
     kept: Vec<Kept>,
     /// Per function, the `top` highest scorers.
@@ -278,6 +347,8 @@ pub struct Scan<'a> {
     buffer: Vec<f64>,
     /// The symbols being scored, bit `k` for observed slot `k`.
     bits: Vec<u64>,
+    /// [`Scan::push_seed`]'s per-function `(cut, weakest leader's score)`.
+    limits: Vec<(f64, f64)>,
 }
 
 impl Scan<'_> {
@@ -311,20 +382,61 @@ impl Scan<'_> {
     ///
     /// # Errors
     /// [`Error::RecipientOutOfRange`] for an index outside `0..recipients`.
+    ///
+    /// Early rejection: the blocks are drawn heaviest first, and once the symbols drawn
+    /// so far and the most the others could add (plus a rounding margin) keep the score
+    /// under every function at or below its cut and below this scan's `top`-th highest,
+    /// the recipient can be neither accused nor leading, and the rest is not drawn.
     pub fn push_seed(&mut self, index: usize, seed: &[u8; 32]) -> Result<(), Error> {
         let screen = self.screen;
         self.check(index)?;
+        let n = screen.models.len();
+        // Per function, the score every outcome must stay below for the recipient to be
+        // rejected: at most the cut, and under the weakest leader (none: top == 0); no
+        // rejection while a heap has room.
+        let room = screen.top > 0 && self.leaders.iter().any(|h| h.len() < screen.top);
+        for (f, limit) in self.limits.iter_mut().enumerate() {
+            let weakest = self.leaders[f].peek().map_or(f64::INFINITY, |l| l.score);
+            *limit = (screen.cuts[f], weakest);
+        }
         let mut blocks = StreamBlocks::new(b"symbol", seed);
-        let mut cache = (u64::MAX, [0u8; 32]);
         self.bits.fill(0);
-        for (k, (&i, &p)) in screen.slots.iter().zip(&screen.p).enumerate() {
-            if unit(blocks.word(i as u64, &mut cache)) < p {
-                self.bits[k / 64] |= 1 << (k % 64);
+        self.buffer.fill(0.0);
+        for (j, (block, ks)) in screen.order.iter().enumerate() {
+            let bytes = blocks.block(*block);
+            for k in ks.clone() {
+                let at = screen.slots[k] % 4 * 8;
+                let mut w = [0u8; 8];
+                w.copy_from_slice(&bytes[at..at + 8]);
+                let bit = usize::from(unit(u64::from_le_bytes(w)) < screen.p[k]);
+                self.bits[k / 64] |= (bit as u64) << (k % 64);
+                let row = &screen.terms[k * n * 2..(k + 1) * n * 2];
+                for (a, t) in self.buffer.iter_mut().zip(row.chunks_exact(2)) {
+                    *a += t[bit];
+                }
+            }
+            let rest = &screen.rest[j * n..(j + 1) * n];
+            let rejected = !room
+                && self.buffer.iter().enumerate().all(|(f, &drawn)| {
+                    let most = drawn + rest[f] + screen.margins[f];
+                    let (cut, weakest) = self.limits[f];
+                    most <= cut && most < weakest
+                });
+            if rejected {
+                self.scored += 1;
+                self.rejected += 1;
+                return Ok(());
             }
         }
         screen.score_into(&self.bits, &mut self.buffer);
         self.keep(index);
         Ok(())
+    }
+
+    /// How many recipients [`Scan::push_seed`] rejected before drawing all their
+    /// observed slots.
+    pub fn rejected_early(&self) -> usize {
+        self.rejected
     }
 
     fn check(&self, index: usize) -> Result<(), Error> {
@@ -373,6 +485,7 @@ impl Scan<'_> {
     /// Both scans' recipients, as if one scan had scored them all.
     pub fn merge(mut self, other: Self) -> Self {
         self.scored += other.scored;
+        self.rejected += other.rejected;
         self.kept.extend(other.kept);
         for (heap, theirs) in self.leaders.iter_mut().zip(other.leaders) {
             heap.extend(theirs);

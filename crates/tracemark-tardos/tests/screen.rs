@@ -172,6 +172,20 @@ fn a_leaker_among_many_innocents_is_accused_with_the_verdicts_figures() {
         );
         assert_eq!(short.accused, verdict.accused);
         assert_eq!(short.leading, ranked(&verdict, 5));
+        // From the seeds, with early rejection (most innocents are rejected after part
+        // of their blocks): the same shortlist, also with no leaders asked for.
+        for top in [0, 5] {
+            let screen = Screen::new(&c.observations, &c.biases, &functions, 2000, &config, top)
+                .expect("valid");
+            let mut scan = screen.scan();
+            for (j, s) in c.seeds.iter().enumerate() {
+                scan.push_seed(j, s).expect("in range");
+            }
+            assert!(scan.rejected_early() > 1000, "{}", scan.rejected_early());
+            let seeded = scan.finish().expect("all pushed");
+            assert_eq!(seeded.accused, verdict.accused);
+            assert_eq!(seeded.leading, ranked(&verdict, top));
+        }
     }
 }
 
