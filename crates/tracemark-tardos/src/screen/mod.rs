@@ -17,7 +17,12 @@
 //! can score disjoint sets of recipients (on the caller's threads), and
 //! [`Scan::merge`] joins them before [`Scan::finish`]. [`Scan::push_seed`] draws a
 //! recipient's symbols on the observed slots straight into the sums, so a caller need
-//! not hold the codewords at all.
+//! not hold the codewords at all, and stops drawing (early rejection) once even the
+//! largest terms of the slots left could not lift the score above the cut or into the
+//! leaders: an exact bound, the sum of `max(hi, lo)` over those slots plus a margin of
+//! four times the score's rounding bound. The stream blocks are drawn in the order that
+//! lowers that bound fastest on average, so an innocent is usually rejected after about
+//! half of them (`examples/scoring_scale.rs`).
 //!
 //! ```
 //! use tracemark_tardos::{accuse_any, default_score_functions, sim, AccusationConfig,
