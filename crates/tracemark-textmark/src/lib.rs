@@ -3,9 +3,11 @@
 //! retyped and restyled, names the copy it came from with tardos' proven bound.
 //!
 //! 1. [`MarkedTranscript::new`] cuts a transcript into words and finds its sites: the
-//!    transcriber's choices (optional commas, dash or comma, full stop or semicolon,
-//!    hyphenation, capitalised titles, spelled or numeric counts, spelling
-//!    conventions), never a content word. The catalogue and its rules are in
+//!    transcriber's choices (optional commas, including around a name addressed and
+//!    before a question tag; dash or comma; full stop, semicolon or comma between
+//!    sentences; full stop or exclamation mark after a short exclamation; question mark
+//!    or full stop after a question by word order; hyphenation, capitalised titles,
+//!    spelled or numeric counts, spelling conventions), never a content word. The catalogue and its rules are in
 //!    `docs/design/transcripts.md`.
 //! 2. [`MarkedTranscript::render`] writes the copy for one recipient's codeword (one
 //!    symbol per site, e.g. `tracemark_tardos::Codeword::symbols()`), deterministically.

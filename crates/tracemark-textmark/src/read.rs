@@ -32,8 +32,9 @@ pub enum SiteState {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum ReadPolicy {
-    /// Quoted or republished text: forms that a house style produces (lower-case titles,
-    /// AP numbers, hyphenated compounds, one spelling convention throughout) are erasures.
+    /// Quoted or republished text: forms that a house style or an editor produces
+    /// (lower-case titles, AP numbers, hyphenated compounds, one spelling convention
+    /// throughout, a question mark restored on a question) are erasures.
     #[default]
     Quoted,
     /// The recipient's file itself, unedited: every form is evidence.
