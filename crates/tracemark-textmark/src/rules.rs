@@ -293,8 +293,14 @@ impl Finder<'_> {
     }
 
     /// The gap before a question tag (`would be, wouldn’t it?`; `Dobrynin are you?`).
+    /// Never in a question opened by a question word, whose own verb and subject end it
+    /// (`What kind of man is he?`).
     fn tag(&self, k: usize) -> bool {
+        const WH: &[&str] = &[
+            "what", "when", "where", "why", "how", "who", "whom", "which",
+        ];
         k + 2 < self.n()
+            && !WH.contains(&self.lower[self.sentence_first(k)].as_str())
             && (k..=k + 2).all(|j| !self.is_label(j))
             && self.sentence_position(k) >= 3
             && TAG_AUXILIARIES.contains(&self.lower[k + 1].as_str())
@@ -473,6 +479,11 @@ mod tests {
         assert!(has(text, SiteKind::VocativeComma, "now"));
         assert!(has(text, SiteKind::VocativeComma, "President"));
         assert!(has(text, SiteKind::TagComma, "Dobrynin"));
+        assert!(!has(
+            "P: What kind of man is he?\n\nK: A good one.\n",
+            SiteKind::TagComma,
+            "man"
+        ));
         // A name after a verb or preposition is its object, never addressed.
         assert!(
             kinds("P: Henry, you know it.\n\nK: I told Henry.\n")
