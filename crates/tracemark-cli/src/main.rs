@@ -134,11 +134,43 @@ enum Command {
         #[arg(long)]
         blobs_to: Option<String>,
     },
-    /// Write one marked copy per recipient to DIR/<recipient>.<ext>.
+    /// Write one marked copy per recipient to DIR/<recipient>.<ext> (and, when the
+    /// recording has a transcript, DIR/<recipient>.txt); or, with --no-copies, record each
+    /// recipient's codeword and write nothing (`render` writes the copies later).
     Issue {
         /// Recording id (rec-...).
         recording: String,
         /// Recipients, comma-separated names, exactly as registered (never ids).
+        #[arg(
+            long,
+            value_delimiter = ',',
+            required_unless_present = "all",
+            conflicts_with = "all"
+        )]
+        to: Vec<String>,
+        /// Every recipient in the vault.
+        #[arg(long)]
+        all: bool,
+        /// Record the issuances (codeword commitments, in batched transactions) without
+        /// rendering any copy.
+        #[arg(long)]
+        no_copies: bool,
+        /// Output directory.
+        #[arg(long, required_unless_present = "no_copies")]
+        out: Option<PathBuf>,
+        /// wav, flac, mp3 or opus.
+        #[arg(long, default_value = "flac")]
+        format: String,
+        /// Bit rate for mp3 and opus, kbit/s.
+        #[arg(long)]
+        bitrate: Option<u32>,
+    },
+    /// Write the copies of recipients already issued a recording (with or without
+    /// copies) to DIR/<recipient>.<ext>: the same bytes `issue` writes.
+    Render {
+        /// Recording id (rec-...).
+        recording: String,
+        /// Recipients, comma-separated names, exactly as registered.
         #[arg(long, value_delimiter = ',', required = true)]
         to: Vec<String>,
         /// Output directory.
@@ -473,10 +505,26 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Issue {
             recording,
             to,
+            all,
+            no_copies,
             out,
             format,
             bitrate,
-        } => vault_cmd::issue(v, &recording, &to, &out, &format, bitrate),
+        } => match (no_copies, out) {
+            (true, _) => vault_cmd::assign_codewords(v, &recording, (!all).then_some(&to[..])),
+            (false, Some(out)) => {
+                let to = if all { vault_cmd::all_names(v)? } else { to };
+                vault_cmd::issue(v, &recording, &to, &out, &format, bitrate, false)
+            }
+            (false, None) => anyhow::bail!("give --out DIR, or --no-copies"),
+        },
+        Command::Render {
+            recording,
+            to,
+            out,
+            format,
+            bitrate,
+        } => vault_cmd::issue(v, &recording, &to, &out, &format, bitrate, true),
         Command::Trace {
             file,
             text,

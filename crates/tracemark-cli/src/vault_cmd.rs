@@ -188,6 +188,17 @@ pub fn retitle(at: &Location, recording: &str, title: &str) -> Result<i32> {
     Ok(0)
 }
 
+/// Every recipient's name.
+pub fn all_names(at: &Location) -> Result<Vec<String>> {
+    Ok(open(at)?
+        .recipients()?
+        .into_iter()
+        .map(|r| r.name)
+        .collect())
+}
+
+/// Writes each copy as soon as it is recorded (`render`: only for recipients already
+/// issued the recording).
 pub fn issue(
     at: &Location,
     recording: &str,
@@ -195,6 +206,7 @@ pub fn issue(
     out: &Path,
     format: &str,
     bitrate: Option<u32>,
+    render: bool,
 ) -> Result<i32> {
     let Some(format) = Format::from_extension(format) else {
         bail!("unknown format {format:?}: use wav, flac, mp3 or opus");
@@ -206,24 +218,24 @@ pub fn issue(
         ProgressStyle::with_template("{bar:30} {pos}/{len} copies {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let copies = v.issue(
-        recording,
-        to,
-        Delivery {
-            format,
-            bitrate_kbps: bitrate,
-        },
-        |done, _| bar.set_position(done as u64),
-    )?;
-    bar.finish_and_clear();
-    for c in copies {
+    let delivery = Delivery {
+        format,
+        bitrate_kbps: bitrate,
+    };
+    let mut written = Vec::new();
+    let mut write = |done: usize, total: usize, c: tracemark_vault::IssuedCopy| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
         let path = out.join(format!(
             "{}.{}",
             safe_file_name(&c.recipient.name),
             c.extension
         ));
-        std::fs::write(&path, &c.bytes).with_context(|| format!("writing {}", path.display()))?;
-        println!(
+        std::fs::write(&path, &c.bytes).map_err(|e| tracemark_vault::VaultError::Io {
+            path: path.clone(),
+            source: e,
+        })?;
+        written.push(format!(
             "{}\t{}{}",
             c.recipient.name,
             path.display(),
@@ -232,8 +244,38 @@ pub fn issue(
             } else {
                 ""
             }
-        );
+        ));
+        Ok(())
+    };
+    if render {
+        v.render(recording, to, delivery, &mut write)?;
+    } else {
+        v.issue_each(recording, to, delivery, &mut write)?;
     }
+    bar.finish_and_clear();
+    for line in written {
+        println!("{line}");
+    }
+    Ok(0)
+}
+
+/// `issue --no-copies` (`--all`, or the recipients `to`).
+pub fn assign_codewords(at: &Location, recording: &str, to: Option<&[String]>) -> Result<i32> {
+    let v = open(at)?;
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} codewords {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let done = v.assign_codewords(recording, to, |n, total| {
+        bar.set_length(total as u64);
+        bar.set_position(n as u64);
+    })?;
+    bar.finish_and_clear();
+    println!(
+        "{} recipients issued {recording} without copies ({} had been already); `tracemark render` writes their copies",
+        done.assigned, done.already
+    );
     Ok(0)
 }
 

@@ -305,3 +305,72 @@ fn a_transcript_is_ingested_issued_as_txt_and_traced_from_quoted_text() {
     );
     ok(&tracemark(&v, &["log", "verify"]));
 }
+
+#[test]
+fn issue_all_without_copies_then_render_on_demand() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let v = dir.path().join("vault");
+    ok(&tracemark(&v, &["init"]));
+    let csv = dir.path().join("posts.csv");
+    let mut rows = String::from("name,email\n");
+    for i in 0..30 {
+        rows.push_str(&format!("Post {i},post{i}@example.org\n"));
+    }
+    std::fs::write(&csv, rows).expect("csv");
+    ok(&tracemark(
+        &v,
+        &["recipient", "import", csv.to_str().expect("utf8")],
+    ));
+    let rec = json(&ok(&tracemark(
+        &v,
+        &[
+            "ingest",
+            asset().to_str().expect("utf8"),
+            "--title",
+            "Call",
+            "--json",
+        ],
+    )));
+    let id = rec["id"].as_str().expect("id").to_string();
+    let out = ok(&tracemark(
+        &v,
+        &["issue", &id, "--to", "Post 1", "--no-copies"],
+    ));
+    assert!(out.contains("1 recipients issued"), "{out}");
+    let out = ok(&tracemark(&v, &["issue", &id, "--all", "--no-copies"]));
+    assert!(
+        out.contains("29 recipients issued") && out.contains("(1 had been"),
+        "{out}"
+    );
+    // --all with --to is refused by the parser, and copies need somewhere to go.
+    assert!(
+        !tracemark(
+            &v,
+            &["issue", &id, "--all", "--to", "Post 1", "--no-copies"]
+        )
+        .status
+        .success()
+    );
+    assert!(!tracemark(&v, &["issue", &id, "--all"]).status.success());
+    let copies = dir.path().join("copies");
+    let c = copies.to_str().expect("utf8");
+    ok(&tracemark(
+        &v,
+        &[
+            "render", &id, "--to", "Post 7", "--out", c, "--format", "wav",
+        ],
+    ));
+    let post7 = copies.join("Post_7.wav");
+    assert!(
+        post7.exists(),
+        "{:?}",
+        std::fs::read_dir(&copies).map(|d| d.count())
+    );
+    let out = json(&ok(&tracemark(
+        &v,
+        &["trace", post7.to_str().expect("utf8"), "--json"],
+    )));
+    assert_eq!(out["accused"][0]["recipient"], "Post 7", "{out}");
+    assert_eq!(out["recipients"].as_array().map(Vec::len), Some(30));
+    ok(&tracemark(&v, &["log", "verify"]));
+}

@@ -11,6 +11,26 @@ use tracemark_watermark::{EmbedParams, Message, Payload, WatermarkKey, embed, sy
 use crate::VaultError;
 use crate::vault::{Vault, unexpected};
 
+/// The delivery label of an issuance that assigns a recipient their codeword and renders
+/// no file (`issue --all --no-copies`): its `copy_sha256` is the codeword's commitment, the
+/// one thing issued. A copy rendered later ([`Vault::render`]) is an issuance of its own,
+/// in its file format, with the file's hash.
+pub const CODEWORD_FORMAT: &str = "codeword";
+
+/// Recipients per transaction when assigning codewords in bulk: one signed checkpoint per
+/// batch, and an interruption loses at most the batch in flight (re-running skips what
+/// was stored).
+pub const CODEWORD_BATCH: usize = 2_000;
+
+/// What [`Vault::assign_codewords`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Assigned {
+    /// Recipients given a codeword now.
+    pub assigned: usize,
+    /// Recipients who had one already (nothing logged for them).
+    pub already: usize,
+}
+
 /// Whether `r` is a transcript alone (ingested as text, no audio).
 pub fn is_text_only(r: &Recording) -> bool {
     r.format == crate::TEXT_FORMAT && r.sample_rate == 0
@@ -191,7 +211,8 @@ impl Vault {
     /// (extension `txt`) each; a text-only recording issues text alone. Each
     /// copy is recorded in its own transaction, so an interruption leaves every finished
     /// copy recorded and no half-recorded one. Issuing again returns the same copy
-    /// (marking is deterministic) and logs nothing.
+    /// (marking is deterministic) and logs nothing. Holds every copy: for many
+    /// recipients, [`Vault::issue_each`] hands them over one at a time.
     pub fn issue(
         &self,
         recording_id: &str,
@@ -199,6 +220,25 @@ impl Vault {
         delivery: Delivery,
         mut progress: impl FnMut(usize, usize),
     ) -> Result<Vec<IssuedCopy>, VaultError> {
+        let mut out = Vec::new();
+        self.issue_each(recording_id, names, delivery, |done, total, copy| {
+            progress(done, total);
+            out.push(copy);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// [`Vault::issue`], handing each copy to `each` (with the copies done and the total)
+    /// as soon as it is recorded, so memory does not grow with the number of recipients.
+    /// An error from `each` stops the issue; the copies recorded so far stay recorded.
+    pub fn issue_each(
+        &self,
+        recording_id: &str,
+        names: &[String],
+        delivery: Delivery,
+        mut each: impl FnMut(usize, usize, IssuedCopy) -> Result<(), VaultError>,
+    ) -> Result<(), VaultError> {
         let recording = self.recording(recording_id)?;
         let recipients: Vec<Recipient> = names
             .iter()
@@ -211,14 +251,15 @@ impl Vault {
             });
         }
         let transcript = self.store.transcript(&recording.id)?;
-        let total = recipients.len();
-        let mut out = Vec::with_capacity(total * 2);
-        if !is_text_only(&recording) {
+        let text_only = is_text_only(&recording);
+        let total =
+            recipients.len() * (usize::from(!text_only) + usize::from(transcript.is_some()));
+        let mut done = 0;
+        if !text_only {
             let original = self.original(&recording)?;
             let biases = self.biases(&recording)?;
             let key = self.secret.watermark_key();
-            for (n, recipient) in recipients.iter().enumerate() {
-                progress(n, total);
+            for recipient in &recipients {
                 let (bytes, issuance) = self.render_copy(
                     &original,
                     &recording,
@@ -232,20 +273,127 @@ impl Vault {
                     Stored::Issuance { issuance, existing } => (issuance, existing),
                     other => return Err(unexpected(&other)),
                 };
-                out.push(IssuedCopy {
-                    recipient: recipient.clone(),
-                    issuance,
-                    bytes,
-                    extension: delivery.format.extension(),
-                    reissued: existing,
-                });
+                done += 1;
+                each(
+                    done,
+                    total,
+                    IssuedCopy {
+                        recipient: recipient.clone(),
+                        issuance,
+                        bytes,
+                        extension: delivery.format.extension(),
+                        reissued: existing,
+                    },
+                )?;
             }
         }
         if let Some(t) = &transcript {
-            out.extend(self.issue_transcripts(&recording, t, &recipients)?);
+            for copy in self.issue_transcripts(&recording, t, &recipients)? {
+                done += 1;
+                each(done, total, copy)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Issues `recording_id` to every recipient (or those `names`) without rendering a
+    /// copy: each gets the codeword commitment and payload logged (a `codeword` issuance),
+    /// in transactions of [`CODEWORD_BATCH`]. Copies are rendered on demand by
+    /// [`Vault::render`]; a trace scores these recipients like any other. Recipients who
+    /// already have a codeword issuance are skipped.
+    pub fn assign_codewords(
+        &self,
+        recording_id: &str,
+        names: Option<&[String]>,
+        mut progress: impl FnMut(usize, usize),
+    ) -> Result<Assigned, VaultError> {
+        let recording = self.recording(recording_id)?;
+        if is_text_only(&recording) {
+            return Err(VaultError::Invalid {
+                what: "recording",
+                reason: format!(
+                    "{} is a transcript alone; issue it with copies (text copies are small)",
+                    recording.id
+                ),
+            });
+        }
+        let recipients = match names {
+            Some(names) => names
+                .iter()
+                .map(|n| self.recipient(n))
+                .collect::<Result<Vec<_>, _>>()?,
+            None => self.recipients()?,
+        };
+        let have: std::collections::HashSet<RecipientId> = self
+            .store
+            .issuances_of(&recording.id)?
+            .into_iter()
+            .filter(|i| i.format == CODEWORD_FORMAT)
+            .map(|i| i.recipient_id)
+            .collect();
+        let todo: Vec<&Recipient> = recipients
+            .iter()
+            .filter(|r| !have.contains(&r.id))
+            .collect();
+        let biases = self.biases(&recording)?;
+        let total = todo.len();
+        for (n, batch) in todo.chunks(CODEWORD_BATCH).enumerate() {
+            progress(n * CODEWORD_BATCH, total);
+            let drafts = batch
+                .iter()
+                .map(|r| {
+                    let codeword = self.codeword(&recording, &biases, &r.id);
+                    let commitment = Sha256(codeword.commitment());
+                    Draft::Issuance(NewIssuance {
+                        recording_id: recording.id.clone(),
+                        recipient_id: r.id.clone(),
+                        payload: PayloadBytes(self.payload(&recording, &r.id).bytes()),
+                        codeword_commitment: commitment,
+                        format: CODEWORD_FORMAT.into(),
+                        copy_sha256: commitment,
+                    })
+                })
+                .collect();
+            self.append(drafts)?;
         }
         progress(total, total);
-        Ok(out)
+        Ok(Assigned {
+            assigned: total,
+            already: recipients.len() - total,
+        })
+    }
+
+    /// Renders the copies of recipients already issued `recording_id` (with or without a
+    /// copy), in `delivery`'s format: the same marking as [`Vault::issue`], and the copy is
+    /// logged as an issuance of that format the first time. Refuses a recipient who was
+    /// never issued the recording, by name.
+    pub fn render(
+        &self,
+        recording_id: &str,
+        names: &[String],
+        delivery: Delivery,
+        each: impl FnMut(usize, usize, IssuedCopy) -> Result<(), VaultError>,
+    ) -> Result<(), VaultError> {
+        let recording = self.recording(recording_id)?;
+        let issued: std::collections::HashSet<RecipientId> = self
+            .store
+            .issuances_of(&recording.id)?
+            .into_iter()
+            .map(|i| i.recipient_id)
+            .collect();
+        for name in names {
+            let r = self.recipient(name)?;
+            if !issued.contains(&r.id) {
+                return Err(VaultError::Invalid {
+                    what: "recipient",
+                    reason: format!(
+                        "{name:?} was never issued {}; issue it first (`issue {} --to ...` or `--all --no-copies`)",
+                        recording.id, recording.id
+                    ),
+                });
+            }
+        }
+        self.issue_each(recording_id, names, delivery, each)
     }
 
     /// Every issuance of `recording_id`.

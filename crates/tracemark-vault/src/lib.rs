@@ -36,7 +36,7 @@ pub use accounts::{
     MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, SESSION_MS, hash_password, verify_password,
 };
 pub use error::VaultError;
-pub use issue::{Delivery, IssuedCopy, is_text_only};
+pub use issue::{Assigned, CODEWORD_BATCH, CODEWORD_FORMAT, Delivery, IssuedCopy, is_text_only};
 pub use jobs::{
     IssueRequest, IssueResult, IssuedCopyRef, JOB_ISSUE, JOB_TRACE, MAX_ATTEMPTS, TraceRequest,
     TraceResult, Worked, WorkerOptions, is_infrastructure,
