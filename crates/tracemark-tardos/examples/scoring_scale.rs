@@ -97,6 +97,14 @@ fn scan_threads(screen: &Screen, n: usize, threads: usize) -> Result<Shortlist, 
         .finish()
 }
 
+/// The 1, 5 and 15 minute load averages (Linux), to judge how much of the machine the
+/// run had.
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
 fn main() {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let cases: Vec<(usize, usize)> = std::env::args()
@@ -111,10 +119,11 @@ fn main() {
     } else {
         cases
     };
+    let start = load();
     println!(
-        "| issued copies | slots | draw, before | draw, after | score and accuse, before | screen, after | total, before | total, after (1 thread) | total, after ({threads} threads) | rejected early | accused |"
+        "| issued copies | slots | draw, before | draw, after | score and accuse, before | screen, after | total, before | total, after (1 thread) | total, after ({threads} threads) | rejected early | blocks drawn | accused |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     for (n, slots) in cases {
         let biases = Biases::draw(&seed(u64::MAX), slots, Cutoff::default()).expect("biases");
         let from = slots / 3;
@@ -159,6 +168,7 @@ fn main() {
         let screen = Screen::new(&obs, &biases, &functions, n, &config, TOP).expect("screen");
         let scan = scan_range(&screen, 0..n).expect("scan");
         let rejected = scan.rejected_early() as f64 / n as f64;
+        let blocks = scan.blocks_drawn() as f64 / n as f64;
         let one = scan.finish().expect("all scored");
         let total_one = t0.elapsed().as_secs_f64();
         let t0 = Instant::now();
@@ -177,12 +187,14 @@ fn main() {
         let accused: Vec<usize> = many.accused.iter().map(|a| a.index).collect();
         let total_before = draw_before + score_before;
         println!(
-            "| {n} | {slots} | {draw_before:.2} s | {draw_after:.2} s ({:.1}x) | {score_before:.2} s | {score_after:.3} s ({:.0}x) | {total_before:.2} s | {total_one:.2} s ({:.1}x) | {total_many:.2} s ({:.1}x) | {:.0}% | {accused:?} |",
+            "| {n} | {slots} | {draw_before:.2} s | {draw_after:.2} s ({:.1}x) | {score_before:.2} s | {score_after:.3} s ({:.0}x) | {total_before:.2} s | {total_one:.2} s ({:.1}x) | {total_many:.2} s ({:.1}x) | {:.1}% | {blocks:.1} of {} | {accused:?} |",
             draw_before / draw_after,
             score_before / score_after,
             total_before / total_one,
             total_before / total_many,
             100.0 * rejected,
+            screen.blocks(),
         );
     }
+    println!("\nload average before: {start}; after: {}", load());
 }

@@ -190,6 +190,12 @@ impl Screen {
         &self.cuts
     }
 
+    /// The stream blocks (four slots each) that hold the observed slots: what
+    /// [`Scan::push_seed`] draws for a recipient it cannot reject early.
+    pub fn blocks(&self) -> usize {
+        self.order.len()
+    }
+
     /// The score under each function into `out` of the codeword whose symbol at observed
     /// slot `k` is bit `k % 64` of `bits[k / 64]`: for each function, the sum over the
     /// observed slots, in slot order, of that slot's term, as [`NullModel::score`] sums.

@@ -60,6 +60,8 @@ pub struct Scan<'a> {
     screen: &'a Screen,
     scored: usize,
     rejected: usize,
+    /// Stream blocks drawn by `push_seed`.
+    blocks: u64,
     /// Recipients above a cut under some function.
     kept: Vec<Kept>,
     /// Per function, the `top` highest scorers.
@@ -79,6 +81,7 @@ impl<'a> Scan<'a> {
             screen,
             scored: 0,
             rejected: 0,
+            blocks: 0,
             kept: Vec::new(),
             leaders: vec![BinaryHeap::new(); n],
             buffer: vec![0.0; n],
@@ -139,6 +142,7 @@ impl<'a> Scan<'a> {
         self.buffer.fill(0.0);
         for (j, (block, ks)) in screen.order.iter().enumerate() {
             let bytes = blocks.block(*block);
+            self.blocks += 1;
             for k in ks.clone() {
                 let at = screen.slots[k] % 4 * 8;
                 let mut w = [0u8; 8];
@@ -172,6 +176,12 @@ impl<'a> Scan<'a> {
     /// observed slots.
     pub fn rejected_early(&self) -> usize {
         self.rejected
+    }
+
+    /// How many stream blocks [`Scan::push_seed`] drew, over all its recipients (at
+    /// most [`Screen::blocks`] each).
+    pub fn blocks_drawn(&self) -> u64 {
+        self.blocks
     }
 
     fn check(&self, index: usize) -> Result<(), Error> {
@@ -221,6 +231,7 @@ impl<'a> Scan<'a> {
     pub fn merge(mut self, other: Self) -> Self {
         self.scored += other.scored;
         self.rejected += other.rejected;
+        self.blocks += other.blocks;
         self.kept.extend(other.kept);
         for (heap, theirs) in self.leaders.iter_mut().zip(other.leaders) {
             heap.extend(theirs);
