@@ -61,15 +61,29 @@ const IV: [u32; 8] = [
 pub(crate) struct StreamBlocks {
     /// State after the prefix's whole blocks.
     midstate: [u32; 8],
-    /// The padded blocks from the one holding the counter's first byte on.
-    tail: Vec<[u8; 64]>,
+    /// The padded blocks from the one holding the counter's first byte on: the counter
+    /// starts less than 64 bytes into the first, and with the 9 bytes of padding and
+    /// length it ends before the second's end, so one or two.
+    tail: [[u8; 64]; 2],
+    tail_len: usize,
     /// Offset of the counter's first byte within `tail`.
     counter_at: usize,
+    /// Offset of the key within `tail[0]` when the key lies in it (then
+    /// [`StreamBlocks::rekey`] copies 32 bytes); `None` when part of it was compressed.
+    key_at: Option<usize>,
+    label: &'static [u8],
+}
+
+impl std::fmt::Debug for StreamBlocks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The padded message holds the key: show nothing of it.
+        f.debug_struct("StreamBlocks").finish_non_exhaustive()
+    }
 }
 
 impl StreamBlocks {
     /// The blocks of the stream `label` (no zero byte) under `key`.
-    pub(crate) fn new(label: &[u8], key: &[u8; 32]) -> Self {
+    pub(crate) fn new(label: &'static [u8], key: &[u8; 32]) -> Self {
         let mut message = Vec::with_capacity(DOMAIN.len() + label.len() + 2 + key.len() + 8);
         message.extend_from_slice(DOMAIN);
         message.push(0);
@@ -91,10 +105,27 @@ impl StreamBlocks {
         let whole = prefix_len / 64;
         let mut midstate = IV;
         sha2::block_api::compress256(&mut midstate, &blocks[..whole]);
+        let mut tail = [[0u8; 64]; 2];
+        let tail_len = blocks.len() - whole;
+        tail[..tail_len].copy_from_slice(&blocks[whole..]);
+        let counter_at = prefix_len - whole * 64;
         Self {
             midstate,
-            tail: blocks[whole..].to_vec(),
-            counter_at: prefix_len - whole * 64,
+            tail,
+            tail_len,
+            counter_at,
+            key_at: counter_at.checked_sub(key.len()),
+            label,
+        }
+    }
+
+    /// The same stream's blocks under another key, as [`StreamBlocks::new`] would make
+    /// them: where the key lies in the first tail block (every label of up to 10 bytes,
+    /// as this crate's are), by copying it in.
+    pub(crate) fn rekey(&mut self, key: &[u8; 32]) {
+        match self.key_at {
+            Some(at) => self.tail[0][at..at + key.len()].copy_from_slice(key),
+            None => *self = Self::new(self.label, key),
         }
     }
 
@@ -105,7 +136,7 @@ impl StreamBlocks {
             self.tail[at / 64][at % 64] = b;
         }
         let mut state = self.midstate;
-        sha2::block_api::compress256(&mut state, &self.tail);
+        sha2::block_api::compress256(&mut state, &self.tail[..self.tail_len]);
         let mut out = [0u8; 32];
         for (o, w) in out.chunks_exact_mut(4).zip(state) {
             o.copy_from_slice(&w.to_be_bytes());
@@ -208,16 +239,35 @@ mod tests {
                 assert_eq!(blocks.word(n, &mut cache), stream.next_u64(), "word {n}");
             }
         }
-        // A label long enough that the prefix fills a whole block, which is then
-        // compressed once.
-        let label = [b'l'; 40];
-        let (mut stream, mut blocks) = (
-            KeyedStream::new(&label, &[1; 32]),
-            StreamBlocks::new(&label, &[1; 32]),
-        );
-        let mut cache = (u64::MAX, [0u8; 32]);
-        for n in 0..20 {
-            assert_eq!(blocks.word(n, &mut cache), stream.next_u64());
+        // Labels long enough that the prefix fills a whole block, compressed once, with
+        // the key partly in it (40 bytes) or wholly (80 bytes).
+        const LONG: &[u8] = &[b'l'; 40];
+        const LONGER: &[u8] = &[b'l'; 80];
+        for label in [LONG, LONGER] {
+            let (mut stream, mut blocks) = (
+                KeyedStream::new(label, &[1; 32]),
+                StreamBlocks::new(label, &[1; 32]),
+            );
+            let mut cache = (u64::MAX, [0u8; 32]);
+            for n in 0..20 {
+                assert_eq!(blocks.word(n, &mut cache), stream.next_u64());
+            }
+        }
+    }
+
+    #[test]
+    fn rekeyed_blocks_are_the_new_keys_stream() {
+        const LONG: &[u8] = &[b'l'; 40];
+        for label in [&b"symbol"[..], b"x", LONG] {
+            let mut blocks = StreamBlocks::new(label, &[1; 32]);
+            for key in [[2u8; 32], [0xff; 32], [1; 32]] {
+                blocks.rekey(&key);
+                let mut stream = KeyedStream::new(label, &key);
+                let mut cache = (u64::MAX, [0u8; 32]);
+                for n in 0..12 {
+                    assert_eq!(blocks.word(n, &mut cache), stream.next_u64(), "{label:?}");
+                }
+            }
         }
     }
 

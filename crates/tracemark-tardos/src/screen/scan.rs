@@ -71,6 +71,8 @@ pub struct Scan<'a> {
     bits: Vec<u64>,
     /// [`Scan::push_seed`]'s per-function `(cut, weakest leader's score)`.
     limits: Vec<(f64, f64)>,
+    /// The symbol stream's blocks, rekeyed for each recipient.
+    symbols: StreamBlocks,
 }
 
 impl<'a> Scan<'a> {
@@ -87,6 +89,7 @@ impl<'a> Scan<'a> {
             buffer: vec![0.0; n],
             bits: vec![0; screen.slots.len().div_ceil(64)],
             limits: vec![(0.0, 0.0); n],
+            symbols: StreamBlocks::new(b"symbol", &[0; 32]),
         }
     }
 
@@ -137,7 +140,8 @@ impl<'a> Scan<'a> {
             let weakest = self.leaders[f].peek().map_or(f64::INFINITY, |l| l.score);
             *limit = (screen.cuts[f], weakest);
         }
-        let mut blocks = StreamBlocks::new(b"symbol", seed);
+        let blocks = &mut self.symbols;
+        blocks.rekey(seed);
         self.bits.fill(0);
         self.buffer.fill(0.0);
         for (j, (block, ks)) in screen.order.iter().enumerate() {
