@@ -813,10 +813,19 @@ pub(crate) fn render_report(
             reason: e.to_string(),
         }
     })?;
-    Ok(tracemark_report::render_html(
+    Ok(tracemark_report::render_html_with_text(
         &report,
         &v.verifier_key().to_string(),
+        leaked_text(v, &report).as_deref(),
     ))
+}
+
+/// The leaked text of a text trace, when it was uploaded here (sealed with the leaks), for
+/// the report's word-by-word map; `None` for audio, or a trace made elsewhere.
+pub(crate) fn leaked_text(v: &Vault, report: &tracemark_types::TraceReport) -> Option<String> {
+    let t = report.text.as_ref()?;
+    let bytes = v.leak_bytes(&t.leak_sha256).ok()?;
+    String::from_utf8(bytes).ok()
 }
 
 /// The trace's HTML report (the one the evidence bundle carries). Logged as `view-report`.

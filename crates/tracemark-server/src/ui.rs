@@ -602,8 +602,11 @@ async fn trace_page(
                     reason: e.to_string(),
                 }
             })?;
-            let fragment =
-                tracemark_report::render_fragment(&report, &v.verifier_key().to_string());
+            let fragment = tracemark_report::render_fragment_with_text(
+                &report,
+                &v.verifier_key().to_string(),
+                crate::api::leaked_text(v, &report).as_deref(),
+            );
             v.record_access(&actor, row.id.as_str(), "view-report")?;
             Ok((row, (tracemark_report::title(&report), fragment)))
         })

@@ -1105,4 +1105,18 @@ async fn a_transcript_is_uploaded_issued_downloaded_and_traced_from_quotes() {
     assert_eq!(report["medium"], "text");
     assert_eq!(report["accused"][0]["recipient"], "Desk C", "{report}");
     assert_eq!(report["accused"].as_array().map(Vec::len), Some(1));
+    // The HTML report shows the uploaded text word by word, prose and quote marked.
+    let trace_id = done["result"]["trace_id"].as_str().expect("trace id");
+    let html = t
+        .get(
+            &format!("/api/v1/traces/{trace_id}/report.html"),
+            Role::Investigator,
+        )
+        .await;
+    assert_eq!(html.status, StatusCode::OK);
+    let html = html.text();
+    assert!(
+        html.contains("id=\"leak-text\"") && html.contains("class=\"prose\""),
+        "the report marks the leaked words"
+    );
 }

@@ -80,8 +80,13 @@ impl Vault {
         recipient_ids: &[RecipientId],
         payload_match: impl Fn(&RecipientId) -> bool,
     ) -> Result<Vec<RecipientStanding>, VaultError> {
-        let names = self.recipients()?;
-        let accused: Vec<usize> = verdict.accused.iter().map(|a| a.index).collect();
+        let names: std::collections::HashMap<RecipientId, String> = self
+            .recipients()?
+            .into_iter()
+            .map(|r| (r.id, r.name))
+            .collect();
+        let accused: std::collections::HashSet<usize> =
+            verdict.accused.iter().map(|a| a.index).collect();
         let mut standings: Vec<RecipientStanding> = verdict
             .scores
             .iter()
@@ -89,11 +94,7 @@ impl Vault {
                 let id = &recipient_ids[s.index];
                 RecipientStanding {
                     id: id.clone(),
-                    name: names
-                        .iter()
-                        .find(|n| &n.id == id)
-                        .map(|n| n.name.clone())
-                        .unwrap_or_else(|| id.to_string()),
+                    name: names.get(id).cloned().unwrap_or_else(|| id.to_string()),
                     score: s.score,
                     score_function: s.function.to_string(),
                     p_value: s.tail.bound(),
@@ -264,14 +265,17 @@ impl Vault {
         let verdict = accuse_any(&observations, &biases, &functions, &codewords, &config)?;
         report.tests = verdict.tests;
         report.bound = verdict.bound;
-        let payload = report.payload.clone();
-        let standings = self.standings(&verdict, &recipient_ids, |id| {
-            payload.as_deref().is_some_and(|p| {
-                issued
-                    .iter()
-                    .any(|i| &i.recipient_id == id && i.payload.to_hex() == p)
-            })
-        })?;
+        // Whose copies carry the decoded blind payload (usually one recipient, or none).
+        let payload_holders: std::collections::HashSet<&RecipientId> = match &report.payload {
+            Some(p) => issued
+                .iter()
+                .filter(|i| i.payload.to_hex() == *p)
+                .map(|i| &i.recipient_id)
+                .collect(),
+            None => std::collections::HashSet::new(),
+        };
+        let standings =
+            self.standings(&verdict, &recipient_ids, |id| payload_holders.contains(id))?;
         report.standings = standings;
         Ok(report)
     }
