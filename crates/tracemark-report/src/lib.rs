@@ -276,8 +276,24 @@ fn timeline(h: &mut String, r: &TraceReport) {
 fn scores(h: &mut String, r: &TraceReport) {
     h.push_str("<h2>Evidence against each recipient</h2>\n");
     if r.standings.is_empty() {
-        h.push_str("<p>No copies of this recording were issued, or no recording was identified: nobody can be scored.</p>\n");
+        if r.recipients_scored > 0 {
+            let _ = writeln!(
+                h,
+                "<p>All {} issued recipients were scored; the leak carries no evidence against any of them (every bound is 1).</p>",
+                r.recipients_scored
+            );
+        } else {
+            h.push_str("<p>No copies of this recording were issued, or no recording was identified: nobody can be scored.</p>\n");
+        }
         return;
+    }
+    if r.recipients_scored > r.standings.len() {
+        let _ = writeln!(
+            h,
+            "<p>All {} issued recipients were scored; the {} with the strongest evidence are shown (the others' bounds are weaker, or 1).</p>",
+            r.recipients_scored,
+            r.standings.len()
+        );
     }
     // Bars of -log10(corrected p), the threshold at -log10(bound).
     let strength = |p: f64| -p.max(1e-300).log10();
@@ -399,6 +415,7 @@ fn figures(h: &mut String, r: &TraceReport, verifier_key: &str) {
     if let Some(p) = &r.payload {
         row("blind payload decoded", p.clone());
     }
+    row("issued recipients scored", r.recipients_scored.to_string());
     row("hypotheses corrected for", format!("{}", r.tests));
     row("false-accusation bound", format!("{:.0e}", r.bound));
     row(

@@ -108,8 +108,7 @@ fn run(n: usize, call: &[u8]) -> Vec<Step> {
     assert_eq!(accused, vec![leaker.as_str()], "{}", report.verdict());
     eprintln!(
         "  n = {n}: accused {leaker} at p <= {:.1e} among {} scored",
-        report.standings[0].corrected_p_value,
-        report.standings.len()
+        report.standings[0].corrected_p_value, report.recipients_scored
     );
     step(&mut steps, "log verify", || v.verify_log().expect("verify"));
     steps

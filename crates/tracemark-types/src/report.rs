@@ -141,8 +141,11 @@ pub struct TraceReport {
     pub payload: Option<String>,
     /// Codeword slots observed.
     pub slots_observed: usize,
-    /// Every issued recipient, most suspicious first.
+    /// The accused and the recipients with the strongest evidence, most suspicious
+    /// first (not every innocent: `recipients_scored` says how many were scored).
     pub standings: Vec<RecipientStanding>,
+    /// Issued recipients scored.
+    pub recipients_scored: usize,
     /// Hypotheses the p-values are corrected for.
     pub tests: f64,
     /// The bound applied.
@@ -166,6 +169,9 @@ struct Json {
     identified_by: String,
     speed: Option<f64>,
     accused: Vec<AccusedJson>,
+    /// Older reports listed every recipient and had no count.
+    #[serde(default)]
+    recipients_scored: Option<usize>,
     recipients: Vec<StandingJson>,
     segments: Vec<SegmentJson>,
     missing: Vec<MissingJson>,
@@ -384,6 +390,7 @@ impl TraceReport {
                     score: s.score,
                 })
                 .collect(),
+            recipients_scored: Some(self.recipients_scored),
             recipients: self
                 .standings
                 .iter()
@@ -499,6 +506,7 @@ impl TraceReport {
             watermark_p_value: j.watermark.p_value,
             payload: j.watermark.payload,
             slots_observed: j.watermark.slots_observed,
+            recipients_scored: j.recipients_scored.unwrap_or(j.recipients.len()),
             standings: j
                 .recipients
                 .into_iter()
@@ -605,6 +613,7 @@ mod tests {
             bound: 1e-6,
             medium: Medium::Audio,
             text: None,
+            recipients_scored: 1,
         }
     }
 

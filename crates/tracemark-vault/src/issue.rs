@@ -173,27 +173,16 @@ impl Vault {
         biases: &Biases,
         recipient: &RecipientId,
     ) -> Codeword {
-        let seed = self.secret.derive(&format!(
-            "tracemark/v1/tardos/codeword/{}/{recipient}",
-            r.id
-        ));
-        Codeword::draw(&seed, biases)
+        Codeword::draw(&self.codeword_seed(r, recipient), biases)
     }
 
-    /// `recipient`'s codeword for `r` on `slots` only (every other slot reads 0): what
-    /// scoring a leak that covers those slots needs, at a cost proportional to them.
-    pub(crate) fn codeword_on(
-        &self,
-        r: &Recording,
-        biases: &Biases,
-        recipient: &RecipientId,
-        slots: &[usize],
-    ) -> Codeword {
-        let seed = self.secret.derive(&format!(
+    /// The seed `recipient`'s codeword for `r` is drawn from (what a scan of many
+    /// recipients draws each codeword from, on the observed slots only).
+    pub(crate) fn codeword_seed(&self, r: &Recording, recipient: &RecipientId) -> [u8; 32] {
+        self.secret.derive(&format!(
             "tracemark/v1/tardos/codeword/{}/{recipient}",
             r.id
-        ));
-        Codeword::draw_slots(&seed, biases, slots)
+        ))
     }
 
     /// The blind payload of `recipient`'s copy of `r`.

@@ -5,7 +5,9 @@
 use tracemark_dsp::{AudioBuffer, resample};
 use tracemark_fingerprint::{MapOptions, SegmentStatus, authenticity_map, fingerprint};
 use tracemark_store::{Draft, Stored};
-use tracemark_tardos::{AccusationConfig, Observations, accuse_any, default_score_functions};
+use tracemark_tardos::{
+    AccusationConfig, Observations, Screen, Shortlist, default_score_functions,
+};
 use tracemark_types::{
     Medium, PayloadBytes, RecipientId, RecipientStanding, ReportSegment, Sha256, TraceId,
     TraceReport, TraceRow,
@@ -14,6 +16,54 @@ use tracemark_watermark::{detect_blind, detect_informed_segments};
 
 use crate::VaultError;
 use crate::vault::{Vault, unexpected};
+
+/// Recipients listed in a report besides the accused: the strongest evidence first, those
+/// with a bound below 1. Every issued recipient is scored (`recipients_scored` says how
+/// many); listing 100,000 innocents' figures would make the logged report megabytes.
+pub const STANDINGS_SHOWN: usize = 50;
+
+/// Screens the codewords drawn from `seeds` (recipient `i` from `seeds[i]`), split over
+/// the available threads, each scanning a contiguous share; the merged shortlist is the
+/// same however the work is split (tardos' property test).
+pub(crate) fn screen_seeds(screen: &Screen, seeds: &[[u8; 32]]) -> Result<Shortlist, VaultError> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .clamp(1, 8);
+    let share = seeds.len().div_ceil(threads).max(1);
+    let scans: Vec<Result<tracemark_tardos::Scan<'_>, tracemark_tardos::Error>> =
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = seeds
+                .chunks(share)
+                .enumerate()
+                .map(|(k, chunk)| {
+                    scope.spawn(move || {
+                        let mut scan = screen.scan();
+                        for (i, seed) in chunk.iter().enumerate() {
+                            scan.push_seed(k * share + i, seed)?;
+                        }
+                        Ok(scan)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(tracemark_tardos::Error::InvalidParameter {
+                            name: "scan thread",
+                            value: 0.0,
+                            reason: "a scoring thread panicked",
+                        })
+                    })
+                })
+                .collect()
+        });
+    let mut merged = screen.scan();
+    for scan in scans {
+        merged = merged.merge(scan?);
+    }
+    Ok(merged.finish()?)
+}
 
 /// The default bound on the probability of accusing any innocent recipient.
 pub const DEFAULT_BOUND: f64 = 1e-6;
@@ -73,10 +123,12 @@ impl Vault {
         self.stamp(report)
     }
 
-    /// Each scored recipient's standing in `verdict`, most suspicious first.
+    /// The standings of a shortlist: the accused and the leading recipients (those
+    /// with any evidence, strongest first, at most [`STANDINGS_SHOWN`] besides the
+    /// accused), most suspicious first.
     pub(crate) fn standings(
         &self,
-        verdict: &tracemark_tardos::Verdict,
+        shortlist: &Shortlist,
         recipient_ids: &[RecipientId],
         payload_match: impl Fn(&RecipientId) -> bool,
     ) -> Result<Vec<RecipientStanding>, VaultError> {
@@ -86,10 +138,13 @@ impl Vault {
             .map(|r| (r.id, r.name))
             .collect();
         let accused: std::collections::HashSet<usize> =
-            verdict.accused.iter().map(|a| a.index).collect();
-        let mut standings: Vec<RecipientStanding> = verdict
-            .scores
+            shortlist.accused.iter().map(|a| a.index).collect();
+        let mut seen = std::collections::HashSet::new();
+        let mut standings: Vec<RecipientStanding> = shortlist
+            .accused
             .iter()
+            .chain(&shortlist.leading)
+            .filter(|s| seen.insert(s.index))
             .map(|s| {
                 let id = &recipient_ids[s.index];
                 RecipientStanding {
@@ -252,19 +307,29 @@ impl Vault {
         if recipient_ids.is_empty() {
             return Ok(report);
         }
-        // Scores sum over the observed slots: draw each codeword there only.
-        let observed: Vec<usize> = (0..cells.len()).filter(|&i| cells[i] > 0).collect();
-        let codewords: Vec<_> = recipient_ids
-            .iter()
-            .map(|r| self.codeword_on(&recording, &biases, r, &observed))
-            .collect();
+        // Every issued codeword is screened on the observed slots, drawn straight from its
+        // seed (tardos' Screen: exact bounds for the accused and the leaders only), split
+        // over the machine's threads.
         let observations = Observations::try_new(soft, cells)?;
         let config =
             AccusationConfig::new(bound)?.with_recordings_tested(recordings.len().max(1) as u64);
         let functions = default_score_functions(&observations);
-        let verdict = accuse_any(&observations, &biases, &functions, &codewords, &config)?;
-        report.tests = verdict.tests;
-        report.bound = verdict.bound;
+        let screen = Screen::new(
+            &observations,
+            &biases,
+            &functions,
+            recipient_ids.len(),
+            &config,
+            STANDINGS_SHOWN,
+        )?;
+        let seeds: Vec<[u8; 32]> = recipient_ids
+            .iter()
+            .map(|r| self.codeword_seed(&recording, r))
+            .collect();
+        let shortlist = screen_seeds(&screen, &seeds)?;
+        report.tests = shortlist.tests;
+        report.bound = shortlist.bound;
+        report.recipients_scored = shortlist.recipients;
         // Whose copies carry the decoded blind payload (usually one recipient, or none).
         let payload_holders: std::collections::HashSet<&RecipientId> = match &report.payload {
             Some(p) => issued
@@ -274,8 +339,9 @@ impl Vault {
                 .collect(),
             None => std::collections::HashSet::new(),
         };
-        let standings =
-            self.standings(&verdict, &recipient_ids, |id| payload_holders.contains(id))?;
+        let standings = self.standings(&shortlist, &recipient_ids, |id| {
+            payload_holders.contains(id)
+        })?;
         report.standings = standings;
         Ok(report)
     }

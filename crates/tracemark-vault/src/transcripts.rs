@@ -468,7 +468,28 @@ impl Vault {
         }
         report.tests = verdict.tests;
         report.bound = verdict.bound;
-        report.standings = self.standings(&verdict, &recipient_ids, |_| false)?;
+        // The same shortlist as audio's: the accused and the leaders with any evidence.
+        let mut leading: Vec<_> = verdict
+            .scores
+            .iter()
+            .filter(|s| s.tail.bound() < 1.0)
+            .cloned()
+            .collect();
+        leading.sort_by(|a, b| {
+            a.corrected
+                .total_cmp(&b.corrected)
+                .then(a.index.cmp(&b.index))
+        });
+        leading.truncate(crate::trace::STANDINGS_SHOWN);
+        let shortlist = tracemark_tardos::Shortlist {
+            accused: verdict.accused.clone(),
+            leading,
+            recipients: recipient_ids.len(),
+            tests: verdict.tests,
+            bound: verdict.bound,
+        };
+        report.recipients_scored = shortlist.recipients;
+        report.standings = self.standings(&shortlist, &recipient_ids, |_| false)?;
         Ok(report)
     }
 
@@ -541,6 +562,7 @@ pub(crate) fn empty_report(bound: f64, medium: Medium) -> TraceReport {
         bound,
         medium,
         text: None,
+        recipients_scored: 0,
     }
 }
 
@@ -613,7 +635,12 @@ fn combine_reports(
             }
         }
     }
-    let tests = (by_id.len() * recordings) as f64;
+    // Every recipient either trace scored, not only those listed.
+    let scored = out
+        .recipients_scored
+        .max(text.recipients_scored)
+        .max(by_id.len());
+    let tests = (scored * recordings) as f64;
     let mut standings: Vec<_> = by_id
         .into_values()
         .map(|mut s| {
@@ -637,6 +664,7 @@ fn combine_reports(
     out.standings = standings;
     out.tests = tests;
     out.bound = bound;
+    out.recipients_scored = scored;
     Ok(out)
 }
 

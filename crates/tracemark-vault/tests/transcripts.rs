@@ -124,7 +124,7 @@ fn every_recipient_gets_a_text_copy_of_their_own_and_a_retyped_quote_names_it() 
         "{}",
         r.verdict()
     );
-    assert!(r.standings.len() == RECIPIENTS);
+    assert_eq!(r.recipients_scored, RECIPIENTS);
     let t = r.text.as_ref().expect("text findings");
     assert!(t.sites_read > 40, "{} sites read", t.sites_read);
     // The journalist's prose is outside the quotes and unmatched, the quote genuine.
