@@ -9,53 +9,12 @@
 //! holds nowhere near 200 minutes of distinct speech, and slices of one speaker's
 //! recording would overlap in content. Each is 60 s unless told otherwise.
 
+mod common;
+
 use std::time::Instant;
 
-use tracemark_dsp::{AudioBuffer, SampleRate};
+use common::{melody, vault, wav};
 use tracemark_media::{EncodeOptions, Format, encode_bytes};
-use tracemark_vault::Vault;
-
-fn melody(seed: u64, seconds: f64, rate: u32) -> AudioBuffer {
-    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    let mut next = move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        (x >> 11) as f64 / (1u64 << 53) as f64
-    };
-    let n = (seconds * f64::from(rate)) as usize;
-    let mut out = vec![0f32; n];
-    let mut at = 0usize;
-    while at < n {
-        let len = ((0.08 + 0.32 * next()) * f64::from(rate)) as usize;
-        let gap = ((0.1 * next()) * f64::from(rate)) as usize;
-        let f = 150.0 * (20.0f64).powf(next());
-        let amp = 0.05 + 0.25 * next();
-        for i in 0..len.min(n - at) {
-            let t = i as f64 / f64::from(rate);
-            let env = (std::f64::consts::PI * i as f64 / len as f64).sin();
-            let s: f64 = (1..=3)
-                .map(|h| (2.0 * std::f64::consts::PI * f * h as f64 * t).sin() / h as f64)
-                .sum();
-            out[at + i] += (amp * env * s) as f32;
-        }
-        at += len + gap;
-    }
-    for s in &mut out {
-        *s += ((next() - 0.5) * 0.002) as f32;
-    }
-    AudioBuffer::mono(SampleRate::try_new(rate).expect("rate"), out).expect("audio")
-}
-
-fn wav(a: &AudioBuffer) -> Vec<u8> {
-    encode_bytes(a, Format::Wav, &EncodeOptions::default()).expect("wav")
-}
-
-fn vault(dir: &std::path::Path) -> Vault {
-    tracemark_backends::Location::embedded(dir)
-        .init()
-        .expect("init")
-}
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);

@@ -11,52 +11,11 @@
 //! step by writing 5 to `/proc/self/clear_refs` (Linux 4.0+), so each figure is that
 //! step's own peak.
 
-use std::time::Instant;
+mod common;
 
+use common::{Step, reset_peak, step, vault};
 use tracemark_media::{EncodeOptions, Format, encode_bytes};
-use tracemark_vault::{DEFAULT_BOUND, Delivery, Vault};
-
-fn vault(dir: &std::path::Path) -> Vault {
-    tracemark_backends::Location::embedded(dir)
-        .init()
-        .expect("init")
-}
-
-/// Resets the high-water mark; returns false where the kernel does not support it.
-fn reset_peak() -> bool {
-    std::fs::write("/proc/self/clear_refs", "5").is_ok()
-}
-
-/// The resident high-water mark, MB.
-fn peak_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map_or(f64::NAN, |kb| kb / 1024.0)
-}
-
-struct Step {
-    name: &'static str,
-    seconds: f64,
-    peak_mb: f64,
-}
-
-fn step<T>(steps: &mut Vec<Step>, name: &'static str, f: impl FnOnce() -> T) -> T {
-    reset_peak();
-    let t = Instant::now();
-    let out = f();
-    steps.push(Step {
-        name,
-        seconds: t.elapsed().as_secs_f64(),
-        peak_mb: peak_mb(),
-    });
-    out
-}
+use tracemark_vault::{DEFAULT_BOUND, Delivery};
 
 /// One run at `n` recipients: the steps' times and peaks.
 fn run(n: usize, call: &[u8]) -> Vec<Step> {

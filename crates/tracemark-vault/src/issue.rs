@@ -248,32 +248,37 @@ impl Vault {
             let original = self.original(&recording)?;
             let biases = self.biases(&recording)?;
             let key = self.secret.watermark_key();
-            for recipient in &recipients {
-                let (bytes, issuance) = self.render_copy(
-                    &original,
-                    &recording,
-                    &biases,
-                    &key,
-                    &recipient.id,
-                    delivery,
-                )?;
-                let draft = Draft::Issuance(issuance);
-                let (issuance, existing) = match self.append_one(draft)? {
-                    Stored::Issuance { issuance, existing } => (issuance, existing),
-                    other => return Err(unexpected(&other)),
-                };
-                done += 1;
-                each(
-                    done,
-                    total,
-                    IssuedCopy {
-                        recipient: recipient.clone(),
-                        issuance,
-                        bytes,
-                        extension: delivery.format.extension(),
-                        reissued: existing,
-                    },
-                )?;
+            // Copies are marked and encoded side by side, one per thread, then recorded
+            // and handed over in order: at most `threads` copies are held at once.
+            let threads = self.issue_threads;
+            let mut rendered = Vec::new();
+            for chunk in recipients.chunks(threads) {
+                rendered.clear();
+                std::thread::scope(|scope| {
+                    let handles: Vec<_> = chunk
+                        .iter()
+                        .map(|r| {
+                            let (original, recording, biases, key) =
+                                (&original, &recording, &biases, &key);
+                            scope.spawn(move || {
+                                self.render_copy(original, recording, biases, key, &r.id, delivery)
+                            })
+                        })
+                        .collect();
+                    for h in handles {
+                        rendered.push(h.join().unwrap_or_else(|_| {
+                            Err(VaultError::Invalid {
+                                what: "issue",
+                                reason: "a marking thread panicked".into(),
+                            })
+                        }));
+                    }
+                });
+                for (recipient, copy) in chunk.iter().zip(rendered.drain(..)) {
+                    let (bytes, issuance) = copy?;
+                    done += 1;
+                    self.record_copy(recipient, bytes, issuance, delivery, done, total, &mut each)?;
+                }
             }
         }
         if let Some(t) = &transcript {
@@ -283,6 +288,35 @@ impl Vault {
             }
         }
         Ok(())
+    }
+
+    /// Records one rendered copy and hands it to `each`.
+    #[allow(clippy::too_many_arguments)] // The issue loop's state, passed through.
+    fn record_copy(
+        &self,
+        recipient: &Recipient,
+        bytes: Vec<u8>,
+        issuance: NewIssuance,
+        delivery: Delivery,
+        done: usize,
+        total: usize,
+        each: &mut impl FnMut(usize, usize, IssuedCopy) -> Result<(), VaultError>,
+    ) -> Result<(), VaultError> {
+        let (issuance, existing) = match self.append_one(Draft::Issuance(issuance))? {
+            Stored::Issuance { issuance, existing } => (issuance, existing),
+            other => return Err(unexpected(&other)),
+        };
+        each(
+            done,
+            total,
+            IssuedCopy {
+                recipient: recipient.clone(),
+                issuance,
+                bytes,
+                extension: delivery.format.extension(),
+                reissued: existing,
+            },
+        )
     }
 
     /// Issues `recording_id` to every recipient (or those `names`) without rendering a

@@ -35,6 +35,8 @@ pub struct Vault {
     pub(crate) signer: NoteSigner,
     pub(crate) clock: Clock,
     pub(crate) limits: Limits,
+    /// Copies marked side by side when issuing (default: the machine's threads, at most 8).
+    pub(crate) issue_threads: usize,
     /// The search index, built once for as many recordings as the store had, and rebuilt
     /// when that number changes (recordings are never removed): a long-running server
     /// does not rebuild it for every trace.
@@ -120,6 +122,9 @@ impl Vault {
             signer,
             clock,
             limits: Limits::default(),
+            issue_threads: std::thread::available_parallelism()
+                .map_or(1, std::num::NonZeroUsize::get)
+                .clamp(1, 8),
             index: std::sync::Mutex::new(None),
         };
         vault.finish_legacy_upgrade()?;
@@ -153,6 +158,13 @@ impl Vault {
     /// The decoding caps.
     pub fn limits(&self) -> Limits {
         self.limits
+    }
+
+    /// How many copies `issue` marks side by side (at least 1): each holds a marked copy
+    /// of the whole recording while it is made, so a long recording on a small machine
+    /// may want 1. The default is the machine's threads, at most 8.
+    pub fn set_issue_threads(&mut self, threads: usize) {
+        self.issue_threads = threads.max(1);
     }
 
     /// The directory holding the key files (and, by default, the database and blobs).
