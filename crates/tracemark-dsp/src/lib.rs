@@ -24,5 +24,5 @@ mod stft;
 pub use audio::{AudioBuffer, SampleFormat, SampleRate};
 pub use error::DspError;
 pub use realfft::num_complex::Complex32;
-pub use resample::{resample, stretch};
+pub use resample::{StreamResampler, resample, stretch};
 pub use stft::{Stft, StftScratch};

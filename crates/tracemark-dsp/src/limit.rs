@@ -95,16 +95,7 @@ pub fn add_limited(
         for (n, (x, d)) in x.iter().zip(d.iter_mut()).enumerate() {
             let g = gains.get(n).copied().unwrap_or(1.0);
             before += f64::from(*d).powi(2);
-            let bound = ceiling.max(x.abs());
-            let y = if g < 1.0 {
-                (f64::from(*x) + g * f64::from(*d)) as f32
-            } else {
-                x + *d
-            };
-            // A no-op but for the last ulp of rounding: every gain already keeps the exact
-            // sum within the bound (see the module docs), and rounding to f32 may at most
-            // step onto the bound's neighbour.
-            let y = y.clamp(-bound, bound);
+            let y = limited_sum(*x, *d, g, ceiling);
             after += (g * f64::from(*d)).powi(2);
             *d = y;
         }
@@ -115,23 +106,280 @@ pub fn add_limited(
     (added, report)
 }
 
+/// Ones a stretch of would-be overshoots must be followed by before [`StreamLimiter`] settles
+/// its gains, in units of the half window: far more than the `4w + 1` samples one overshoot
+/// reaches, so that the smoothing's running sums are back at their resting state (see
+/// [`StreamLimiter`]).
+const SETTLE_WINDOWS: usize = 10;
+
+/// [`add_limited`] for signals that arrive in pieces: push `host` and `added` frames in
+/// lockstep with [`Self::push`], then [`Self::finish`]; the frames handed out are exactly, bit
+/// for bit, those [`add_limited`] returns for the whole signals, and the report is the same
+/// (its `energy_kept` summed per channel, so equal for one channel and equal to rounding for
+/// more).
+///
+/// Why it can stream: the gain is exactly 1 more than `2w` samples from every would-be
+/// overshoot, and where the smoothing's windows hold only ones its running sums are reset to
+/// their resting value ([`box_mean`]). So a stretch of overshoots followed by
+/// `SETTLE_WINDOWS * w` ones is smoothed on its own, as [`add_limited`] smooths the whole
+/// signal, and everything else passes with gain 1. Memory is one such stretch plus `2w`
+/// frames and the last piece: bounded for any signal that ever stays clear of its ceiling
+/// for `SETTLE_WINDOWS * w` samples (50 ms with embedding's 5 ms half window); a signal
+/// that never does is held until it does, or ends.
+#[derive(Debug, Clone)]
+pub struct StreamLimiter {
+    ceiling: f32,
+    w: usize,
+    /// Frames received and not yet handed out, from `head` on; the frame at `head` is
+    /// absolute frame `base`.
+    host: Vec<Vec<f32>>,
+    added: Vec<Vec<f32>>,
+    head: usize,
+    base: u64,
+    received: u64,
+    /// Every frame before this one has its gain settled.
+    settled: u64,
+    /// Smoothed stretches not yet handed out: first frame and gains.
+    smoothed: std::collections::VecDeque<(u64, Vec<f64>)>,
+    /// The open stretch: first frame, last would-be overshoot, needs so far.
+    open: Option<(u64, u64, Vec<f64>)>,
+    report: LimitReport,
+    before: Vec<f64>,
+    after: Vec<f64>,
+    /// The needs of the last piece.
+    needs: Vec<f64>,
+}
+
+impl StreamLimiter {
+    /// A limiter for `channels` channels, with [`add_limited`]'s `ceiling` and `half_window`.
+    pub fn new(channels: usize, ceiling: f32, half_window: usize) -> Self {
+        Self {
+            ceiling,
+            w: half_window,
+            host: vec![Vec::new(); channels],
+            added: vec![Vec::new(); channels],
+            head: 0,
+            base: 0,
+            received: 0,
+            settled: 0,
+            smoothed: Default::default(),
+            open: None,
+            report: LimitReport {
+                ceiling,
+                min_gain: 1.0,
+                energy_kept: 1.0,
+                ..LimitReport::default()
+            },
+            before: vec![0.0; channels],
+            after: vec![0.0; channels],
+            needs: Vec::new(),
+        }
+    }
+
+    /// Feeds one piece: `host[c]` and `added[c]` are the next frames of channel `c`, all of
+    /// one length (frames past the shortest slice are ignored). Appends the frames it
+    /// completes to `out[c]`.
+    pub fn push(&mut self, host: &[&[f32]], added: &[&[f32]], out: &mut [Vec<f32>]) {
+        let channels = self.host.len();
+        if host.len() < channels || added.len() < channels {
+            return;
+        }
+        let frames = host[..channels]
+            .iter()
+            .chain(&added[..channels])
+            .map(|s| s.len())
+            .min()
+            .unwrap_or(0);
+        for c in 0..channels {
+            self.host[c].extend_from_slice(&host[c][..frames]);
+            self.added[c].extend_from_slice(&added[c][..frames]);
+        }
+        self.needs.clear();
+        self.needs.resize(frames, 1.0);
+        for c in 0..channels {
+            for ((need, &x), &d) in self.needs.iter_mut().zip(host[c]).zip(added[c]) {
+                *need = need.min(needed_gain(x, d, self.ceiling));
+            }
+        }
+        let reach = (SETTLE_WINDOWS * self.w) as u64;
+        let first = self.received;
+        self.received += frames as u64;
+        let needs = std::mem::take(&mut self.needs);
+        for (n, &need) in needs.iter().enumerate() {
+            if need >= 1.0 && self.open.is_none() {
+                continue;
+            }
+            let at = first + n as u64;
+            if need < 1.0 {
+                self.report.overshoot_frames += 1;
+                match &mut self.open {
+                    Some((_, last, needs)) => {
+                        *last = at;
+                        needs.push(need);
+                    }
+                    None => {
+                        let start = at.saturating_sub(2 * self.w as u64).max(self.settled);
+                        self.settled = start;
+                        let mut needs = vec![1.0; (at - start) as usize];
+                        needs.push(need);
+                        self.open = Some((start, at, needs));
+                    }
+                }
+            } else if let Some((_, last, needs)) = &mut self.open {
+                needs.push(1.0);
+                if at > *last + reach {
+                    self.close(at + 1);
+                }
+            }
+        }
+        self.needs = needs;
+        if self.open.is_none() {
+            self.settled = self
+                .settled
+                .max(self.received.saturating_sub(2 * self.w as u64));
+        }
+        self.hand_out(out);
+    }
+
+    /// Ends the input, hands out the remaining frames and returns what was done.
+    pub fn finish(mut self, out: &mut [Vec<f32>]) -> LimitReport {
+        self.close(self.received);
+        self.settled = self.received;
+        self.hand_out(out);
+        let (before, after) = (
+            self.before.iter().sum::<f64>(),
+            self.after.iter().sum::<f64>(),
+        );
+        self.report.energy_kept = if before > 0.0 { after / before } else { 1.0 };
+        self.report
+    }
+
+    /// Smooths the open stretch, up to `2w` frames past its last would-be overshoot.
+    /// `received` frames have been seen so far.
+    fn close(&mut self, received: u64) {
+        let Some((start, last, mut needs)) = self.open.take() else {
+            return;
+        };
+        let end = (last + 2 * self.w as u64 + 1).min(received);
+        needs.truncate((end - start) as usize);
+        let gains = smooth_below(&needs, self.w);
+        self.settled = end;
+        self.smoothed.push_back((start, gains));
+    }
+
+    /// Hands out every frame whose gain is settled.
+    fn hand_out(&mut self, out: &mut [Vec<f32>]) {
+        while self.base < self.settled {
+            let (span_end, gains) = match self.smoothed.front() {
+                Some((start, gains)) if *start <= self.base => {
+                    let end = *start + gains.len() as u64;
+                    (
+                        end.min(self.settled),
+                        Some(&gains[(self.base - start) as usize..]),
+                    )
+                }
+                Some((start, _)) => ((*start).min(self.settled), None),
+                None => (self.settled, None),
+            };
+            let n = (span_end - self.base) as usize;
+            let (head, ceiling) = (self.head, self.ceiling);
+            for c in 0..self.host.len() {
+                let host = &self.host[c][head..head + n];
+                let added = &self.added[c][head..head + n];
+                let (mut before, mut after) = (self.before[c], self.after[c]);
+                let o = out.get_mut(c);
+                match gains {
+                    None => {
+                        // Gain 1: `x + d` within the bound, as `add_limited` computes it.
+                        let mut sink = Vec::new();
+                        let o = o.unwrap_or(&mut sink);
+                        o.extend(host.iter().zip(added).map(|(&x, &d)| {
+                            let e = f64::from(d).powi(2);
+                            before += e;
+                            after += e;
+                            limited_sum(x, d, 1.0, ceiling)
+                        }));
+                    }
+                    Some(gains) => {
+                        let mut sink = Vec::new();
+                        let o = o.unwrap_or(&mut sink);
+                        for ((&x, &d), &g) in host.iter().zip(added).zip(gains) {
+                            before += f64::from(d).powi(2);
+                            after += (g * f64::from(d)).powi(2);
+                            o.push(limited_sum(x, d, g, ceiling));
+                        }
+                    }
+                }
+                (self.before[c], self.after[c]) = (before, after);
+            }
+            if let Some(gains) = gains {
+                for &g in &gains[..n] {
+                    if g < 1.0 {
+                        self.report.attenuated_frames += 1;
+                        self.report.min_gain = self.report.min_gain.min(g as f32);
+                    }
+                }
+            }
+            self.base = span_end;
+            self.head += n;
+            if let Some((start, gains)) = self.smoothed.front()
+                && self.base >= *start + gains.len() as u64
+            {
+                self.smoothed.pop_front();
+            }
+        }
+        // Keep the buffers short: drop what was handed out once it is most of them.
+        let len = self.host.first().map_or(0, Vec::len);
+        if self.head > 0 && self.head * 2 >= len {
+            for v in self.host.iter_mut().chain(self.added.iter_mut()) {
+                v.drain(..self.head);
+            }
+            self.head = 0;
+        }
+    }
+}
+
+/// `x + g * d`, as [`add_limited`] computes it, within `max(ceiling, |x|)`.
+fn limited_sum(x: f32, d: f32, g: f64, ceiling: f32) -> f32 {
+    let bound = ceiling.max(x.abs());
+    let y = if g < 1.0 {
+        (f64::from(x) + g * f64::from(d)) as f32
+    } else {
+        x + d
+    };
+    // A no-op but for the last ulp of rounding: every gain already keeps the exact sum within
+    // the bound (see the module docs), and rounding to f32 may at most step onto the bound's
+    // neighbour.
+    y.clamp(-bound, bound)
+}
+
+/// The largest gain in `[0, 1]` that keeps `x + gain * d` within `max(ceiling, |x|)`.
+fn needed_gain(x: f32, d: f32, ceiling: f32) -> f64 {
+    // Well inside the ceiling no rounding can matter: the exact `|x| + |d|` is below
+    // `(1 + 2^-24) * 0.999 * ceiling`, so `|x + d|` is below the ceiling, hence the bound.
+    if x.abs() + d.abs() < 0.999 * ceiling {
+        return 1.0;
+    }
+    let (x, d) = (f64::from(x), f64::from(d));
+    let bound = f64::from(ceiling).max(x.abs());
+    let y = x + d;
+    let g = if y > bound {
+        (bound - x) / d
+    } else if y < -bound {
+        (-bound - x) / d
+    } else {
+        return 1.0;
+    };
+    // `|x| <= bound`, so the gain lies in [0, 1); the clamp guards rounding only.
+    g.clamp(0.0, 1.0)
+}
+
 /// The largest gain in `[0, 1]` for each frame that keeps every channel within its bound.
 fn needed_gains(host: &[Vec<f32>], added: &[Vec<f32>], ceiling: f32, len: usize) -> Vec<f64> {
     let mut need = vec![1.0f64; len];
     for (x, d) in host.iter().zip(added) {
         for n in 0..len {
-            let (x, d) = (f64::from(x[n]), f64::from(d[n]));
-            let bound = f64::from(ceiling).max(x.abs());
-            let y = x + d;
-            let g = if y > bound {
-                (bound - x) / d
-            } else if y < -bound {
-                (-bound - x) / d
-            } else {
-                continue;
-            };
-            // `|x| <= bound`, so the gain lies in [0, 1); the clamp guards rounding only.
-            need[n] = need[n].min(g.clamp(0.0, 1.0));
+            need[n] = need[n].min(needed_gain(x[n], d[n], ceiling));
         }
     }
     need

@@ -26,11 +26,16 @@ pub fn resample(samples: &[f32], from_hz: u32, to_hz: u32) -> Result<Vec<f32>, D
     if from_hz == to_hz || samples.is_empty() {
         return Ok(samples.to_vec());
     }
-    let fail = |reason: String| DspError::Resample {
-        from: from_hz,
-        to: to_hz,
-        reason,
-    };
+    let mut resampler = fft_resampler(from_hz, to_hz)?;
+    run(&mut resampler, samples).map_err(|reason| resample_error(from_hz, to_hz, reason))
+}
+
+fn resample_error(from: u32, to: u32, reason: String) -> DspError {
+    DspError::Resample { from, to, reason }
+}
+
+/// The synchronous FFT resampler behind [`resample`] and [`StreamResampler`].
+fn fft_resampler(from_hz: u32, to_hz: u32) -> Result<Fft<f32>, DspError> {
     // One FFT block per chunk, at least 256 frames long on the lower-rate side: rubato's
     // default of 256-frame sub-chunks shrinks the block, and the anti-aliasing filter's
     // cutoff with it, so far that 48 -> 8 kHz passed a 3 kHz tone at 0.18 of its
@@ -40,7 +45,7 @@ pub fn resample(samples: &[f32], from_hz: u32, to_hz: u32) -> Result<Vec<f32>, D
     let gcd = gcd(from_hz as usize, to_hz as usize);
     let (min_in, min_out) = (from_hz as usize / gcd, to_hz as usize / gcd);
     let blocks = MIN_BLOCK.div_ceil(min_in.min(min_out)).next_multiple_of(2);
-    let mut resampler = Fft::<f32>::new_custom(
+    Fft::<f32>::new_custom(
         from_hz as usize,
         to_hz as usize,
         blocks * min_in,
@@ -49,8 +54,179 @@ pub fn resample(samples: &[f32], from_hz: u32, to_hz: u32) -> Result<Vec<f32>, D
         WindowFunction::BlackmanHarris2,
         FixedSync::Input,
     )
-    .map_err(|e| fail(e.to_string()))?;
-    run(&mut resampler, samples).map_err(fail)
+    .map_err(|e| resample_error(from_hz, to_hz, e.to_string()))
+}
+
+/// [`resample`] for a signal that arrives in pieces, with memory bounded by one resampler
+/// block: [`Self::push`] the pieces in order, then [`Self::finish`], and the samples handed
+/// out are exactly, bit for bit, what [`resample`] returns for the whole signal. It runs the
+/// same resampler through the same chunks as rubato's `process_all` (full chunks while more
+/// input follows, the last one zero-padded, zeros pumped until the output is long enough),
+/// drops the same start-up delay and cuts at the same length, `ceil(len * to / from)`.
+///
+/// ```
+/// use tracemark_dsp::{StreamResampler, resample};
+/// let x: Vec<f32> = (0..10_000).map(|i| (i as f32 * 0.01).sin()).collect();
+/// let mut stream = StreamResampler::new(44_100, 8_000)?;
+/// let mut y = Vec::new();
+/// for piece in x.chunks(777) {
+///     stream.push(piece, &mut y)?;
+/// }
+/// stream.finish(&mut y)?;
+/// assert_eq!(y, resample(&x, 44_100, 8_000)?);
+/// # Ok::<(), tracemark_dsp::DspError>(())
+/// ```
+pub struct StreamResampler {
+    /// `None` when the rates are equal: samples pass through.
+    fft: Option<Fft<f32>>,
+    from_hz: u32,
+    to_hz: u32,
+    /// Input not yet resampled, from `pending_at` on.
+    pending: Vec<f32>,
+    pending_at: usize,
+    /// One chunk's output.
+    scratch: Vec<f32>,
+    /// Input samples pushed, resampler output produced (delay included) and handed out.
+    pushed: u64,
+    produced: u64,
+    emitted: u64,
+    finished: bool,
+}
+
+impl std::fmt::Debug for StreamResampler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamResampler")
+            .field("from_hz", &self.from_hz)
+            .field("to_hz", &self.to_hz)
+            .field("pushed", &self.pushed)
+            .finish()
+    }
+}
+
+impl StreamResampler {
+    /// A resampler from `from_hz` to `to_hz`, as [`resample`] makes it.
+    pub fn new(from_hz: u32, to_hz: u32) -> Result<Self, DspError> {
+        let fft = (from_hz != to_hz)
+            .then(|| fft_resampler(from_hz, to_hz))
+            .transpose()?;
+        let scratch = vec![0.0; fft.as_ref().map_or(0, |f| f.output_frames_max())];
+        Ok(Self {
+            fft,
+            from_hz,
+            to_hz,
+            pending: Vec::new(),
+            pending_at: 0,
+            scratch,
+            pushed: 0,
+            produced: 0,
+            emitted: 0,
+            finished: false,
+        })
+    }
+
+    /// Input samples pushed so far.
+    pub fn pushed(&self) -> u64 {
+        self.pushed
+    }
+
+    /// Feeds `samples` and appends to `out` whatever output they complete.
+    pub fn push(&mut self, samples: &[f32], out: &mut Vec<f32>) -> Result<(), DspError> {
+        if self.finished {
+            return Err(self.fail("push after finish".into()));
+        }
+        self.pushed += samples.len() as u64;
+        let Some(fft) = &self.fft else {
+            out.extend_from_slice(samples);
+            return Ok(());
+        };
+        let chunk = fft.input_frames_next();
+        self.pending.extend_from_slice(samples);
+        // `process_all` resamples a full chunk only while more input follows it, so the
+        // last one (full or not) is left for `finish`.
+        while self.pending.len() - self.pending_at > chunk {
+            let at = self.pending_at;
+            self.pending_at += chunk;
+            let piece = std::mem::take(&mut self.pending);
+            let result = self.process(&piece[at..at + chunk], out);
+            self.pending = piece;
+            result?;
+        }
+        if self.pending_at > 0 && self.pending_at >= self.pending.len() / 2 {
+            self.pending.drain(..self.pending_at);
+            self.pending_at = 0;
+        }
+        Ok(())
+    }
+
+    /// Ends the input and appends the rest of the output to `out`.
+    pub fn finish(&mut self, out: &mut Vec<f32>) -> Result<(), DspError> {
+        if std::mem::replace(&mut self.finished, true) {
+            return Ok(());
+        }
+        let Some(fft) = &self.fft else {
+            return Ok(());
+        };
+        // `resample` returns an empty signal as it is, without running the resampler.
+        if self.pushed == 0 {
+            return Ok(());
+        }
+        let chunk = fft.input_frames_next();
+        let delay = fft.output_delay() as u64;
+        let expected = (fft.resample_ratio() * self.pushed as f64).ceil() as u64;
+        let mut last = self.pending[self.pending_at..].to_vec();
+        self.pending = Vec::new();
+        self.pending_at = 0;
+        if !last.is_empty() {
+            last.resize(chunk, 0.0);
+            self.process_capped(&last, expected, out)?;
+        }
+        let zeros = vec![0.0f32; chunk];
+        while self.produced < expected + delay {
+            self.process_capped(&zeros, expected, out)?;
+        }
+        Ok(())
+    }
+
+    fn fail(&self, reason: String) -> DspError {
+        resample_error(self.from_hz, self.to_hz, reason)
+    }
+
+    /// Resamples one full chunk and hands out its output after the start-up delay.
+    fn process(&mut self, chunk: &[f32], out: &mut Vec<f32>) -> Result<(), DspError> {
+        self.process_capped(chunk, u64::MAX, out)
+    }
+
+    /// [`Self::process`], handing out no more than `cap` samples in all.
+    fn process_capped(
+        &mut self,
+        chunk: &[f32],
+        cap: u64,
+        out: &mut Vec<f32>,
+    ) -> Result<(), DspError> {
+        let (from, to) = (self.from_hz, self.to_hz);
+        let fail = |reason: String| resample_error(from, to, reason);
+        let Some(fft) = &mut self.fft else {
+            return Ok(());
+        };
+        let input =
+            InterleavedSlice::new(chunk, 1, chunk.len()).map_err(|e| fail(e.to_string()))?;
+        let frames = self.scratch.len();
+        let mut output = InterleavedSlice::new_mut(&mut self.scratch[..], 1, frames)
+            .map_err(|e| fail(e.to_string()))?;
+        let (_, produced) = fft
+            .process_into_buffer(&input, &mut output, None)
+            .map_err(|e| fail(e.to_string()))?;
+        let delay = fft.output_delay() as u64;
+        let start = self.produced;
+        self.produced += produced as u64;
+        // The part of this chunk's output past the delay, up to the cap.
+        let from_sample = delay.max(start).min(self.produced);
+        let to_sample = (cap.saturating_add(delay)).clamp(from_sample, self.produced);
+        let (a, b) = ((from_sample - start) as usize, (to_sample - start) as usize);
+        out.extend_from_slice(&self.scratch[a..b]);
+        self.emitted += (b - a) as u64;
+        Ok(())
+    }
 }
 
 /// Stretches mono `samples` in time by `ratio` (output length = input length x ratio),
