@@ -95,29 +95,13 @@ pub fn embed_reporting(
     message: &Message<'_>,
     params: &EmbedParams,
 ) -> Result<(AudioBuffer, EmbedReport), WatermarkError> {
-    if !(params.strength > 0.0 && params.strength <= 0.5) {
-        return Err(WatermarkError::BadStrength {
-            strength: params.strength,
-        });
-    }
-    if matches!(message.symbols, Some(s) if s.is_empty()) {
-        return Err(WatermarkError::EmptyCodeword);
-    }
+    check(audio.rate().hz(), message, params)?;
     let rate = audio.rate().hz();
-    frame_len(rate)?;
     // The mark lives below 3400 Hz, so it is computed at the detection rate (8 kHz, where
     // frames are 320 samples) and only its difference is brought back to the input's rate:
     // the costly transforms never run at 44.1 or 48 kHz.
-    let stft = Stft::new((f64::from(DETECT_RATE) * FRAME_S) as usize);
+    let stft = detect_stft();
     let hop = stft.hop();
-    let coder = PayloadCoder::new(key);
-    let layout = Layout::new(key, coder.coded_len());
-    let coded: Vec<f32> = coder
-        .encode(&message.payload)
-        .iter()
-        .map(|&b| if b { 1.0 } else { -1.0 })
-        .collect();
-
     let mix = to_detect_rate(audio)?;
     let mut scratch = stft.scratch();
     let mix_band = band_spectra(&mix, &stft, &mut scratch);
@@ -131,35 +115,14 @@ pub fn embed_reporting(
     // channel so that all channels (and so any downmix) carry the same mark.
     let frames = gates.len();
     let mut gains = vec![0.0f32; frames * BAND_BINS];
+    let marker = Marker::new(key, message, params);
     for f in 0..frames {
-        let alpha = params.strength * gates[f];
-        if alpha == 0.0 {
-            continue;
-        }
-        let pair = f / 2;
-        let parity = if f % 2 == 0 { 1.0 } else { -1.0 };
-        let slot = pair / SLOT_PAIRS;
-        let row = &mix_band[f * BAND_BINS..(f + 1) * BAND_BINS];
-        let peak = row.iter().map(|c| c.norm_sqr()).fold(0.0f32, f32::max);
-        for k in 0..BAND_BINS {
-            let alpha = alpha * level_boost(peak, row[k].norm_sqr());
-            let cell = layout.cell(pair, k);
-            let value = match cell.role {
-                Role::Sync => 1.0,
-                Role::Data(b) => coded[b as usize],
-                Role::Symbol(b) => match message.symbols {
-                    Some(symbols) => {
-                        if symbols[slot % symbols.len()] {
-                            1.0
-                        } else {
-                            -1.0
-                        }
-                    }
-                    None => coded[b as usize],
-                },
-            };
-            gains[f * BAND_BINS + k] = (alpha * parity * cell.sign * value).exp() - 1.0;
-        }
+        marker.frame_gains(
+            f,
+            gates[f],
+            &mix_band[f * BAND_BINS..(f + 1) * BAND_BINS],
+            &mut gains[f * BAND_BINS..(f + 1) * BAND_BINS],
+        );
     }
 
     let mut out_channels = Vec::with_capacity(audio.channel_count());
@@ -195,16 +158,105 @@ pub fn embed_reporting(
         .iter()
         .flatten()
         .fold(0.0f32, |m, x| m.max(x.abs()));
-    let half_window = (LIMITER_HALF_WINDOW_S * f64::from(rate)).round() as usize;
     let (out_channels, limiter) = add_limited(
         audio.channels(),
         out_channels,
         ceiling_for(peak),
-        half_window,
+        limiter_half_window(rate),
     );
     let marked =
         AudioBuffer::try_new(audio.rate(), out_channels)?.with_source_format(audio.source_format());
     Ok((marked, EmbedReport { limiter }))
+}
+
+/// The checks [`embed_reporting`] makes before it reads any audio.
+pub(crate) fn check(
+    rate: u32,
+    message: &Message<'_>,
+    params: &EmbedParams,
+) -> Result<(), WatermarkError> {
+    if !(params.strength > 0.0 && params.strength <= 0.5) {
+        return Err(WatermarkError::BadStrength {
+            strength: params.strength,
+        });
+    }
+    if matches!(message.symbols, Some(s) if s.is_empty()) {
+        return Err(WatermarkError::EmptyCodeword);
+    }
+    frame_len(rate)?;
+    Ok(())
+}
+
+/// The STFT the mark is computed with: 40 ms frames at the detection rate.
+pub(crate) fn detect_stft() -> Stft {
+    Stft::new((f64::from(DETECT_RATE) * FRAME_S) as usize)
+}
+
+/// [`LIMITER_HALF_WINDOW_S`] in samples at `rate`.
+pub(crate) fn limiter_half_window(rate: u32) -> usize {
+    (LIMITER_HALF_WINDOW_S * f64::from(rate)).round() as usize
+}
+
+/// What decides every cell's gain: the keyed layout, the coded payload, the codeword and
+/// the strength.
+#[derive(Debug, Clone)]
+pub(crate) struct Marker {
+    layout: Layout,
+    coded: Vec<f32>,
+    symbols: Option<Vec<bool>>,
+    strength: f32,
+}
+
+impl Marker {
+    pub(crate) fn new(key: &WatermarkKey, message: &Message<'_>, params: &EmbedParams) -> Self {
+        let coder = PayloadCoder::new(key);
+        let layout = Layout::new(key, coder.coded_len());
+        let coded = coder
+            .encode(&message.payload)
+            .iter()
+            .map(|&b| if b { 1.0 } else { -1.0 })
+            .collect();
+        Self {
+            layout,
+            coded,
+            symbols: message.symbols.map(<[bool]>::to_vec),
+            strength: params.strength,
+        }
+    }
+
+    /// Writes into `gains` the gain offset (`exp(+-alpha) - 1`) of every band cell of frame
+    /// `f`, whose gate is `gate` and whose band spectrum (of the downmix) is `row`; all zero
+    /// for a silent frame.
+    pub(crate) fn frame_gains(&self, f: usize, gate: f32, row: &[Complex32], gains: &mut [f32]) {
+        let alpha = self.strength * gate;
+        if alpha == 0.0 {
+            gains.fill(0.0);
+            return;
+        }
+        let pair = f / 2;
+        let parity = if f % 2 == 0 { 1.0 } else { -1.0 };
+        let slot = pair / SLOT_PAIRS;
+        let peak = row.iter().map(|c| c.norm_sqr()).fold(0.0f32, f32::max);
+        for k in 0..BAND_BINS {
+            let alpha = alpha * level_boost(peak, row[k].norm_sqr());
+            let cell = self.layout.cell(pair, k);
+            let value = match cell.role {
+                Role::Sync => 1.0,
+                Role::Data(b) => self.coded[b as usize],
+                Role::Symbol(b) => match &self.symbols {
+                    Some(symbols) => {
+                        if symbols[slot % symbols.len()] {
+                            1.0
+                        } else {
+                            -1.0
+                        }
+                    }
+                    None => self.coded[b as usize],
+                },
+            };
+            gains[k] = (alpha * parity * cell.sign * value).exp() - 1.0;
+        }
+    }
 }
 
 /// The marked band of every frame of `signal` (frame `f` starts at `f * hop`), row-major

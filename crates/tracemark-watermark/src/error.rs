@@ -43,6 +43,13 @@ pub enum WatermarkError {
         /// The minimum.
         minimum_s: f64,
     },
+    /// Audio fed to the streaming embedder ([`crate::Survey`], [`crate::Embedder`]) does
+    /// not fit what it was set up for, or the second pass differs from the first.
+    #[error("streaming embedder: {reason}; feed both passes the same audio, block by block")]
+    StreamShape {
+        /// What did not fit.
+        reason: String,
+    },
     /// A DSP primitive failed.
     #[error(transparent)]
     Dsp(#[from] DspError),

@@ -33,6 +33,7 @@ mod informed;
 mod key;
 pub mod layout;
 mod payload;
+mod stream;
 mod whiten;
 
 pub use align::{Alignment, Anchor, ScaleKind};
@@ -46,4 +47,5 @@ pub use evidence::SymbolSoft;
 pub use informed::{InformedDetection, detect_informed, detect_informed_segments};
 pub use key::{KeyStream, WatermarkKey};
 pub use payload::Payload;
+pub use stream::{Embedder, Survey, SurveyResult};
 pub use tracemark_dsp::limit::LimitReport;

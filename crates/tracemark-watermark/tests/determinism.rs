@@ -6,8 +6,11 @@
 
 use sha2::{Digest, Sha256};
 use tracemark_dsp::{AudioBuffer, SampleRate, resample};
-use tracemark_testkit::excerpt;
-use tracemark_watermark::{EmbedParams, Message, Payload, WatermarkKey, embed, symbol_count};
+use tracemark_testkit::{corpus_or_excerpt, excerpt};
+use tracemark_watermark::{
+    EmbedParams, Embedder, Message, Payload, Survey, WatermarkKey, embed, embed_reporting,
+    symbol_count,
+};
 
 /// SHA-256 over every channel's samples, as little-endian `f32` bits, channel after channel.
 fn digest(audio: &AudioBuffer) -> String {
@@ -111,4 +114,100 @@ fn embed_output_is_bit_identical_to_before_the_streaming_embedder() {
         }
     }
     assert!(wrong.is_empty(), "changed output:\n{}", wrong.join("\n"));
+}
+
+/// Runs both streaming passes over `audio`, cut into blocks of the sizes in `blocks`
+/// (cycled), and returns the marked copy and the limiter's report.
+fn streamed(
+    audio: &AudioBuffer,
+    key: &WatermarkKey,
+    message: &Message<'_>,
+    blocks: &[usize],
+) -> (Vec<Vec<f32>>, tracemark_watermark::EmbedReport) {
+    let cut = |mut each: Box<dyn FnMut(&[&[f32]]) + '_>| {
+        let (mut at, mut i) = (0, 0);
+        while at < audio.frames() {
+            let end = (at + blocks[i % blocks.len()]).min(audio.frames());
+            let block: Vec<&[f32]> = audio.channels().iter().map(|c| &c[at..end]).collect();
+            each(&block);
+            (at, i) = (end, i + 1);
+        }
+    };
+    let mut survey = Survey::new(audio.rate(), audio.channel_count()).expect("survey");
+    cut(Box::new(|b| survey.push(b).expect("survey push")));
+    let survey = survey.finish().expect("survey finish");
+    let mut embedder =
+        Embedder::new(survey, key, message, &EmbedParams::default()).expect("embedder");
+    let mut out = vec![Vec::new(); audio.channel_count()];
+    cut(Box::new(|b| {
+        embedder.push(b, &mut out).expect("embed push")
+    }));
+    let report = embedder.finish(&mut out).expect("embed finish");
+    (out, report)
+}
+
+#[test]
+fn streaming_embedder_matches_embed_bit_for_bit() {
+    let key = WatermarkKey::from_bytes([7; 32]);
+    let payload = Payload::from_hex("0123456789abcdef").expect("payload");
+    // Real read speech at its own 16 kHz, and the committed call at 8 and 44.1 kHz, once
+    // four times louder (the limiter fades the mark around the peaks), and at 48 kHz stereo.
+    let speech = corpus_or_excerpt("librivox-en-16k.flac", 24.0, (10.0, 34.0));
+    let cases = [
+        speech,
+        host(8_000, 1, 1.0),
+        host(44_100, 1, 1.0),
+        host(44_100, 1, 4.0),
+        host(48_000, 2, 1.0),
+    ];
+    let mut limited = false;
+    for audio in &cases {
+        let symbols = codeword(symbol_count(audio.frames(), audio.rate().hz()).expect("rate"));
+        for with_symbols in [false, true] {
+            let message = Message {
+                payload,
+                symbols: with_symbols.then_some(&symbols[..]),
+            };
+            let (whole, report) =
+                embed_reporting(audio, &key, &message, &EmbedParams::default()).expect("embed");
+            limited |= report.limiter.attenuated_frames > 0;
+            for blocks in [&[4_096][..], &[1, 777, 20_000, 3], &[1 << 20]] {
+                let (out, streamed_report) = streamed(audio, &key, &message, blocks);
+                let what = format!(
+                    "{} Hz, {} channel(s), symbols {with_symbols}, blocks {blocks:?}",
+                    audio.rate().hz(),
+                    audio.channel_count()
+                );
+                assert_eq!(out.len(), whole.channels().len(), "{what}");
+                for (a, b) in out.iter().zip(whole.channels()) {
+                    assert_eq!(a.len(), b.len(), "{what}");
+                    let first = a
+                        .iter()
+                        .zip(b)
+                        .position(|(x, y)| x.to_bits() != y.to_bits());
+                    assert_eq!(first, None, "{what}: first differing sample");
+                }
+                let (a, b) = (streamed_report.limiter, report.limiter);
+                assert_eq!(
+                    (
+                        a.ceiling,
+                        a.overshoot_frames,
+                        a.attenuated_frames,
+                        a.min_gain
+                    ),
+                    (
+                        b.ceiling,
+                        b.overshoot_frames,
+                        b.attenuated_frames,
+                        b.min_gain
+                    ),
+                    "{what}"
+                );
+                if audio.channel_count() == 1 {
+                    assert_eq!(a.energy_kept, b.energy_kept, "{what}");
+                }
+            }
+        }
+    }
+    assert!(limited, "some case must make the limiter fade the mark");
 }
