@@ -18,7 +18,7 @@ use crate::{Limits, MediaError, opus};
 
 /// Bytes read up front to recognise Ogg Opus: a 27-byte Ogg page header, up to 255 lacing
 /// values, then the 8-byte `OpusHead` magic (RFC 3533 §6, RFC 7845 §5.1).
-const SNIFF_LEN: usize = 27 + 255 + 8;
+pub(crate) const SNIFF_LEN: usize = 27 + 255 + 8;
 
 /// Decodes an in-memory file into planar `f32` audio.
 ///
@@ -134,7 +134,7 @@ fn decode_file_inner(path: &Path, limits: &Limits) -> Result<AudioBuffer, MediaE
     guarded(|| decode_symphonia(Box::new(file), hint, moov.as_deref(), open_ended, limits))
 }
 
-fn check_size(len: u64, limits: &Limits) -> Result<(), MediaError> {
+pub(crate) fn check_size(len: u64, limits: &Limits) -> Result<(), MediaError> {
     if len == 0 {
         return Err(MediaError::Empty { path: None });
     }
@@ -206,7 +206,7 @@ pub(crate) fn map_sym(e: SymError, frame: u64) -> MediaError {
 }
 
 /// Maps a probe failure: anything the prober could not place is "not audio".
-fn map_probe(e: SymError) -> MediaError {
+pub(crate) fn map_probe(e: SymError) -> MediaError {
     match e {
         SymError::Unsupported(msg) => MediaError::UnrecognisedFormat {
             path: None,
@@ -229,7 +229,7 @@ fn map_probe(e: SymError) -> MediaError {
 /// headers (found by `cargo fuzz run decode`). Layout per the RIFF/WAVE spec: `RIFF` len
 /// `WAVE`, then chunks of id, u32 LE length, body; the `fmt ` body holds format tag,
 /// channels (offset 2), rate, byte rate, block align, bits per sample (offset 14), all LE.
-fn precheck_wav(head: &[u8]) -> Result<(), MediaError> {
+pub(crate) fn precheck_wav(head: &[u8]) -> Result<(), MediaError> {
     let Some(riff) = head
         .windows(12)
         .position(|w| &w[..4] == b"RIFF" && &w[8..12] == b"WAVE")
@@ -272,7 +272,7 @@ fn precheck_wav(head: &[u8]) -> Result<(), MediaError> {
 /// library must not take its caller down for a malformed file. Everything the closure touches is
 /// dropped on unwind and never observed again, so `AssertUnwindSafe` is sound. This does not
 /// help under `panic = "abort"`, and the default panic hook still prints the message.
-fn guarded<T>(f: impl FnOnce() -> Result<T, MediaError>) -> Result<T, MediaError> {
+pub(crate) fn guarded<T>(f: impl FnOnce() -> Result<T, MediaError>) -> Result<T, MediaError> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|payload| {
         let what = payload
             .downcast_ref::<&str>()
@@ -414,7 +414,7 @@ fn decode_symphonia<'s>(
 /// valid bits the container declares, else the width the codec names. `None` for everything
 /// else: a lossy codec has no sample format to keep, and A-law, mu-law and ADPCM store 8 or
 /// 4-bit codes for about 13 bits of audio, which an 8-bit copy would lose.
-fn pcm_format(params: &AudioCodecParameters) -> Option<SampleFormat> {
+pub(crate) fn pcm_format(params: &AudioCodecParameters) -> Option<SampleFormat> {
     use symphonia::core::codecs::audio::well_known as w;
     let id = params.codec;
     if (w::CODEC_ID_PCM_F32LE..=w::CODEC_ID_PCM_F32BE_PLANAR).contains(&id) {

@@ -17,7 +17,7 @@ pub(crate) fn is_flac(sniff: &[u8]) -> bool {
     sniff.starts_with(b"fLaC")
 }
 
-fn corrupt(frame: u64, e: claxon::Error) -> MediaError {
+pub(crate) fn corrupt(frame: u64, e: claxon::Error) -> MediaError {
     MediaError::corrupt(frame, format!("FLAC: {e}"))
 }
 

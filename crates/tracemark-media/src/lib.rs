@@ -52,6 +52,7 @@ mod mp4_edit;
 mod opus;
 mod opus_demuxed;
 mod quantize;
+mod stream;
 mod wav;
 
 pub use decode::{decode_bytes, decode_file};
@@ -59,5 +60,6 @@ pub use encode::{encode_bytes, encode_bytes_as, encode_file};
 pub use error::MediaError;
 pub use format::{EncodeOptions, Format, Limits};
 pub use quantize::SampleChoice;
+pub use stream::{AudioStream, WavStreamWriter, open_stream};
 pub use tracemark_dsp::{AudioBuffer, SampleFormat, SampleRate};
 pub use wav::{WavSample, encode_wav};

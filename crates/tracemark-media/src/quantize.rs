@@ -50,6 +50,15 @@ pub(crate) fn resolve(
     format: Format,
     choice: SampleChoice,
 ) -> Result<Pcm, MediaError> {
+    resolve_for(audio.source_format(), format, choice)
+}
+
+/// [`resolve`] for audio whose source format is `source_format`.
+pub(crate) fn resolve_for(
+    source_format: Option<SampleFormat>,
+    format: Format,
+    choice: SampleChoice,
+) -> Result<Pcm, MediaError> {
     let default = match format {
         Format::Flac => Pcm::Int {
             bits: 16,
@@ -59,7 +68,7 @@ pub(crate) fn resolve(
     };
     let wanted = match choice {
         SampleChoice::FormatDefault => return Ok(default),
-        SampleChoice::Source => match audio.source_format() {
+        SampleChoice::Source => match source_format {
             Some(f) => f,
             None => return Ok(default),
         },
@@ -124,19 +133,26 @@ pub(crate) fn interleave(audio: &AudioBuffer, bits: u8, dither: bool) -> Vec<i32
 /// Whether every sample is an integer multiple of `1/scale` within range: requantising it
 /// then changes nothing.
 fn on_grid(audio: &AudioBuffer, scale: f64) -> bool {
-    audio.channels().iter().flatten().all(|&x| {
-        let v = f64::from(x) * scale;
-        v.fract() == 0.0 && v >= -scale && v < scale
-    })
+    audio
+        .channels()
+        .iter()
+        .flatten()
+        .all(|&x| on_grid_sample(x, scale))
+}
+
+/// Whether `x` is an integer multiple of `1/scale` within range.
+pub(crate) fn on_grid_sample(x: f32, scale: f64) -> bool {
+    let v = f64::from(x) * scale;
+    v.fract() == 0.0 && v >= -scale && v < scale
 }
 
 /// Triangular-PDF noise in LSB, from a fixed-seed xorshift64* generator (Marsaglia 2003,
 /// multiplier from Vigna, "An experimental exploration of Marsaglia's xorshift generators,
 /// scrambled", 2016): dither needs no secrecy, only independence from the signal.
-struct Tpdf(u64);
+pub(crate) struct Tpdf(u64);
 
 impl Tpdf {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self(0x9e37_79b9_7f4a_7c15)
     }
 
@@ -149,7 +165,7 @@ impl Tpdf {
     }
 
     /// In (-1, 1) LSB, triangular.
-    fn next_lsb(&mut self) -> f64 {
+    pub(crate) fn next_lsb(&mut self) -> f64 {
         self.uniform() - self.uniform()
     }
 }

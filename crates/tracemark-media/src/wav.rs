@@ -52,20 +52,7 @@ pub(crate) fn write(audio: &AudioBuffer, pcm: Pcm) -> Result<Vec<u8>, MediaError
         format: Format::Wav,
         reason: e.to_string(),
     };
-    let (bits_per_sample, sample_format) = match pcm {
-        Pcm::Float32 => (32, hound::SampleFormat::Float),
-        Pcm::Int { bits, .. } => (u16::from(bits), hound::SampleFormat::Int),
-    };
-    let spec = hound::WavSpec {
-        channels: u16::try_from(audio.channel_count()).map_err(|_| MediaError::EncodeChannels {
-            format: Format::Wav,
-            count: audio.channel_count(),
-            max: usize::from(u16::MAX),
-        })?,
-        sample_rate: audio.rate().hz(),
-        bits_per_sample,
-        sample_format,
-    };
+    let spec = spec(audio.rate().hz(), audio.channel_count(), pcm)?;
     let mut cursor = Cursor::new(Vec::new());
     let mut w = hound::WavWriter::new(&mut cursor, spec).map_err(err)?;
     match pcm {
@@ -84,6 +71,24 @@ pub(crate) fn write(audio: &AudioBuffer, pcm: Pcm) -> Result<Vec<u8>, MediaError
     }
     w.finalize().map_err(err)?;
     Ok(cursor.into_inner())
+}
+
+/// The header [`write`] gives a WAV of `channels` channels at `rate` in `pcm`.
+pub(crate) fn spec(rate: u32, channels: usize, pcm: Pcm) -> Result<hound::WavSpec, MediaError> {
+    let (bits_per_sample, sample_format) = match pcm {
+        Pcm::Float32 => (32, hound::SampleFormat::Float),
+        Pcm::Int { bits, .. } => (u16::from(bits), hound::SampleFormat::Int),
+    };
+    Ok(hound::WavSpec {
+        channels: u16::try_from(channels).map_err(|_| MediaError::EncodeChannels {
+            format: Format::Wav,
+            count: channels,
+            max: usize::from(u16::MAX),
+        })?,
+        sample_rate: rate,
+        bits_per_sample,
+        sample_format,
+    })
 }
 
 #[cfg(test)]
