@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use tracemark_watermark::{EmbedParams, Message, Payload, embed};
+use tracemark_watermark::{EmbedParams, Message, Payload};
 
 /// The service's default cap on decoded audio: 2 hours (the library's own is 4).
 const DEFAULT_MAX_DURATION_S: f64 = 2.0 * 3600.0;
@@ -558,18 +558,12 @@ fn run(cli: Cli) -> Result<i32> {
         } => {
             let key = mark::read_key(&key)?;
             let payload = Payload::from_hex(&payload).context("--payload")?;
-            let audio = mark::decode(&input)?;
-            let marked = embed(
-                &audio,
-                &key,
-                &Message {
-                    payload,
-                    symbols: None,
-                },
-                &EmbedParams { strength },
-            )
-            .with_context(|| format!("marking {}", input.display()))?;
-            mark::write(&marked, &output, bitrate).map(|()| 0)
+            let message = Message {
+                payload,
+                symbols: None,
+            };
+            let params = EmbedParams { strength };
+            mark::embed(&key, &message, &params, bitrate, &input, &output).map(|()| 0)
         }
         Command::Detect {
             key,

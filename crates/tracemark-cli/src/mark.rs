@@ -5,8 +5,13 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use serde_json::json;
 use tracemark_dsp::AudioBuffer;
-use tracemark_media::{EncodeOptions, Format, Limits, decode_file, encode_file};
-use tracemark_watermark::{WatermarkKey, detect_blind, detect_informed};
+use tracemark_media::{
+    AudioStream, EncodeOptions, Format, Limits, WavStreamWriter, decode_file, encode_file,
+    open_stream,
+};
+use tracemark_watermark::{
+    EmbedParams, Embedder, Message, Survey, WatermarkKey, detect_blind, detect_informed,
+};
 
 pub(crate) fn keygen(path: &Path) -> Result<()> {
     let mut bytes = [0u8; 32];
@@ -41,7 +46,95 @@ pub(crate) fn decode(path: &Path) -> Result<AudioBuffer> {
     Ok(decode_file(path, &Limits::default())?)
 }
 
-pub(crate) fn write(audio: &AudioBuffer, path: &Path, bitrate: Option<u32>) -> Result<()> {
+/// `tracemark embed`: marks `input` into `output` in two passes over the input (see
+/// `tracemark_watermark::Survey`), block by block, so that memory stays bounded whatever
+/// the recording's length when the output is WAV; other formats are encoded from the whole
+/// marked copy. The samples, and for WAV the bytes, are those of
+/// `tracemark_watermark::embed` followed by `tracemark_media::encode_file`.
+pub(crate) fn embed(
+    key: &WatermarkKey,
+    message: &Message<'_>,
+    params: &EmbedParams,
+    bitrate: Option<u32>,
+    input: &Path,
+    output: &Path,
+) -> Result<()> {
+    let format = output_format(output)?;
+    let limits = Limits::default();
+    let marking = || format!("marking {}", input.display());
+    let mut stream = open_stream(input, &limits)?;
+    let mut survey = Survey::new(stream.rate(), stream.channel_count()).with_context(marking)?;
+    while let Some(block) = stream.next_block()? {
+        survey.push(&planes(block)).with_context(marking)?;
+    }
+    let survey = survey.finish().with_context(marking)?;
+    let mut stream = open_stream(input, &limits)?;
+    if (stream.rate(), stream.channel_count()) != (survey.rate(), survey.channels()) {
+        bail!("{} changed while it was being marked", input.display());
+    }
+    let mut embedder = Embedder::new(survey, key, message, params).with_context(marking)?;
+    let mut marked = vec![Vec::new(); stream.channel_count()];
+    if format != Format::Wav {
+        let mut all = vec![Vec::new(); stream.channel_count()];
+        while let Some(block) = stream.next_block()? {
+            embedder
+                .push(&planes(block), &mut all)
+                .with_context(marking)?;
+        }
+        embedder.finish(&mut all).with_context(marking)?;
+        let audio = AudioBuffer::try_new(stream.rate(), all)
+            .with_context(marking)?
+            .with_source_format(stream.source_format());
+        return write(&audio, output, bitrate);
+    }
+    // Written beside the output and renamed into place once whole, so a failure never
+    // leaves a partial copy under the output's name.
+    let partial = partial_path(output);
+    let written = (|| -> Result<()> {
+        let mut writer = WavStreamWriter::create(
+            &partial,
+            stream.rate(),
+            stream.channel_count(),
+            stream.source_format(),
+        )?;
+        let mut pass = |embedder: &mut Embedder, stream: &mut AudioStream| -> Result<bool> {
+            let Some(block) = stream.next_block()? else {
+                return Ok(false);
+            };
+            embedder
+                .push(&planes(block), &mut marked)
+                .with_context(marking)?;
+            writer.write(&marked)?;
+            marked.iter_mut().for_each(Vec::clear);
+            Ok(true)
+        };
+        while pass(&mut embedder, &mut stream)? {}
+        embedder.finish(&mut marked).with_context(marking)?;
+        writer.write(&marked)?;
+        writer.finish()?;
+        std::fs::rename(&partial, output)
+            .with_context(|| format!("moving {} to {}", partial.display(), output.display()))
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&partial);
+    }
+    written
+}
+
+/// One block's channels as slices.
+fn planes(block: &[Vec<f32>]) -> Vec<&[f32]> {
+    block.iter().map(Vec::as_slice).collect()
+}
+
+/// `.NAME.partial` beside `output`.
+fn partial_path(output: &Path) -> std::path::PathBuf {
+    let name = output
+        .file_name()
+        .map_or_else(|| "output".into(), |n| n.to_string_lossy().into_owned());
+    output.with_file_name(format!(".{name}.partial"))
+}
+
+fn output_format(path: &Path) -> Result<Format> {
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
     let Some(format) = Format::from_extension(ext) else {
         bail!(
@@ -49,6 +142,11 @@ pub(crate) fn write(audio: &AudioBuffer, path: &Path, bitrate: Option<u32>) -> R
             path.display()
         );
     };
+    Ok(format)
+}
+
+pub(crate) fn write(audio: &AudioBuffer, path: &Path, bitrate: Option<u32>) -> Result<()> {
+    let format = output_format(path)?;
     encode_file(
         audio,
         path,
@@ -119,5 +217,68 @@ pub(crate) fn print_report(report: &serde_json::Value, json: bool) {
         println!(
             "{mode}: no mark of this key found (best false-alarm probability {p:.2e}, threshold 1e-9)"
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tracemark_media::{SampleFormat, decode_bytes, encode_bytes};
+    use tracemark_watermark::Payload;
+
+    /// The committed excerpt of a real call (assets/), as `tracemark embed`'s input.
+    fn excerpt() -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/call-en-8k-excerpt.flac")
+    }
+
+    #[test]
+    fn streamed_embed_writes_the_bytes_of_embed_then_encode() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let call = decode_file(&excerpt(), &Limits::default()).expect("excerpt");
+        let wide = tracemark_dsp::resample(&call.channels()[0], 8_000, 44_100).expect("44.1k");
+        let wide = AudioBuffer::mono(
+            tracemark_dsp::SampleRate::try_new(44_100).expect("rate"),
+            wide,
+        )
+        .expect("buffer")
+        .with_source_format(Some(SampleFormat::Int { bits: 16 }));
+        let wav = dir.path().join("call-44k.wav");
+        std::fs::write(
+            &wav,
+            encode_bytes(&wide, Format::Wav, &EncodeOptions::default()).expect("encode"),
+        )
+        .expect("write");
+        let key = WatermarkKey::from_bytes([3; 32]);
+        let message = Message {
+            payload: Payload::from_hex("00000000cafef00d").expect("payload"),
+            symbols: None,
+        };
+        let params = EmbedParams::default();
+        for (input, out) in [
+            (excerpt(), "from-flac.wav"),
+            (wav, "from-wav.wav"),
+            (excerpt(), "copy.flac"),
+        ] {
+            let output = dir.path().join(out);
+            embed(&key, &message, &params, None, &input, &output).expect("streamed embed");
+            let original = decode_file(&input, &Limits::default()).expect("decode");
+            let marked =
+                tracemark_watermark::embed(&original, &key, &message, &params).expect("embed");
+            let format = output_format(&output).expect("format");
+            let want = encode_bytes(&marked, format, &EncodeOptions::default()).expect("encode");
+            let got = std::fs::read(&output).expect("read");
+            assert!(
+                got == want,
+                "{}: bytes differ from embed + encode",
+                output.display()
+            );
+            assert!(decode_bytes(&got, None, &Limits::default()).is_ok());
+        }
+        // Nothing is left beside the outputs.
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .expect("dir")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        assert_eq!(names.len(), 4, "{names:?}");
     }
 }
