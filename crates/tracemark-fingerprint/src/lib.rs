@@ -73,7 +73,7 @@ pub use authenticity::{
     AuthenticityMap, MapOptions, Missing, Segment, SegmentStatus, authenticity_map,
 };
 pub use error::FingerprintError;
-pub use index::{Candidate, Change, Index, MATCH_MAX_FALSE_P, MATCH_MIN_HASHES};
+pub use index::{Candidate, Change, EARLY_MATCH_P, Index, MATCH_MAX_FALSE_P, MATCH_MIN_HASHES};
 pub use peaks::{
     BAND_HZ, FRAME_LEN, Fingerprint, HOP, MAX_SAMPLES, Peak, SAMPLE_RATE_HZ, TICK_SAMPLES,
     TICKS_PER_HOP, fingerprint,

@@ -82,6 +82,31 @@ fn a_ten_second_clip_names_its_recording_and_offset() {
 }
 
 #[test]
+fn the_identity_search_ends_early_only_where_the_full_search_agrees() {
+    let c = corpus();
+    let index = speech_index(&c);
+    for (x, id, start) in [(&c.call, 1, 12.3), (&c.libri, 2, 3.2)] {
+        let clip = common::add_noise(&common::cut(x, start, start + 10.0), 10.0, 5);
+        let fp = fingerprint(&clip).unwrap();
+        let (quick, full) = (index.query(&fp), index.query_exhaustive(&fp));
+        assert!(
+            quick[0].is_match() && full[0].is_match(),
+            "{quick:?} {full:?}"
+        );
+        assert_eq!(quick[0].recording_id, id);
+        assert_eq!(quick[0].recording_id, full[0].recording_id);
+        assert!((quick[0].offset_s - full[0].offset_s).abs() <= 0.05);
+        assert!((quick[0].speed - full[0].speed).abs() <= 0.005);
+        // Corrected for the same tests: the same p-value where the same hypothesis won.
+        assert!(quick[0].false_match_p <= tracemark_fingerprint::EARLY_MATCH_P);
+    }
+    // Unrelated audio: the identity search finds nothing, the full search runs, and
+    // neither names a recording.
+    let fp = fingerprint(&common::cut(&c.music, 2.0, 12.0)).unwrap();
+    assert!(index.query(&fp).iter().all(|c| !c.is_match()));
+}
+
+#[test]
 fn speed_changes_up_to_ten_percent_are_identified_with_their_factor() {
     let c = corpus();
     let index = speech_index(&c);
