@@ -59,14 +59,31 @@ pub struct Survey {
     frames: u64,
 }
 
-/// What the first pass learnt: all [`Embedder`] needs besides the audio itself.
-#[derive(Debug, Clone, PartialEq)]
+/// What the first pass learnt: all [`Embedder`] needs besides the audio itself (and, for
+/// a recording of up to 15 minutes, its 8 kHz downmix, so that the second pass need not
+/// compute it again).
+#[derive(Clone, PartialEq)]
 pub struct SurveyResult {
     rate: SampleRate,
     channels: usize,
     frames: u64,
+    /// The whole 8 kHz downmix, when short enough to keep.
+    mix: Option<Vec<f32>>,
     gates: Vec<f32>,
     peak: f32,
+}
+
+impl std::fmt::Debug for SurveyResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SurveyResult")
+            .field("rate", &self.rate)
+            .field("channels", &self.channels)
+            .field("frames", &self.frames)
+            .field("gated_frames", &self.gates.len())
+            .field("peak", &self.peak)
+            .field("kept_mix", &self.mix.as_ref().map(Vec::len))
+            .finish()
+    }
 }
 
 impl SurveyResult {
@@ -99,7 +116,7 @@ impl Survey {
         Ok(Self {
             rate,
             channels,
-            mix: NarrowBand::new(rate.hz())?,
+            mix: NarrowBand::new(rate.hz())?.keeping(),
             stft,
             scratch,
             energies: Vec::new(),
@@ -136,6 +153,7 @@ impl Survey {
             rate: self.rate,
             channels: self.channels,
             frames: self.frames,
+            mix: self.mix.keep.take(),
             gates: frame_gates(&self.energies),
             peak: self.peak,
         })
@@ -190,7 +208,7 @@ impl Embedder {
     /// # Errors
     /// As [`embed`](crate::embed): a strength out of range, an empty codeword.
     pub fn new(
-        survey: SurveyResult,
+        mut survey: SurveyResult,
         key: &WatermarkKey,
         message: &Message<'_>,
         params: &EmbedParams,
@@ -220,7 +238,10 @@ impl Embedder {
             marked: vec![Complex32::default(); stft.bins()],
             stft,
             scratch,
-            mix: NarrowBand::new(rate)?,
+            mix: match survey.mix.take() {
+                Some(samples) => NarrowBand::replaying(rate, samples)?,
+                None => NarrowBand::new(rate)?,
+            },
             own,
             marks,
             host: vec![Vec::new(); channels],
@@ -294,7 +315,12 @@ impl Embedder {
     /// Marks every 8 kHz frame whose samples are all in (all of them once `total`, the
     /// 8 kHz length, is known).
     fn mark_frames(&mut self, total: Option<u64>) -> Result<(), WatermarkError> {
-        while let Some(f) = self.mix.next_frame(&self.stft, &mut self.scratch, total) {
+        // Every channel's band is cut in step with the downmix's (whose samples may come
+        // from the first pass, ahead of the channels').
+        while self.own.iter().all(|own| own.ready(&self.stft, total)) {
+            let Some(f) = self.mix.next_frame(&self.stft, &mut self.scratch, total) else {
+                break;
+            };
             let gate = self.survey.gates.get(f).copied().unwrap_or(0.0);
             self.marker
                 .frame_gains(f, gate, &self.mix.band, &mut self.gains);
@@ -397,6 +423,24 @@ struct NarrowBand {
     band: Vec<Complex32>,
     mixed: Vec<f32>,
     narrow: Vec<f32>,
+    /// Every 8 kHz sample handed to `samples` so far, while there are at most
+    /// [`CACHE_SAMPLES`] (the first pass keeps them so the second need not resample).
+    keep: Option<Vec<f32>>,
+    /// In the second pass, the first pass's samples, handed out at the pace of the input
+    /// (`rate` Hz, `pushed` frames so far) instead of resampling.
+    replay: Option<Replay>,
+}
+
+/// The 8 kHz downmix of a recording up to this long (15 minutes, 29 MB) is kept from the
+/// first pass for the second.
+const CACHE_SAMPLES: usize = 15 * 60 * DETECT_RATE as usize;
+
+#[derive(Debug)]
+struct Replay {
+    samples: Vec<f32>,
+    handed: usize,
+    rate: u32,
+    pushed: u64,
 }
 
 impl NarrowBand {
@@ -409,12 +453,55 @@ impl NarrowBand {
             band: Vec::with_capacity(BAND_BINS),
             mixed: Vec::new(),
             narrow: Vec::new(),
+            keep: None,
+            replay: None,
         })
+    }
+
+    /// Keeps what it resamples, up to [`CACHE_SAMPLES`], for [`Self::replaying`].
+    fn keeping(mut self) -> Self {
+        self.keep = Some(Vec::new());
+        self
+    }
+
+    /// A band that hands out `samples` (the whole 8 kHz signal, as a first pass resampled
+    /// it from `rate` Hz) instead of resampling.
+    fn replaying(rate: u32, samples: Vec<f32>) -> Result<Self, WatermarkError> {
+        let mut band = Self::new(rate)?;
+        band.replay = Some(Replay {
+            samples,
+            handed: 0,
+            rate,
+            pushed: 0,
+        });
+        Ok(band)
+    }
+
+    fn received(&mut self) {
+        if let Some(keep) = &mut self.keep {
+            if keep.len() + self.narrow.len() > CACHE_SAMPLES {
+                self.keep = None;
+            } else {
+                keep.extend_from_slice(&self.narrow);
+            }
+        }
+        self.samples.extend_from_slice(&self.narrow);
     }
 
     /// Feeds a block: one channel as it is, several downmixed as `AudioBuffer::downmix`
     /// does.
     fn push(&mut self, block: &[&[f32]]) -> Result<(), WatermarkError> {
+        if let Some(replay) = &mut self.replay {
+            // As much as the resampler would have given, roughly: the pace only bounds
+            // what waits for its host frames, never what is computed.
+            replay.pushed += block.first().map_or(0, |c| c.len()) as u64;
+            let due = (replay.pushed * u64::from(DETECT_RATE)).div_ceil(u64::from(replay.rate));
+            let due = (due as usize).min(replay.samples.len());
+            self.samples
+                .extend_from_slice(&replay.samples[replay.handed..due.max(replay.handed)]);
+            replay.handed = due.max(replay.handed);
+            return Ok(());
+        }
         self.narrow.clear();
         match block {
             [one] => self.down.push(one, &mut self.narrow)?,
@@ -427,15 +514,21 @@ impl NarrowBand {
                 self.down.push(&self.mixed, &mut self.narrow)?;
             }
         }
-        self.samples.extend_from_slice(&self.narrow);
+        self.received();
         Ok(())
     }
 
     /// Ends the input; returns the 8 kHz length.
     fn finish(&mut self) -> Result<u64, WatermarkError> {
-        self.narrow.clear();
-        self.down.finish(&mut self.narrow)?;
-        self.samples.extend_from_slice(&self.narrow);
+        if let Some(replay) = &mut self.replay {
+            self.samples
+                .extend_from_slice(&replay.samples[replay.handed..]);
+            replay.handed = replay.samples.len();
+        } else {
+            self.narrow.clear();
+            self.down.finish(&mut self.narrow)?;
+            self.received();
+        }
         Ok(self.at + self.samples.len() as u64)
     }
 
@@ -448,22 +541,27 @@ impl NarrowBand {
         scratch: &mut StftScratch,
         total: Option<u64>,
     ) -> Option<usize> {
-        let (len, hop) = (stft.len() as u64, stft.hop() as u64);
-        let end = self.at + self.samples.len() as u64;
-        let start = self.next_frame as u64 * hop;
-        let ready = match total {
-            Some(total) => start < total,
-            None => start + len <= end,
-        };
-        if !ready {
+        if !self.ready(stft, total) {
             return None;
         }
+        let start = self.next_frame as u64 * stft.hop() as u64;
         let spec = stft.analyze(&self.samples, (start - self.at) as isize, scratch);
         self.band.clear();
         self.band
             .extend_from_slice(&spec[BAND_LO..BAND_LO + BAND_BINS]);
         self.next_frame += 1;
         Some(self.next_frame - 1)
+    }
+
+    /// Whether [`Self::next_frame`] would cut a frame.
+    fn ready(&self, stft: &Stft, total: Option<u64>) -> bool {
+        let (len, hop) = (stft.len() as u64, stft.hop() as u64);
+        let end = self.at + self.samples.len() as u64;
+        let start = self.next_frame as u64 * hop;
+        match total {
+            Some(total) => start < total,
+            None => start + len <= end,
+        }
     }
 
     /// Drops the samples before the next frame's start: no frame reads them again.
