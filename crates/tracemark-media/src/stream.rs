@@ -467,17 +467,19 @@ impl AudioStream {
 /// dither when it is finished (reading back the integers it wrote, which hold the samples
 /// exactly), so the file is the one the whole-buffer writer makes either way.
 pub struct WavStreamWriter {
-    writer: Option<hound::WavWriter<std::io::BufWriter<File>>>,
+    file: std::io::BufWriter<File>,
     path: PathBuf,
     pcm: Pcm,
     channels: usize,
+    /// Where the samples start: the header is hound's, as [`crate::encode_bytes`] writes it.
+    data_offset: u64,
     noise: Tpdf,
     /// Interleaved samples written, and how many at the start were written without
     /// dither while dither turned out to be needed.
     written: u64,
     dithering: bool,
     plain_prefix: u64,
-    interleaved: Vec<i32>,
+    bytes: Vec<u8>,
 }
 
 impl std::fmt::Debug for WavStreamWriter {
@@ -506,26 +508,41 @@ impl WavStreamWriter {
     ) -> Result<Self, MediaError> {
         let pcm = resolve_for(source_format, Format::Wav, SampleChoice::Source)?;
         let spec = crate::wav::spec(rate.hz(), channels, pcm)?;
-        let writer =
-            hound::WavWriter::create(path, spec).map_err(|e| encode_error(e).with_path(path))?;
+        // hound's own header, for no samples yet; its last field is the data length.
+        let mut header = std::io::Cursor::new(Vec::new());
+        hound::WavWriter::new(&mut header, spec)
+            .and_then(hound::WavWriter::finalize)
+            .map_err(encode_error)?;
+        let header = header.into_inner();
+        let io = |e: std::io::Error| MediaError::io(e).with_path(path);
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(path)
+            .map_err(io)?;
+        let mut file = std::io::BufWriter::with_capacity(1 << 18, file);
+        file.write_all(&header).map_err(io)?;
         Ok(Self {
-            writer: Some(writer),
+            file,
             path: path.to_path_buf(),
             pcm,
             channels,
+            data_offset: header.len() as u64,
             noise: Tpdf::new(),
             written: 0,
             dithering: false,
             plain_prefix: 0,
-            interleaved: Vec::new(),
+            bytes: Vec::new(),
         })
     }
 
     /// Appends a block: `block[c]` holds channel `c`'s frames, all of one length.
     ///
     /// # Errors
-    /// [`MediaError::Encode`] for a block of the wrong shape; write failures, naming the
-    /// file.
+    /// [`MediaError::Encode`] for a block of the wrong shape or a file past 4 GiB; write
+    /// failures, naming the file.
     pub fn write(&mut self, block: &[Vec<f32>]) -> Result<(), MediaError> {
         let frames = block.first().map_or(0, Vec::len);
         if block.len() != self.channels || block.iter().any(|c| c.len() != frames) {
@@ -538,23 +555,20 @@ impl WavStreamWriter {
                 ),
             });
         }
-        let path = self.path.clone();
-        let fail = |e: hound::Error| encode_error(e).with_path(&path);
-        let Some(writer) = self.writer.as_mut() else {
-            return Ok(());
-        };
+        self.bytes.clear();
         match self.pcm {
             Pcm::Float32 => {
                 for i in 0..frames {
                     for ch in block {
-                        writer.write_sample(ch[i]).map_err(fail)?;
+                        self.bytes.extend_from_slice(&ch[i].to_le_bytes());
                     }
                 }
             }
             Pcm::Int { bits, dither } => {
                 let scale = f64::from(1u32 << (bits - 1));
                 let (lo, hi) = (-scale, scale - 1.0);
-                self.interleaved.clear();
+                let width = usize::from(bits.div_ceil(8));
+                let mut at = self.written;
                 for i in 0..frames {
                     for ch in block {
                         let x = ch[i];
@@ -563,29 +577,36 @@ impl WavStreamWriter {
                         let d = self.noise.next_lsb();
                         if dither && !self.dithering && !on_grid_sample(x, scale) {
                             self.dithering = true;
-                            self.plain_prefix = self.written + self.interleaved.len() as u64;
+                            self.plain_prefix = at;
                         }
                         let d = if self.dithering { d } else { 0.0 };
-                        self.interleaved
-                            .push(round_clamped(f64::from(x) * scale + d, lo, hi));
-                    }
-                }
-                if bits == 16 {
-                    let mut w16 = writer.get_i16_writer(self.interleaved.len() as u32);
-                    for &v in &self.interleaved {
-                        // Within 16 bits: clamped above.
-                        w16.write_sample(v as i16);
-                    }
-                    w16.flush().map_err(fail)?;
-                } else {
-                    for &v in &self.interleaved {
-                        writer.write_sample(v).map_err(fail)?;
+                        let v = round_clamped(f64::from(x) * scale + d, lo, hi);
+                        push_int(&mut self.bytes, v, width);
+                        at += 1;
                     }
                 }
             }
         }
-        self.written += (frames * self.channels) as u64;
+        let samples = (frames * self.channels) as u64;
+        let data = (self.written + samples) * u64::from(self.pcm_width());
+        if self.data_offset - 8 + data > u64::from(u32::MAX) {
+            return Err(MediaError::Encode {
+                format: Format::Wav,
+                reason: "a WAV file cannot hold more than 4 GiB".into(),
+            });
+        }
+        self.file
+            .write_all(&self.bytes)
+            .map_err(|e| MediaError::io(e).with_path(&self.path))?;
+        self.written += samples;
         Ok(())
+    }
+
+    fn pcm_width(&self) -> u8 {
+        match self.pcm {
+            Pcm::Float32 => 4,
+            Pcm::Int { bits, .. } => bits.div_ceil(8),
+        }
     }
 
     /// Finishes the file (and, where dither turned out to be needed, dithers the samples
@@ -593,20 +614,40 @@ impl WavStreamWriter {
     ///
     /// # Errors
     /// Write failures, naming the file.
-    pub fn finish(mut self) -> Result<(), MediaError> {
+    pub fn finish(self) -> Result<(), MediaError> {
         let path = self.path.clone();
-        if let Some(writer) = self.writer.take() {
-            writer
-                .finalize()
-                .map_err(|e| encode_error(e).with_path(&path))?;
+        self.finish_inner()
+            .map_err(|e| MediaError::io(e).with_path(&path))
+    }
+
+    fn finish_inner(mut self) -> std::io::Result<()> {
+        self.file.flush()?;
+        let data = self.written * u64::from(self.pcm_width());
+        // As hound's `update_header`: the RIFF size, then the data chunk's. Both fit in
+        // `u32`: `write` refuses more.
+        let riff = (self.data_offset - 8 + data) as u32;
+        let file = self.file.get_mut();
+        file.seek(SeekFrom::Start(4))?;
+        file.write_all(&riff.to_le_bytes())?;
+        file.seek(SeekFrom::Start(self.data_offset - 4))?;
+        file.write_all(&(data as u32).to_le_bytes())?;
+        if let (true, Pcm::Int { bits, .. }) = (self.dithering, self.pcm)
+            && self.plain_prefix > 0
+        {
+            dither_prefix(file, self.data_offset, bits, self.plain_prefix)?;
         }
-        if let (true, Pcm::Int { bits, .. }) = (self.dithering, self.pcm) {
-            if self.plain_prefix > 0 {
-                dither_prefix(&path, bits, self.plain_prefix)
-                    .map_err(|e| MediaError::io(e).with_path(&path))?;
-            }
-        }
-        Ok(())
+        file.flush()
+    }
+}
+
+/// Appends `v` as a WAV integer sample of `width` bytes (8 bits unsigned, offset 128, as
+/// hound writes it; wider ones signed little-endian).
+fn push_int(out: &mut Vec<u8>, v: i32, width: usize) {
+    match width {
+        1 => out.push((v + 128) as u8),
+        2 => out.extend_from_slice(&(v as i16).to_le_bytes()),
+        3 => out.extend_from_slice(&v.to_le_bytes()[..3]),
+        _ => out.extend_from_slice(&v.to_le_bytes()),
     }
 }
 
@@ -633,15 +674,10 @@ fn encode_error(e: hound::Error) -> MediaError {
     }
 }
 
-/// Rewrites the first `count` samples of the integer WAV at `path` with the dither the
+/// Rewrites the first `count` samples of the integer WAV `file` (samples from `offset`) with the dither the
 /// whole-buffer writer gives them (the samples lay on the grid, so each integer is its
 /// sample exactly).
-fn dither_prefix(path: &Path, bits: u8, count: u64) -> std::io::Result<()> {
-    let mut file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(path)?;
-    let offset = data_offset(&mut file)?;
+fn dither_prefix(file: &mut File, offset: u64, bits: u8, count: u64) -> std::io::Result<()> {
     let width = usize::from(bits.div_ceil(8));
     let scale = f64::from(1u32 << (bits - 1));
     let (lo, hi) = (-scale, scale - 1.0);
@@ -663,25 +699,7 @@ fn dither_prefix(path: &Path, bits: u8, count: u64) -> std::io::Result<()> {
         file.write_all(buf)?;
         done += n as u64;
     }
-    file.flush()
-}
-
-/// Offset of the first sample: the body of the `data` chunk.
-fn data_offset(file: &mut File) -> std::io::Result<u64> {
-    let bad = || std::io::Error::new(std::io::ErrorKind::InvalidData, "no data chunk");
-    let mut at = 12u64;
-    let mut header = [0u8; 8];
-    loop {
-        file.seek(SeekFrom::Start(at))?;
-        file.read_exact(&mut header).map_err(|_| bad())?;
-        let len = u64::from(u32::from_le_bytes([
-            header[4], header[5], header[6], header[7],
-        ]));
-        if &header[..4] == b"data" {
-            return Ok(at + 8);
-        }
-        at += 8 + len + (len & 1);
-    }
+    Ok(())
 }
 
 /// A WAV integer sample of 1 (unsigned, offset 128) to 4 bytes (signed, little-endian).
