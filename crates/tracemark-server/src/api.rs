@@ -320,14 +320,17 @@ pub struct IssuanceView {
     pub url: String,
 }
 
-fn issuance_view(i: &Issuance, recipients: &[Recipient]) -> IssuanceView {
+/// `names`: recipient names by id (a recording may be issued to 100,000).
+fn issuance_view(
+    i: &Issuance,
+    names: &std::collections::HashMap<&tracemark_vault::RecipientId, &str>,
+) -> IssuanceView {
     IssuanceView {
         id: i.id.to_string(),
         recipient_id: i.recipient_id.to_string(),
-        recipient: recipients
-            .iter()
-            .find(|r| r.id == i.recipient_id)
-            .map_or_else(|| i.recipient_id.to_string(), |r| r.name.clone()),
+        recipient: names
+            .get(&i.recipient_id)
+            .map_or_else(|| i.recipient_id.to_string(), |n| (*n).to_string()),
         format: i.format.clone(),
         copy_sha256: i.copy_sha256.to_hex(),
         issued_at: millis(i.issued_at),
@@ -409,12 +412,13 @@ async fn recording(
     let (r, issued, recipients) = s
         .blocking(move |v| Ok((v.recording(&id)?, v.issuances_of(&id)?, v.recipients()?)))
         .await?;
+    let names = recipients
+        .iter()
+        .map(|r| (&r.id, r.name.as_str()))
+        .collect();
     Ok(Json(RecordingDetail {
         recording: RecordingView::from(&r),
-        issuances: issued
-            .iter()
-            .map(|i| issuance_view(i, &recipients))
-            .collect(),
+        issuances: issued.iter().map(|i| issuance_view(i, &names)).collect(),
     }))
 }
 

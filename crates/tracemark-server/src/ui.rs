@@ -448,8 +448,8 @@ async fn recordings_page(State(s): State<Shared>, p: Result<Principal, ApiError>
                 h2 { "Upload an original" }
                 label for="title" { "Title" }
                 input id="title" name="title" required maxlength="500";
-                label for="file" { "Audio file" }
-                input id="file" name="file" type="file" required accept="audio/*,video/*";
+                label for="file" { "Audio file, or a transcript alone (UTF-8 text)" }
+                input id="file" name="file" type="file" required accept="audio/*,video/*,text/plain,.txt,.md";
                 button type="submit" { "Upload" }
                 progress id="upload-progress" max="1" value="0" hidden aria-label="upload progress" {}
                 p.status role="status" aria-live="polite" {}
@@ -462,8 +462,13 @@ async fn recordings_page(State(s): State<Shared>, p: Result<Principal, ApiError>
                         tr {
                             td { a href={ "/recordings/" (r.id) } { (r.title) } }
                             td.mono { (r.id) }
-                            td { (format!("{:.1} s", r.duration_s)) }
-                            td { (r.format) " · " (r.sample_rate) " Hz · " (r.channels) " ch" }
+                            @if tracemark_vault::is_text_only(r) {
+                                td { "text" }
+                                td { "transcript alone" }
+                            } @else {
+                                td { (format!("{:.1} s", r.duration_s)) }
+                                td { (r.format) " · " (r.sample_rate) " Hz · " (r.channels) " ch" }
+                            }
                             td { (at(r.ingested_at.0)) }
                         }
                     }
@@ -483,12 +488,16 @@ async fn recording_page(
     let (r, issued, recipients) = s
         .blocking(move |v| Ok((v.recording(&id)?, v.issuances_of(&id)?, v.recipients()?)))
         .await?;
+    let names: std::collections::HashMap<&tracemark_types::RecipientId, &str> = recipients
+        .iter()
+        .map(|x| (&x.id, x.name.as_str()))
+        .collect();
     let name_of = |id: &tracemark_types::RecipientId| {
-        recipients
-            .iter()
-            .find(|x| &x.id == id)
-            .map_or_else(|| id.to_string(), |x| x.name.clone())
+        names
+            .get(id)
+            .map_or_else(|| id.to_string(), |n| (*n).to_string())
     };
+    let text_only = tracemark_vault::is_text_only(&r);
     page(layout(
         &r.title,
         Some(&p),
@@ -497,13 +506,21 @@ async fn recording_page(
             dl.facts {
                 dt { "Id" } dd.mono { (r.id) }
                 dt { "SHA-256" } dd.mono { (r.sha256.to_hex()) }
-                dt { "Duration" } dd { (format!("{:.2} s", r.duration_s)) }
-                dt { "Audio" } dd { (r.format) ", " (r.sample_rate) " Hz, " (r.channels) " channel(s)" }
+                @if text_only {
+                    dt { "Content" } dd { "A transcript alone (text): each recipient is issued a marked text copy." }
+                } @else {
+                    dt { "Duration" } dd { (format!("{:.2} s", r.duration_s)) }
+                    dt { "Audio" } dd { (r.format) ", " (r.sample_rate) " Hz, " (r.channels) " channel(s)" }
+                }
                 dt { "Ingested" } dd { (at(r.ingested_at.0)) " (log entry " (r.log_index) ")" }
             }
-            figure {
-                canvas id="waveform" width="900" height="120" data-waveform={ "/api/v1/recordings/" (r.id) "/waveform" } role="img" aria-label="waveform of the original" {}
-                figcaption { "Waveform of the original. " a href={ "/api/v1/recordings/" (r.id) "/original" } { "Download the original" } " (logged)." }
+            @if text_only {
+                p { a href={ "/api/v1/recordings/" (r.id) "/original" } { "Download the original text" } " (logged)." }
+            } @else {
+                figure {
+                    canvas id="waveform" width="900" height="120" data-waveform={ "/api/v1/recordings/" (r.id) "/waveform" } role="img" aria-label="waveform of the original" {}
+                    figcaption { "Waveform of the original. " a href={ "/api/v1/recordings/" (r.id) "/original" } { "Download the original" } " (logged)." }
+                }
             }
             form.card id="issue" data-issue={ "/api/v1/recordings/" (r.id) "/copies" } {
                 h2 { "Issue marked copies" }
