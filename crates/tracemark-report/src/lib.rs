@@ -10,7 +10,7 @@
 
 use std::fmt::Write;
 
-use tracemark_types::{Medium, TraceReport};
+use tracemark_types::{FindingKind, Medium, TraceReport};
 
 /// Escapes text for HTML element content and attribute values.
 pub fn escape(s: &str) -> String {
@@ -32,7 +32,7 @@ pub fn escape(s: &str) -> String {
 pub const STYLE: &str = "body{font:15px/1.5 system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}\
 h1{font-size:1.5em}h2{font-size:1.15em;margin-top:2em;border-bottom:1px solid #ddd}\
 .verdict{font-size:1.15em;padding:1em;border-left:5px solid #555;background:#f6f6f6}\
-.verdict.accused{border-color:#b00020}table{border-collapse:collapse;width:100%}\
+.verdict.accused{border-color:#b00020}.finding{padding:.2em 1em;border-left:5px solid #999}table{border-collapse:collapse;width:100%}\
 td,th{border:1px solid #ddd;padding:.3em .5em;text-align:left;font-variant-numeric:tabular-nums}\
 th{background:#f0f0f0}.mono{font-family:ui-monospace,monospace;font-size:.9em;word-break:break-all}\
 .legend span{display:inline-block;width:1em;height:1em;vertical-align:middle;margin:0 .3em 0 1em}\
@@ -97,6 +97,15 @@ pub fn render_fragment_with_text(
         if accused { " accused" } else { "" },
         escape(&r.verdict())
     );
+    // Nobody accused: which of the two things happened, in one sentence (issue 14 item 6).
+    if r.finding() != FindingKind::Accused {
+        let _ = writeln!(
+            h,
+            "<p class=\"finding\" id=\"finding\" data-finding=\"{}\">{}</p>",
+            r.finding().as_str(),
+            escape(&r.finding_statement())
+        );
+    }
     if r.medium != Medium::Text {
         timeline(&mut h, r);
     }

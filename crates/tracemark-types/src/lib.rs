@@ -29,7 +29,8 @@ pub use id::{
     UnixMillis, UserId, looks_like_id,
 };
 pub use report::{
-    Medium, RecipientStanding, ReportSegment, TextFindings, TextSegment, TraceReport,
+    Finding, FindingKind, Medium, PRESENCE_LEVEL, Power, RecipientStanding, ReportSegment,
+    TextFindings, TextSegment, TraceReport, wilson_interval,
 };
 pub use rows::{
     ApiToken, Issuance, Job, JobStatus, Recipient, Recording, Role, Session, TraceRow, Transcript,

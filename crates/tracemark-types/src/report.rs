@@ -89,6 +89,108 @@ impl Medium {
     }
 }
 
+/// What a trace found when it comes to copies, in one word (issue 14): who, if anyone, the
+/// evidence names, and when nobody, which of two things happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FindingKind {
+    /// Someone is accused.
+    Accused,
+    /// The leak carries this vault's mark (the presence test rejects "no mark" at
+    /// [`Finding::presence_level`]), but the evidence does not yet pin it on a copy.
+    MarkedUnresolved,
+    /// The leak matches a recording but carries no issued copy's mark.
+    NoIssuedCopy,
+    /// No recording of this vault was identified.
+    UnknownRecording,
+}
+
+impl FindingKind {
+    /// The JSON name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Accused => "accused",
+            Self::MarkedUnresolved => "marked_unresolved",
+            Self::NoIssuedCopy => "no_issued_copy",
+            Self::UnknownRecording => "unknown_recording",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "accused" => Self::Accused,
+            "marked_unresolved" => Self::MarkedUnresolved,
+            "no_issued_copy" => Self::NoIssuedCopy,
+            "unknown_recording" => Self::UnknownRecording,
+            _ => return None,
+        })
+    }
+}
+
+/// The power of a "no issued copy" finding: of `trials` simulated issued copies pushed
+/// through the channel estimated from the leak, `named` were named.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Power {
+    /// `named / trials`.
+    pub value: f64,
+    /// The 95 % Wilson score interval's lower end.
+    pub low: f64,
+    /// Its upper end.
+    pub high: f64,
+    /// Simulated copies.
+    pub trials: usize,
+    /// Simulated copies named.
+    pub named: usize,
+}
+
+impl Power {
+    /// `named` of `trials`, with the 95 % Wilson score interval (Wilson, JASA 22(158),
+    /// 1927; Brown, Cai and DasGupta, Stat. Sci. 16(2), 2001, recommend it over the
+    /// normal interval at small `trials` and proportions near 0 or 1).
+    pub fn from_counts(named: usize, trials: usize) -> Self {
+        let (low, high) = wilson_interval(named, trials);
+        Self {
+            value: if trials == 0 {
+                0.0
+            } else {
+                named as f64 / trials as f64
+            },
+            low,
+            high,
+            trials,
+            named,
+        }
+    }
+}
+
+/// The 95 % Wilson score interval of `k` successes in `n` trials (`(0, 1)` for none).
+pub fn wilson_interval(k: usize, n: usize) -> (f64, f64) {
+    if n == 0 {
+        return (0.0, 1.0);
+    }
+    let z = 1.959_963_984_540_054f64;
+    let (n, p) = (n as f64, k as f64 / n as f64);
+    let denom = 1.0 + z * z / n;
+    let centre = (p + z * z / (2.0 * n)) / denom;
+    let half = z * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt() / denom;
+    ((centre - half).max(0.0), (centre + half).min(1.0))
+}
+
+/// The audio analysis's finding (see [`TraceReport::finding`] for the one a report
+/// states, which also weighs quoted text).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Finding {
+    /// What the clip showed.
+    pub kind: FindingKind,
+    /// The level at which the presence test's p-value counts as "marked".
+    pub presence_level: f64,
+    /// With [`FindingKind::NoIssuedCopy`]: how often an issued copy through this channel
+    /// would have been named.
+    pub power: Option<Power>,
+    /// With [`FindingKind::MarkedUnresolved`]: an estimate of how many more seconds of
+    /// genuine audio through this channel an accusation would need.
+    pub more_seconds_needed: Option<f64>,
+}
+
 /// One issued recipient's standing.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecipientStanding {
@@ -154,6 +256,9 @@ pub struct TraceReport {
     pub medium: Medium,
     /// What the quoted text showed, when text was traced.
     pub text: Option<TextFindings>,
+    /// What the clip's audio showed about copies (absent in reports made before issue 14
+    /// item 6, and for text alone: [`TraceReport::finding`] derives it then).
+    pub finding: Option<Finding>,
 }
 
 /// The JSON shape, field for field.
@@ -180,6 +285,23 @@ struct Json {
     hypotheses_corrected_for: f64,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     text: Option<TextJson>,
+    /// Issue 14 item 6; older reports have none of these.
+    #[serde(default)]
+    finding: Option<String>,
+    #[serde(default)]
+    finding_statement: Option<String>,
+    #[serde(default)]
+    power: Option<f64>,
+    #[serde(default)]
+    power_interval: Option<(f64, f64)>,
+    #[serde(default)]
+    power_trials: Option<usize>,
+    #[serde(default)]
+    power_named: Option<usize>,
+    #[serde(default)]
+    presence_level: Option<f64>,
+    #[serde(default)]
+    more_seconds_needed: Option<f64>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -275,7 +397,135 @@ struct WatermarkJson {
     slots_observed: usize,
 }
 
+/// The presence test's level for "the leak carries this vault's mark" (issue 14 item 6):
+/// the watermark's p-value is a proven bound (docs/design/watermark.md section 5), so a
+/// leak without the mark is called marked with probability at most this.
+pub const PRESENCE_LEVEL: f64 = 1e-3;
+
 impl TraceReport {
+    /// What the report finds about copies: accused; marked but unresolved; no issued
+    /// copy's mark; or no recording. Audio keeps what the analysis found; quoted text
+    /// counts as marked when any of its variant sites was read.
+    pub fn finding(&self) -> FindingKind {
+        if self.recording.is_none() {
+            return FindingKind::UnknownRecording;
+        }
+        if self.accused().next().is_some() {
+            return FindingKind::Accused;
+        }
+        let audio = self
+            .finding
+            .map(|f| f.kind)
+            .filter(|k| matches!(k, FindingKind::MarkedUnresolved | FindingKind::NoIssuedCopy));
+        let present = self
+            .watermark_p_value
+            .is_some_and(|p| p <= self.presence_level());
+        let audio_marked = audio.map_or(present, |k| k == FindingKind::MarkedUnresolved);
+        let text_marked = self.text.as_ref().is_some_and(|t| t.sites_read > 0);
+        let marked = match self.medium {
+            Medium::Audio => audio_marked,
+            Medium::Text => text_marked,
+            Medium::AudioAndText => audio_marked || text_marked,
+        };
+        if marked {
+            FindingKind::MarkedUnresolved
+        } else {
+            FindingKind::NoIssuedCopy
+        }
+    }
+
+    /// The level the presence test was held to.
+    pub fn presence_level(&self) -> f64 {
+        self.finding.map_or(PRESENCE_LEVEL, |f| f.presence_level)
+    }
+
+    /// With "no issued copy": how often an issued copy through the leak's channel would
+    /// have been named (audio only).
+    pub fn power(&self) -> Option<Power> {
+        (self.finding() == FindingKind::NoIssuedCopy)
+            .then(|| self.finding.and_then(|f| f.power))
+            .flatten()
+    }
+
+    /// With "marked, unresolved": the estimate of more seconds of audio needed.
+    pub fn more_seconds_needed(&self) -> Option<f64> {
+        (self.finding() == FindingKind::MarkedUnresolved)
+            .then(|| self.finding.and_then(|f| f.more_seconds_needed))
+            .flatten()
+    }
+
+    /// The finding in one sentence.
+    pub fn finding_statement(&self) -> String {
+        match self.finding() {
+            FindingKind::UnknownRecording => {
+                "No recording of this vault was identified, so no copy can be named.".into()
+            }
+            FindingKind::Accused => {
+                let names: Vec<&str> = self.accused().map(|s| s.name.as_str()).collect();
+                format!(
+                    "The leak carries the mark of the copy issued to {}.",
+                    names.join(" and ")
+                )
+            }
+            FindingKind::MarkedUnresolved => self.unresolved_statement(),
+            FindingKind::NoIssuedCopy => self.no_copy_statement(),
+        }
+    }
+
+    fn unresolved_statement(&self) -> String {
+        let audio_marked = self.medium != Medium::Text
+            && self
+                .finding
+                .is_some_and(|f| f.kind == FindingKind::MarkedUnresolved);
+        if audio_marked || self.medium == Medium::Audio {
+            let more = match self.more_seconds_needed() {
+                Some(s) if s.is_finite() => format!(
+                    ": about {:.0} more seconds of this recording through the same channel would be needed (an estimate)",
+                    s.max(1.0).ceil()
+                ),
+                _ => String::new(),
+            };
+            format!(
+                "The leak carries this vault's mark (presence p <= {:.1e}) but the evidence cannot yet pin it on a copy{more}.",
+                self.watermark_p_value.unwrap_or(1.0)
+            )
+        } else {
+            let more = match self.text.as_ref().and_then(|t| t.more_words_needed) {
+                Some(n) if n > 0 => {
+                    format!(": about {n} more quoted words would be needed (an estimate)")
+                }
+                _ => String::new(),
+            };
+            format!(
+                "The quoted text shows {} of the transcript's variant sites, too few to pin it on a copy{more}.",
+                self.text.as_ref().map_or(0, |t| t.sites_read)
+            )
+        }
+    }
+
+    fn no_copy_statement(&self) -> String {
+        match self.power() {
+            Some(p) if p.low >= 0.95 => format!(
+                "The leak carries no issued copy's mark: it is the original recording or an intercept of it, not a recipient's copy; had it been any issued copy through the same channel, it would have been named with probability {:.3} ({:.3}-{:.3} over {} simulated copies).",
+                p.value, p.low, p.high, p.trials
+            ),
+            Some(p) => format!(
+                "The leak shows no issued copy's mark, but that is weak evidence that it is not a recipient's copy: had it been any issued copy through the same channel, it would have been named with probability only {:.2} ({:.2}-{:.2} over {} simulated copies).",
+                p.value, p.low, p.high, p.trials
+            ),
+            None if self.medium == Medium::Text => {
+                "The quoted words hold none of the transcript's variant sites, so they carry no copy's mark to attribute.".into()
+            }
+            None if self.recipients_scored == 0 => {
+                "No copy of this recording has been issued, so the leak is not a recipient's copy.".into()
+            }
+            None => format!(
+                "The leak carries no issued copy's mark (presence p = {:.2}); its power was not estimated.",
+                self.watermark_p_value.unwrap_or(1.0)
+            ),
+        }
+    }
+
     /// Accused recipients.
     pub fn accused(&self) -> impl Iterator<Item = &RecipientStanding> {
         self.standings.iter().filter(|s| s.accused)
@@ -425,6 +675,14 @@ impl TraceReport {
                 sites_erased: t.sites_erased,
                 more_words_needed: t.more_words_needed,
             }),
+            finding: Some(self.finding().as_str().into()),
+            finding_statement: Some(self.finding_statement()),
+            power: self.power().map(|p| p.value),
+            power_interval: self.power().map(|p| (p.low, p.high)),
+            power_trials: self.power().map(|p| p.trials),
+            power_named: self.power().map(|p| p.named),
+            presence_level: Some(self.presence_level()),
+            more_seconds_needed: self.more_seconds_needed(),
         }
     }
 
@@ -444,6 +702,26 @@ impl TraceReport {
     /// left at their defaults: the JSON carries id, title, hash and duration).
     pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
         let j: Json = serde_json::from_str(text)?;
+        let finding = j
+            .finding
+            .as_deref()
+            .and_then(FindingKind::parse)
+            .map(|kind| Finding {
+                kind,
+                presence_level: j.presence_level.unwrap_or(PRESENCE_LEVEL),
+                power: j.power.zip(j.power_interval).zip(j.power_trials).map(
+                    |((value, (low, high)), trials)| Power {
+                        value,
+                        low,
+                        high,
+                        trials,
+                        named: j
+                            .power_named
+                            .unwrap_or((value * trials as f64).round() as usize),
+                    },
+                ),
+                more_seconds_needed: j.more_seconds_needed,
+            });
         let mut segments = Vec::new();
         let mut text_segments = Vec::new();
         for s in j.segments {
@@ -537,6 +815,7 @@ impl TraceReport {
                 missing: text_missing,
                 more_words_needed: t.more_words_needed,
             }),
+            finding,
         })
     }
 }
@@ -614,6 +893,12 @@ mod tests {
             medium: Medium::Audio,
             text: None,
             recipients_scored: 1,
+            finding: Some(Finding {
+                kind: FindingKind::Accused,
+                presence_level: PRESENCE_LEVEL,
+                power: None,
+                more_seconds_needed: None,
+            }),
         }
     }
 
@@ -676,6 +961,78 @@ mod tests {
         assert_eq!(v["segments"][0]["quoted"], false);
         assert_eq!(v["missing"][0]["original_start_word"], 120);
         assert!(v["verdict"].as_str().unwrap_or("").contains("transcript"));
+    }
+
+    #[test]
+    fn a_no_issued_copy_finding_round_trips_with_its_power() {
+        let mut r = report();
+        r.standings[0].accused = false;
+        r.standings[0].corrected_p_value = 0.5;
+        r.watermark_p_value = Some(0.4);
+        r.finding = Some(Finding {
+            kind: FindingKind::NoIssuedCopy,
+            presence_level: PRESENCE_LEVEL,
+            power: Some(Power::from_counts(99, 100)),
+            more_seconds_needed: None,
+        });
+        let v = r.to_json();
+        assert_eq!(v["finding"], "no_issued_copy");
+        assert_eq!(v["power"], 0.99);
+        assert_eq!(v["power_trials"], 100);
+        assert!(v["more_seconds_needed"].is_null());
+        assert!(
+            v["finding_statement"]
+                .as_str()
+                .unwrap_or("")
+                .contains("not a recipient's copy")
+        );
+        assert_eq!(
+            TraceReport::from_json(&r.to_json_string()).expect("parses"),
+            r
+        );
+    }
+
+    #[test]
+    fn an_old_report_without_a_finding_derives_it() {
+        let mut v = report().to_json();
+        if let Some(o) = v.as_object_mut() {
+            for k in [
+                "finding",
+                "finding_statement",
+                "power",
+                "power_interval",
+                "power_trials",
+                "power_named",
+                "presence_level",
+                "more_seconds_needed",
+            ] {
+                o.remove(k);
+            }
+        }
+        let back = TraceReport::from_json(&v.to_string()).expect("parses");
+        assert_eq!(back.finding, None);
+        assert_eq!(back.finding(), FindingKind::Accused);
+        let mut unresolved = back.clone();
+        unresolved.standings.clear();
+        assert_eq!(unresolved.finding(), FindingKind::MarkedUnresolved);
+        unresolved.watermark_p_value = Some(0.3);
+        assert_eq!(unresolved.finding(), FindingKind::NoIssuedCopy);
+        assert_eq!(unresolved.power(), None);
+        unresolved.recording = None;
+        assert_eq!(unresolved.finding(), FindingKind::UnknownRecording);
+    }
+
+    #[test]
+    fn the_wilson_interval_matches_published_values() {
+        // Brown, Cai and DasGupta (2001), and the closed form at k = n.
+        let (lo, hi) = wilson_interval(100, 100);
+        assert!((lo - 0.963).abs() < 5e-4 && hi == 1.0, "{lo} {hi}");
+        let (lo, hi) = wilson_interval(5, 10);
+        assert!(
+            (lo - 0.2366).abs() < 5e-4 && (hi - 0.7634).abs() < 5e-4,
+            "{lo} {hi}"
+        );
+        assert_eq!(wilson_interval(0, 0), (0.0, 1.0));
     }
 
     #[test]

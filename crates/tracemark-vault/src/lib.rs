@@ -24,6 +24,7 @@
 mod accounts;
 mod error;
 mod evidence;
+mod finding;
 mod issue;
 mod jobs;
 mod secret;
@@ -36,6 +37,7 @@ pub use accounts::{
     MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, SESSION_MS, hash_password, verify_password,
 };
 pub use error::VaultError;
+pub use finding::{POWER_TRIALS, SLOT_S};
 pub use issue::{Assigned, CODEWORD_BATCH, CODEWORD_FORMAT, Delivery, IssuedCopy, is_text_only};
 pub use jobs::{
     IssueRequest, IssueResult, IssuedCopyRef, JOB_ISSUE, JOB_TRACE, MAX_ATTEMPTS, TraceRequest,

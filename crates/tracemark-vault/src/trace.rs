@@ -343,6 +343,19 @@ impl Vault {
             payload_holders.contains(id)
         })?;
         report.standings = standings;
+        // Nobody accused: marked but unresolved, or no issued copy's mark and its power.
+        let evidence = crate::finding::Evidence {
+            leak,
+            original: &original,
+            key: &key,
+            biases: &biases,
+            observations: &observations,
+            recipients: recipient_ids.len(),
+            bound,
+            recordings: recordings.len().max(1) as u64,
+            label: recording.id.to_string(),
+        };
+        report.finding = Some(crate::finding::audio_finding(&report, &evidence));
         Ok(report)
     }
 }

@@ -563,6 +563,7 @@ pub(crate) fn empty_report(bound: f64, medium: Medium) -> TraceReport {
         medium,
         text: None,
         recipients_scored: 0,
+        finding: None,
     }
 }
 
