@@ -32,6 +32,12 @@ pub const SLOT_S: f64 = 0.08;
 /// original cut at a block boundary is marked exactly as the whole recording is there.
 const BLOCK_S: f64 = 8.0;
 
+/// Recordings up to this long (seconds) are marked whole in each trial, as a copy is, and
+/// the matched stretch cut from the result: the embedder's loudness gate is relative to the
+/// whole recording's loud frames, which a crop would change. Longer ones are marked on the
+/// crop alone, so the work stays bounded.
+const WHOLE_EMBED_S: f64 = 600.0;
+
 /// How far the fingerprint map's placement of a stretch is searched for the exact lag.
 const LAG_SEARCH_S: f64 = 0.1;
 
@@ -140,6 +146,12 @@ struct Channel {
     crop: AudioBuffer,
     /// The crop's first slot in the recording.
     first_slot: usize,
+    /// What each trial marks: the whole recording (8 kHz) or, past [`WHOLE_EMBED_S`], the crop.
+    host: AudioBuffer,
+    /// The host's first slot in the recording.
+    host_first_slot: usize,
+    /// The crop's samples within the host.
+    crop_in_host: std::ops::Range<usize>,
     pieces: Vec<Piece>,
     segments: Vec<(f64, f64)>,
     stft: Stft,
@@ -267,11 +279,27 @@ impl Channel {
             return Ok(None);
         }
         let segments = genuine.iter().map(|g| (g.0, g.1)).collect();
-        let crop = AudioBuffer::mono(SampleRate::try_new(DETECT_RATE)?, crop)?;
+        let detect_rate = SampleRate::try_new(DETECT_RATE)?;
+        let (host, host_first_slot, crop_in_host) = if original.len() as f64 <= WHOLE_EMBED_S * rate
+        {
+            let range = crop_start..crop_start + crop.len();
+            (AudioBuffer::mono(detect_rate, original)?, 0, range)
+        } else {
+            let range = 0..crop.len();
+            (
+                AudioBuffer::mono(detect_rate, crop.clone())?,
+                first_slot,
+                range,
+            )
+        };
+        let crop = AudioBuffer::mono(detect_rate, crop)?;
         Ok(Some(Self {
             leak,
             crop,
             first_slot,
+            host,
+            host_first_slot,
+            crop_in_host,
             pieces,
             segments,
             stft,
@@ -282,11 +310,11 @@ impl Channel {
     fn trial(&self, ev: &Evidence<'_>, k: usize) -> Result<bool, VaultError> {
         let seed = simulated_seed(&ev.label, k);
         let codeword = Codeword::draw(&seed, ev.biases);
-        let symbols: Vec<bool> = codeword.symbols().skip(self.first_slot).collect();
+        let symbols: Vec<bool> = codeword.symbols().skip(self.host_first_slot).collect();
         let mut payload = [0u8; 8];
         payload.copy_from_slice(&seed[..8]);
         let marked = embed(
-            &self.crop,
+            &self.host,
             ev.key,
             &Message {
                 payload: Payload::from_bytes(payload),
@@ -294,8 +322,9 @@ impl Channel {
             },
             &EmbedParams::default(),
         )?;
-        let host = &self.crop.channels()[0];
-        let mark: Vec<f32> = marked.channels()[0]
+        let range = self.crop_in_host.clone();
+        let host = &self.host.channels()[0][range.clone()];
+        let mark: Vec<f32> = marked.channels()[0][range]
             .iter()
             .zip(host)
             .map(|(m, h)| m - h)

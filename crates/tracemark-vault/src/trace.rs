@@ -48,13 +48,12 @@ pub(crate) fn screen_seeds(screen: &Screen, seeds: &[[u8; 32]]) -> Result<Shortl
             handles
                 .into_iter()
                 .map(|h| {
-                    h.join().unwrap_or_else(|_| {
-                        Err(tracemark_tardos::Error::InvalidParameter {
+                    h.join()
+                        .unwrap_or(Err(tracemark_tardos::Error::InvalidParameter {
                             name: "scan thread",
                             value: 0.0,
                             reason: "a scoring thread panicked",
-                        })
-                    })
+                        }))
                 })
                 .collect()
         });
