@@ -6,8 +6,8 @@ use anyhow::{Context, Result, bail};
 use serde_json::json;
 use tracemark_dsp::AudioBuffer;
 use tracemark_media::{
-    AudioStream, EncodeOptions, Format, Limits, WavStreamWriter, decode_file, encode_file,
-    open_stream,
+    AudioStream, EncodeOptions, Format, Limits, MediaError, WavStreamWriter, decode_file,
+    encode_file, open_stream,
 };
 use tracemark_watermark::{
     EmbedParams, Embedder, Message, Survey, WatermarkKey, detect_blind, detect_informed,
@@ -50,7 +50,8 @@ pub(crate) fn decode(path: &Path) -> Result<AudioBuffer> {
 /// `tracemark_watermark::Survey`), block by block, so that memory stays bounded whatever
 /// the recording's length when the output is WAV; other formats are encoded from the whole
 /// marked copy. The samples, and for WAV the bytes, are those of
-/// `tracemark_watermark::embed` followed by `tracemark_media::encode_file`.
+/// `tracemark_watermark::embed` followed by `tracemark_media::encode_file`. Decoding runs on
+/// a thread of its own, ahead of the marking, and so does writing a WAV copy.
 pub(crate) fn embed(
     key: &WatermarkKey,
     message: &Message<'_>,
@@ -62,63 +63,150 @@ pub(crate) fn embed(
     let format = output_format(output)?;
     let limits = Limits::default();
     let marking = || format!("marking {}", input.display());
-    let mut stream = open_stream(input, &limits)?;
+    let stream = open_stream(input, &limits)?;
     let mut survey = Survey::new(stream.rate(), stream.channel_count()).with_context(marking)?;
-    while let Some(block) = stream.next_block()? {
-        survey.push(&planes(block)).with_context(marking)?;
-    }
+    read_ahead(stream, |next| {
+        while let Some(block) = next()? {
+            survey.push(&planes(&block)).with_context(marking)?;
+        }
+        Ok(())
+    })?;
     let survey = survey.finish().with_context(marking)?;
-    let mut stream = open_stream(input, &limits)?;
-    if (stream.rate(), stream.channel_count()) != (survey.rate(), survey.channels()) {
+    let stream = open_stream(input, &limits)?;
+    let (rate, channels, source) = (
+        stream.rate(),
+        stream.channel_count(),
+        stream.source_format(),
+    );
+    if (rate, channels) != (survey.rate(), survey.channels()) {
         bail!("{} changed while it was being marked", input.display());
     }
     let mut embedder = Embedder::new(survey, key, message, params).with_context(marking)?;
-    let mut marked = vec![Vec::new(); stream.channel_count()];
     if format != Format::Wav {
-        let mut all = vec![Vec::new(); stream.channel_count()];
-        while let Some(block) = stream.next_block()? {
-            embedder
-                .push(&planes(block), &mut all)
-                .with_context(marking)?;
-        }
+        let mut all = vec![Vec::new(); channels];
+        read_ahead(stream, |next| {
+            while let Some(block) = next()? {
+                embedder
+                    .push(&planes(&block), &mut all)
+                    .with_context(marking)?;
+            }
+            Ok(())
+        })?;
         embedder.finish(&mut all).with_context(marking)?;
-        let audio = AudioBuffer::try_new(stream.rate(), all)
+        let audio = AudioBuffer::try_new(rate, all)
             .with_context(marking)?
-            .with_source_format(stream.source_format());
+            .with_source_format(source);
         return write(&audio, output, bitrate);
     }
     // Written beside the output and renamed into place once whole, so a failure never
     // leaves a partial copy under the output's name.
     let partial = partial_path(output);
-    let written = (|| -> Result<()> {
-        let mut writer = WavStreamWriter::create(
-            &partial,
-            stream.rate(),
-            stream.channel_count(),
-            stream.source_format(),
-        )?;
-        let mut pass = |embedder: &mut Embedder, stream: &mut AudioStream| -> Result<bool> {
-            let Some(block) = stream.next_block()? else {
-                return Ok(false);
-            };
-            embedder
-                .push(&planes(block), &mut marked)
-                .with_context(marking)?;
-            writer.write(&marked)?;
-            marked.iter_mut().for_each(Vec::clear);
-            Ok(true)
-        };
-        while pass(&mut embedder, &mut stream)? {}
-        embedder.finish(&mut marked).with_context(marking)?;
-        writer.write(&marked)?;
-        writer.finish()?;
+    let writer = WavStreamWriter::create(&partial, rate, channels, source)?;
+    let written = write_behind(writer, |write| {
+        read_ahead(stream, |next| {
+            while let Some(block) = next()? {
+                let mut marked = vec![Vec::with_capacity(block[0].len()); channels];
+                embedder
+                    .push(&planes(&block), &mut marked)
+                    .with_context(marking)?;
+                write(marked)?;
+            }
+            let mut marked = vec![Vec::new(); channels];
+            embedder.finish(&mut marked).with_context(marking)?;
+            write(marked)
+        })
+    })
+    .and_then(|()| {
         std::fs::rename(&partial, output)
             .with_context(|| format!("moving {} to {}", partial.display(), output.display()))
-    })();
+    });
     if written.is_err() {
         let _ = std::fs::remove_file(&partial);
     }
     written
+}
+
+/// Frames per block handed from the decoding thread (0.7 s at 44.1 kHz).
+const READ_BLOCK: usize = 1 << 15;
+/// Blocks in flight between two threads.
+const IN_FLIGHT: usize = 4;
+
+type Block = Vec<Vec<f32>>;
+
+/// Decodes `stream` on a thread of its own, in blocks of about [`READ_BLOCK`] frames, and
+/// runs `consume` with a function that returns them in order (`None` at the end).
+fn read_ahead<T>(
+    mut stream: AudioStream,
+    consume: impl FnOnce(&mut dyn FnMut() -> Result<Option<Block>>) -> Result<T>,
+) -> Result<T> {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Block, MediaError>>(IN_FLIGHT);
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let fresh = |n: usize| vec![Vec::with_capacity(2 * READ_BLOCK); n];
+            let mut pending = fresh(stream.channel_count());
+            loop {
+                let message = match stream.next_block() {
+                    Ok(Some(block)) => {
+                        for (p, b) in pending.iter_mut().zip(block) {
+                            p.extend_from_slice(b);
+                        }
+                        if pending[0].len() < READ_BLOCK {
+                            continue;
+                        }
+                        Ok(std::mem::replace(&mut pending, fresh(block.len())))
+                    }
+                    Ok(None) if pending[0].is_empty() => return,
+                    Ok(None) => Ok(std::mem::take(&mut pending)),
+                    Err(e) => Err(e),
+                };
+                let last = message.is_err() || pending.is_empty();
+                // A closed channel: the consumer stopped early.
+                if tx.send(message).is_err() || last {
+                    return;
+                }
+            }
+        });
+        let mut next = || -> Result<Option<Block>> {
+            match rx.recv() {
+                Ok(Ok(block)) => Ok(Some(block)),
+                Ok(Err(e)) => Err(e.into()),
+                Err(_) => Ok(None),
+            }
+        };
+        let result = consume(&mut next);
+        // Unblocks the decoding thread if `consume` stopped early.
+        drop(rx);
+        result
+    })
+}
+
+/// Runs `produce` with a function that hands marked blocks to `writer` on a thread of its
+/// own, then finishes the file.
+fn write_behind(
+    mut writer: WavStreamWriter,
+    produce: impl FnOnce(&mut dyn FnMut(Block) -> Result<()>) -> Result<()>,
+) -> Result<()> {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Block>(IN_FLIGHT);
+    std::thread::scope(|scope| {
+        let handle = scope.spawn(move || -> Result<(), MediaError> {
+            for block in rx {
+                writer.write(&block)?;
+            }
+            writer.finish()
+        });
+        let mut write = |block: Block| -> Result<()> {
+            // A closed channel: the writer stopped, and its error is the one to report.
+            tx.send(block)
+                .map_err(|_| anyhow::anyhow!("the WAV writer stopped"))
+        };
+        let produced = produce(&mut write);
+        drop(tx);
+        let wrote = match handle.join() {
+            Ok(result) => result.map_err(anyhow::Error::from),
+            Err(_) => Err(anyhow::anyhow!("the WAV writing thread panicked")),
+        };
+        wrote.and(produced)
+    })
 }
 
 /// One block's channels as slices.

@@ -234,7 +234,7 @@ impl Marker {
             return;
         }
         let pair = f / 2;
-        let parity = if f % 2 == 0 { 1.0 } else { -1.0 };
+        let parity = if f.is_multiple_of(2) { 1.0 } else { -1.0 };
         let slot = pair / SLOT_PAIRS;
         let peak = row.iter().map(|c| c.norm_sqr()).fold(0.0f32, f32::max);
         for k in 0..BAND_BINS {

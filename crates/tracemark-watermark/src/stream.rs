@@ -460,7 +460,9 @@ impl NarrowBand {
 
     /// Keeps what it resamples, up to [`CACHE_SAMPLES`], for [`Self::replaying`].
     fn keeping(mut self) -> Self {
-        self.keep = Some(Vec::new());
+        // Reserved whole (untouched pages cost nothing) so that growing never holds two
+        // copies at once.
+        self.keep = Some(Vec::with_capacity(CACHE_SAMPLES));
         self
     }
 

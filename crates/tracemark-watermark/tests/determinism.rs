@@ -116,6 +116,17 @@ fn embed_output_is_bit_identical_to_before_the_streaming_embedder() {
     assert!(wrong.is_empty(), "changed output:\n{}", wrong.join("\n"));
 }
 
+/// `audio` cut into blocks of the sizes in `blocks` (cycled), each as one slice per channel.
+fn cut<'a>(audio: &'a AudioBuffer, blocks: &[usize]) -> Vec<Vec<&'a [f32]>> {
+    let (mut at, mut i, mut out) = (0, 0, Vec::new());
+    while at < audio.frames() {
+        let end = (at + blocks[i % blocks.len()]).min(audio.frames());
+        out.push(audio.channels().iter().map(|c| &c[at..end]).collect());
+        (at, i) = (end, i + 1);
+    }
+    out
+}
+
 /// Runs both streaming passes over `audio`, cut into blocks of the sizes in `blocks`
 /// (cycled), and returns the marked copy and the limiter's report.
 fn streamed(
@@ -124,24 +135,18 @@ fn streamed(
     message: &Message<'_>,
     blocks: &[usize],
 ) -> (Vec<Vec<f32>>, tracemark_watermark::EmbedReport) {
-    let cut = |mut each: Box<dyn FnMut(&[&[f32]]) + '_>| {
-        let (mut at, mut i) = (0, 0);
-        while at < audio.frames() {
-            let end = (at + blocks[i % blocks.len()]).min(audio.frames());
-            let block: Vec<&[f32]> = audio.channels().iter().map(|c| &c[at..end]).collect();
-            each(&block);
-            (at, i) = (end, i + 1);
-        }
-    };
+    let pieces = cut(audio, blocks);
     let mut survey = Survey::new(audio.rate(), audio.channel_count()).expect("survey");
-    cut(Box::new(|b| survey.push(b).expect("survey push")));
+    for piece in &pieces {
+        survey.push(piece).expect("survey push");
+    }
     let survey = survey.finish().expect("survey finish");
     let mut embedder =
         Embedder::new(survey, key, message, &EmbedParams::default()).expect("embedder");
     let mut out = vec![Vec::new(); audio.channel_count()];
-    cut(Box::new(|b| {
-        embedder.push(b, &mut out).expect("embed push")
-    }));
+    for piece in &pieces {
+        embedder.push(piece, &mut out).expect("embed push");
+    }
     let report = embedder.finish(&mut out).expect("embed finish");
     (out, report)
 }
