@@ -4,6 +4,7 @@
 #![no_main]
 
 #[path = "harness.rs"]
+#[allow(dead_code, reason = "this target shares the caps, not the call")]
 mod harness;
 
 use libfuzzer_sys::fuzz_target;
