@@ -120,7 +120,7 @@ const SETTLE_WINDOWS: usize = 10;
 ///
 /// Why it can stream: the gain is exactly 1 more than `2w` samples from every would-be
 /// overshoot, and where the smoothing's windows hold only ones its running sums are reset to
-/// their resting value ([`box_mean`]). So a stretch of overshoots followed by
+/// their resting value (`box_mean`). So a stretch of overshoots followed by
 /// `SETTLE_WINDOWS * w` ones is smoothed on its own, as [`add_limited`] smooths the whole
 /// signal, and everything else passes with gain 1. Memory is one such stretch plus `2w`
 /// frames and the last piece: bounded for any signal that ever stays clear of its ceiling

@@ -18,6 +18,9 @@
 //! and Ogg Opus; see [`encode_bytes`] for what each format keeps and why. This is the workspace's one WAV
 //! writer: [`encode_wav`] also writes 16-bit integer WAV for tools that need it.
 //!
+//! [`open_stream`] and [`WavStreamWriter`] do the same block by block, with memory bounded by
+//! a block whatever the file's length, giving the same samples and the same WAV bytes.
+//!
 //! This crate sits on top of `tracemark-dsp` and below the CLI and server; the pure crates
 //! never see a file.
 //!

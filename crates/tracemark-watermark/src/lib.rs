@@ -5,6 +5,9 @@
 //! repeated every 8 s, found without the original) and, optionally, one symbol per 80 ms
 //! slot of a caller's codeword (read with the original, for collusion-resistant tracing).
 //!
+//! [`Survey`] and [`Embedder`] compute the same marked copy, bit for bit, in two streaming
+//! passes with bounded memory (see their module's example).
+//!
 //! ```
 //! use tracemark_dsp::{AudioBuffer, SampleRate};
 //! use tracemark_watermark::{embed, detect_blind, EmbedParams, Message, Payload, WatermarkKey};
