@@ -6,7 +6,9 @@ use tracemark_media::{EncodeOptions, Format, encode_bytes};
 use tracemark_store::{Draft, NewIssuance, Stored};
 use tracemark_tardos::{Biases, Codeword, Cutoff};
 use tracemark_types::{Issuance, PayloadBytes, Recipient, RecipientId, Recording, Sha256};
-use tracemark_watermark::{EmbedParams, Message, Payload, WatermarkKey, embed, symbol_count};
+use tracemark_watermark::{
+    EmbedParams, Embedder, Message, Payload, Survey, WatermarkKey, symbol_count,
+};
 
 use crate::VaultError;
 use crate::vault::{Vault, unexpected};
@@ -29,6 +31,46 @@ pub struct Assigned {
     pub assigned: usize,
     /// Recipients who had one already (nothing logged for them).
     pub already: usize,
+}
+
+/// Frames per block when marking a copy.
+const EMBED_BLOCK_FRAMES: usize = 1 << 16;
+
+/// Marks `original` with `message` through the watermark crate's two-pass block embedder
+/// (`Survey`, then `Embedder`): the samples are bit for bit `embed`'s (the watermark
+/// crate's `streaming_embedder_matches_embed_bit_for_bit`, and
+/// `blocks_mark_as_embed_does` below), without `embed`'s whole-signal analysis and limiter
+/// arrays (about 1 GB an hour at 16 kHz); the marked copy itself is still held whole, for
+/// the encoder.
+pub(crate) fn embed_in_blocks(
+    original: &AudioBuffer,
+    key: &WatermarkKey,
+    message: &Message<'_>,
+) -> Result<AudioBuffer, VaultError> {
+    let channels = original.channels();
+    let frames = original.frames();
+    let blocks = || {
+        (0..frames).step_by(EMBED_BLOCK_FRAMES).map(move |at| {
+            let end = (at + EMBED_BLOCK_FRAMES).min(frames);
+            channels
+                .iter()
+                .map(|c| &c[at..end])
+                .collect::<Vec<&[f32]>>()
+        })
+    };
+    let mut survey = Survey::new(original.rate(), channels.len())?;
+    for block in blocks() {
+        survey.push(&block)?;
+    }
+    let mut embedder = Embedder::new(survey.finish()?, key, message, &EmbedParams::default())?;
+    let mut out: Vec<Vec<f32>> = (0..channels.len())
+        .map(|_| Vec::with_capacity(frames))
+        .collect();
+    for block in blocks() {
+        embedder.push(&block, &mut out)?;
+    }
+    embedder.finish(&mut out)?;
+    Ok(AudioBuffer::try_new(original.rate(), out)?)
 }
 
 /// Whether `r` is a transcript alone (ingested as text, no audio).
@@ -124,14 +166,13 @@ impl Vault {
         let codeword = self.codeword(recording, biases, recipient);
         let symbols: Vec<bool> = codeword.symbols().collect();
         let payload = self.payload(recording, recipient);
-        let marked = embed(
+        let marked = embed_in_blocks(
             original,
             key,
             &Message {
                 payload,
                 symbols: Some(&symbols),
             },
-            &EmbedParams::default(),
         )?;
         let bytes = encode_bytes(
             &marked,
@@ -423,5 +464,38 @@ impl Vault {
     pub fn issuances_of(&self, recording_id: &str) -> Result<Vec<Issuance>, VaultError> {
         let id = recording_id.parse()?;
         Ok(self.store.issuances_of(&id)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_mark_as_embed_does() {
+        // The committed demo call (real speech, 60 s at 8 kHz), with a codeword and a
+        // payload, as a copy is marked.
+        let bytes = std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../assets/call-en-8k-excerpt.flac"),
+        )
+        .expect("the committed demo recording");
+        let audio = tracemark_media::decode_bytes(&bytes, Some("flac"), &Default::default())
+            .expect("decode");
+        let key = WatermarkKey::from_bytes([3; 32]);
+        let n = symbol_count(audio.frames(), audio.rate().hz()).expect("slots");
+        let symbols: Vec<bool> = (0..n).map(|i| (i * 7 + 3) % 5 < 2).collect();
+        let message = Message {
+            payload: Payload::from_bytes([1, 2, 3, 4, 5, 6, 7, 8]),
+            symbols: Some(&symbols),
+        };
+        let whole = tracemark_watermark::embed(&audio, &key, &message, &EmbedParams::default())
+            .expect("embed");
+        let blocks = embed_in_blocks(&audio, &key, &message).expect("blocks");
+        assert_eq!(blocks.channels().len(), whole.channels().len());
+        for (a, b) in blocks.channels().iter().zip(whole.channels()) {
+            assert_eq!(a.len(), b.len());
+            assert!(a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits()));
+        }
     }
 }
