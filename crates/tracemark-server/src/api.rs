@@ -383,10 +383,12 @@ async fn ingest(
         .to_string();
     let r = s
         .blocking(move |v| {
-            let bytes = std::fs::read(up.file.path()).map_err(|e| {
-                tracemark_vault::VaultError::Invalid {
-                    what: "upload",
-                    reason: e.to_string(),
+            // The spooled upload is the server's own file: failing to read it back is the
+            // server's fault (503), not the request's.
+            let bytes = std::fs::read(up.file.path()).map_err(|source| {
+                tracemark_vault::VaultError::Io {
+                    path: up.file.path().to_path_buf(),
+                    source,
                 }
             })?;
             if tracemark_vault::is_transcript_upload(&bytes, &up.file_name) {
