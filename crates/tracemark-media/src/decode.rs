@@ -5,10 +5,10 @@ use std::io::{Cursor, Read, Seek, SeekFrom};
 use std::path::Path;
 
 use symphonia::core::codecs::audio::well_known::CODEC_ID_OPUS;
-use symphonia::core::codecs::audio::{AudioCodecParameters, AudioDecoderOptions};
+use symphonia::core::codecs::audio::{AudioCodecParameters, AudioDecoder, AudioDecoderOptions};
 use symphonia::core::errors::Error as SymError;
 use symphonia::core::formats::probe::Hint;
-use symphonia::core::formats::{FormatOptions, TrackType};
+use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
 use symphonia::core::io::{MediaSource, MediaSourceStream};
 use symphonia::core::meta::MetadataOptions;
 use tracemark_dsp::{AudioBuffer, SampleFormat};
@@ -286,23 +286,26 @@ pub(crate) fn guarded<T>(f: impl FnOnce() -> Result<T, MediaError>) -> Result<T,
     })
 }
 
-/// `moov` is the body of an MP4/MOV file's `moov` box, when there is one: its edit list is
-/// applied to the decoded track (see `src/mp4_edit.rs`). `open_ended` says the stream
-/// declares no end (see [`is_live_matroska`]): the end of the input is then its end, not a
-/// truncation.
-fn decode_symphonia<'s>(
+/// A probed container's default audio track: the reader, the track's id, its declared
+/// length in frames and its codec parameters.
+pub(crate) type ProbedTrack<'s> = (
+    Box<dyn FormatReader + 's>,
+    u32,
+    Option<u64>,
+    AudioCodecParameters,
+);
+
+/// Probes `source` and takes its default audio track.
+pub(crate) fn probe_audio_track<'s>(
     source: Box<dyn MediaSource + 's>,
     hint_ext: Option<&str>,
-    moov: Option<&[u8]>,
-    open_ended: bool,
-    limits: &Limits,
-) -> Result<AudioBuffer, MediaError> {
+) -> Result<ProbedTrack<'s>, MediaError> {
     let mss = MediaSourceStream::new(source, Default::default());
     let mut hint = Hint::new();
     if let Some(ext) = hint_ext {
         hint.with_extension(ext);
     }
-    let mut format = symphonia::default::get_probe()
+    let format = symphonia::default::get_probe()
         .probe(
             &hint,
             mss,
@@ -328,18 +331,23 @@ fn decode_symphonia<'s>(
             what: "the default track is not audio".into(),
         })?
         .clone();
-    if params.codec == CODEC_ID_OPUS {
-        let head = params.extra_data.clone().unwrap_or_default();
-        return crate::opus_demuxed::decode(format.as_mut(), track_id, &head, open_ended, limits);
-    }
+    Ok((format, track_id, declared, params))
+}
+
+/// Checks a track's rate, channels and declared length (refusing a length over the cap
+/// before anything is decoded) and makes its decoder; returns the checked rate with it.
+pub(crate) fn checked_decoder(
+    params: &AudioCodecParameters,
+    declared: Option<u64>,
+    limits: &Limits,
+) -> Result<(tracemark_dsp::SampleRate, Box<dyn AudioDecoder>), MediaError> {
     let rate = params
         .sample_rate
         .ok_or_else(|| MediaError::corrupt(0, "the stream does not declare a sample rate"))?;
-    check_rate(rate)?;
+    let checked_rate = check_rate(rate)?;
     if let Some(ch) = &params.channels {
         check_channels(ch.count())?;
     }
-    // Refuse a declared length over the cap before decoding anything.
     let max_frames = limits.max_frames(rate);
     if let Some(d) = declared.filter(|&d| d > max_frames) {
         return Err(MediaError::Limit {
@@ -349,9 +357,30 @@ fn decode_symphonia<'s>(
             found: d,
         });
     }
-    let mut decoder = symphonia::default::get_codecs()
-        .make_audio_decoder(&params, &AudioDecoderOptions::default())
+    let decoder = symphonia::default::get_codecs()
+        .make_audio_decoder(params, &AudioDecoderOptions::default())
         .map_err(|e| map_sym(e, 0))?;
+    Ok((checked_rate, decoder))
+}
+
+/// `moov` is the body of an MP4/MOV file's `moov` box, when there is one: its edit list is
+/// applied to the decoded track (see `src/mp4_edit.rs`). `open_ended` says the stream
+/// declares no end (see [`is_live_matroska`]): the end of the input is then its end, not a
+/// truncation.
+fn decode_symphonia<'s>(
+    source: Box<dyn MediaSource + 's>,
+    hint_ext: Option<&str>,
+    moov: Option<&[u8]>,
+    open_ended: bool,
+    limits: &Limits,
+) -> Result<AudioBuffer, MediaError> {
+    let (mut format, track_id, declared, params) = probe_audio_track(source, hint_ext)?;
+    if params.codec == CODEC_ID_OPUS {
+        let head = params.extra_data.clone().unwrap_or_default();
+        return crate::opus_demuxed::decode(format.as_mut(), track_id, &head, open_ended, limits);
+    }
+    let (rate, mut decoder) = checked_decoder(&params, declared, limits)?;
+    let rate = rate.hz();
 
     let mut out: Option<Collector> = None;
     let mut scratch: Vec<Vec<f32>> = Vec::new();

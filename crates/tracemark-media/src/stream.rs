@@ -11,18 +11,15 @@ use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
+use symphonia::core::codecs::audio::AudioDecoder;
 use symphonia::core::codecs::audio::well_known::CODEC_ID_OPUS;
-use symphonia::core::codecs::audio::{AudioDecoder, AudioDecoderOptions};
-use symphonia::core::formats::probe::Hint;
-use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
-use symphonia::core::io::MediaSourceStream;
-use symphonia::core::meta::MetadataOptions;
+use symphonia::core::formats::FormatReader;
 use tracemark_dsp::{AudioBuffer, SampleFormat, SampleRate};
 
 use crate::collect::{check_channels, check_rate};
 use crate::decode::{
-    SNIFF_LEN, check_size, guarded, is_eof, is_live_matroska, map_probe, map_sym, pcm_format,
-    precheck_wav,
+    SNIFF_LEN, check_size, checked_decoder, guarded, is_eof, is_live_matroska, map_sym, pcm_format,
+    precheck_wav, probe_audio_track,
 };
 use crate::quantize::{Pcm, SampleChoice, Tpdf, on_grid_sample, resolve_for};
 use crate::{Format, Limits, MediaError};
@@ -181,59 +178,12 @@ fn open_symphonia(
     open_ended: bool,
     limits: &Limits,
 ) -> Result<Opened, MediaError> {
-    let mss = MediaSourceStream::new(Box::new(file), Default::default());
-    let mut hint = Hint::new();
-    if let Some(ext) = hint_ext {
-        hint.with_extension(ext);
-    }
-    let format = symphonia::default::get_probe()
-        .probe(
-            &hint,
-            mss,
-            FormatOptions::default(),
-            MetadataOptions::default(),
-        )
-        .map_err(map_probe)?;
-    let track =
-        format
-            .default_track(TrackType::Audio)
-            .ok_or_else(|| MediaError::UnrecognisedFormat {
-                path: None,
-                reason: "the container has no audio track".into(),
-            })?;
-    let track_id = track.id;
-    let declared = track.num_frames;
-    let params = track
-        .codec_params
-        .as_ref()
-        .and_then(|p| p.audio())
-        .ok_or_else(|| MediaError::Unsupported {
-            path: None,
-            what: "the default track is not audio".into(),
-        })?
-        .clone();
+    let (format, track_id, declared, params) = probe_audio_track(Box::new(file), hint_ext)?;
     if params.codec == CODEC_ID_OPUS {
         return Ok(None);
     }
-    let rate = params
-        .sample_rate
-        .ok_or_else(|| MediaError::corrupt(0, "the stream does not declare a sample rate"))?;
-    let checked_rate = check_rate(rate)?;
-    if let Some(ch) = &params.channels {
-        check_channels(ch.count())?;
-    }
-    let max_frames = limits.max_frames(rate);
-    if let Some(d) = declared.filter(|&d| d > max_frames) {
-        return Err(MediaError::Limit {
-            path: None,
-            what: "declared duration (sample frames)",
-            limit: max_frames,
-            found: d,
-        });
-    }
-    let decoder = symphonia::default::get_codecs()
-        .make_audio_decoder(&params, &AudioDecoderOptions::default())
-        .map_err(|e| map_sym(e, 0))?;
+    let (checked_rate, decoder) = checked_decoder(&params, declared, limits)?;
+    let rate = checked_rate.hz();
     let mut inner = Inner::Symphonia {
         format,
         decoder,

@@ -126,17 +126,9 @@ impl Vault {
         let marked = marked(text, "transcript")?;
         let (draft, id) = self.recording_draft(bytes, file_name, title)?;
         let transcript = self.transcript_draft(&id, text, &marked)?;
-        let mut stored = self.append(vec![draft, transcript])?.into_iter();
-        let recording = match stored.next() {
-            Some(Stored::Recording { recording, .. }) => recording,
-            Some(other) => return Err(unexpected(&other)),
-            None => return Err(nothing()),
-        };
-        match stored.next() {
-            Some(Stored::Transcript { transcript, .. }) => Ok((recording, Some(transcript))),
-            Some(other) => Err(unexpected(&other)),
-            None => Err(nothing()),
-        }
+        let (recording, transcript) =
+            recording_and_transcript(self.append(vec![draft, transcript])?)?;
+        Ok((recording, Some(transcript)))
     }
 
     /// Ingests a transcript alone, without audio: a text-only recording (format `txt`, no
@@ -166,17 +158,7 @@ impl Vault {
             fingerprint: tracemark_fingerprint::Index::new().to_bytes(),
         };
         let transcript = self.transcript_draft(&id, text, &marked)?;
-        let mut stored = self.append(vec![recording, transcript])?.into_iter();
-        let recording = match stored.next() {
-            Some(Stored::Recording { recording, .. }) => recording,
-            Some(other) => return Err(unexpected(&other)),
-            None => return Err(nothing()),
-        };
-        match stored.next() {
-            Some(Stored::Transcript { transcript, .. }) => Ok((recording, transcript)),
-            Some(other) => Err(unexpected(&other)),
-            None => Err(nothing()),
-        }
+        recording_and_transcript(self.append(vec![recording, transcript])?)
     }
 
     /// Seals `text` as `id`'s transcript (before its row: a crash leaves at most an
@@ -188,12 +170,9 @@ impl Vault {
         marked: &MarkedTranscript,
     ) -> Result<Draft, VaultError> {
         let sha = Sha256::digest(text.as_bytes());
-        if let Some(existing) = self.store.transcript(id)? {
-            // Leave the stored text alone; the store refuses a different one by name.
-            if existing.sha256 == sha {
-                return Ok(Draft::Transcript(new_transcript(id, sha, marked)));
-            }
-        } else {
+        // A recording that has a transcript keeps its stored text: the store answers the
+        // same text with the stored row and refuses a different one by name.
+        if self.store.transcript(id)?.is_none() {
             self.blobs.put(
                 &BlobKey::transcript(id),
                 &self.secret.seal(text.as_bytes(), &sha.0)?,
@@ -503,6 +482,21 @@ impl Vault {
         report.id = tracemark_types::TraceId::from_random(random);
         report.created_at = self.now();
         Ok(report)
+    }
+}
+
+/// The rows a `[Draft::Recording, Draft::Transcript]` append stored.
+fn recording_and_transcript(stored: Vec<Stored>) -> Result<(Recording, Transcript), VaultError> {
+    let mut stored = stored.into_iter();
+    let recording = match stored.next() {
+        Some(Stored::Recording { recording, .. }) => recording,
+        Some(other) => return Err(unexpected(&other)),
+        None => return Err(nothing()),
+    };
+    match stored.next() {
+        Some(Stored::Transcript { transcript, .. }) => Ok((recording, transcript)),
+        Some(other) => Err(unexpected(&other)),
+        None => Err(nothing()),
     }
 }
 
