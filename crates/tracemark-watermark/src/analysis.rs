@@ -59,13 +59,22 @@ pub fn frame_starts(len: usize, hop: usize, offset: usize) -> impl Iterator<Item
 
 /// Per-frame weight in `[0, 1]`: 0 for silence, ramping to 1 over 10 dB above the gate.
 pub fn frame_gates(energies: &[f64]) -> Vec<f32> {
+    gates_against(energies, loud_reference(energies))
+}
+
+/// The loud reference of a recording's frame energies: their [`LOUD_PERCENTILE`] point.
+fn loud_reference(energies: &[f64]) -> f64 {
     if energies.is_empty() {
-        return Vec::new();
+        return 1e-30;
     }
     let mut sorted = energies.to_vec();
     sorted.sort_by(f64::total_cmp);
     let idx = ((sorted.len() - 1) as f64 * LOUD_PERCENTILE).round() as usize;
-    let reference = sorted[idx].max(1e-30);
+    sorted[idx].max(1e-30)
+}
+
+/// [`frame_gates`] against a given loud reference (a whole recording's, for a stretch of it).
+fn gates_against(energies: &[f64], reference: f64) -> Vec<f32> {
     energies
         .iter()
         .map(|&e| {
@@ -73,6 +82,89 @@ pub fn frame_gates(energies: &[f64]) -> Vec<f32> {
             ((db + SILENCE_DB) / 10.0).clamp(0.0, 1.0) as f32
         })
         .collect()
+}
+
+/// What the gates and the floor of a recording's [`LogSpectrogram`] are relative to: its
+/// loud reference (the 95th percentile of its frames' band energies) and the mean band
+/// bin energy of its loud frames. Two numbers measured once over the whole recording let
+/// any stretch of it be analysed alone exactly as it is within the whole
+/// ([`LogSpectrogram::compute_against`]), so that informed detection can read a clip
+/// against the matched stretch of a long original instead of all of it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ReferenceLevels {
+    /// The loud reference energy (band energy of one 40 ms frame at 8 kHz).
+    pub loud: f64,
+    /// The mean energy of one band bin over the loud frames.
+    pub mean_bin: f64,
+}
+
+impl ReferenceLevels {
+    /// The levels of `signal`, the whole recording's mono mix at the detection rate
+    /// ([`crate::DETECT_RATE`]), on the detector's grid.
+    pub fn measure(signal: &[f32]) -> Self {
+        let stft = crate::embed::detect_stft();
+        let (energies, _) = band_values(signal, &stft, 0, false);
+        Self::of_energies(&energies)
+    }
+
+    /// The levels of a recording whose frames have `energies`.
+    fn of_energies(energies: &[f64]) -> Self {
+        let loud = loud_reference(energies);
+        let gates = gates_against(energies, loud);
+        let loud_frames: Vec<f64> = energies
+            .iter()
+            .zip(&gates)
+            .filter(|(_, g)| **g >= 1.0)
+            .map(|(e, _)| *e)
+            .collect();
+        let mean_bin = if loud_frames.is_empty() {
+            1e-12
+        } else {
+            loud_frames.iter().sum::<f64>() / loud_frames.len() as f64 / BAND_BINS as f64
+        };
+        Self { loud, mean_bin }
+    }
+
+    /// 16 bytes: both levels as little-endian IEEE 754 doubles.
+    pub fn to_bytes(&self) -> [u8; 16] {
+        let mut out = [0u8; 16];
+        out[..8].copy_from_slice(&self.loud.to_le_bytes());
+        out[8..].copy_from_slice(&self.mean_bin.to_le_bytes());
+        out
+    }
+
+    /// Reverses [`Self::to_bytes`]; `None` unless both are finite and positive.
+    pub fn from_bytes(b: [u8; 16]) -> Option<Self> {
+        let mut half = [0u8; 8];
+        half.copy_from_slice(&b[..8]);
+        let loud = f64::from_le_bytes(half);
+        half.copy_from_slice(&b[8..]);
+        let mean_bin = f64::from_le_bytes(half);
+        let ok = |v: f64| v.is_finite() && v > 0.0;
+        (ok(loud) && ok(mean_bin)).then_some(Self { loud, mean_bin })
+    }
+}
+
+/// Per frame starting at `offset + f * hop`: the marked band's energy, and (when
+/// `keep_values`) its bins' powers, row-major.
+fn band_values(
+    signal: &[f32],
+    stft: &Stft,
+    offset: usize,
+    keep_values: bool,
+) -> (Vec<f64>, Vec<f32>) {
+    let mut scratch = stft.scratch();
+    let mut values = Vec::new();
+    let mut energies = Vec::new();
+    for start in frame_starts(signal.len(), stft.hop(), offset) {
+        let spec = stft.analyze(signal, start as isize, &mut scratch);
+        let band = &spec[BAND_LO..=BAND_HI];
+        energies.push(band.iter().map(|c| f64::from(c.norm_sqr())).sum::<f64>());
+        if keep_values {
+            values.extend(band.iter().map(|c| c.norm_sqr()));
+        }
+    }
+    (energies, values)
 }
 
 /// Log-magnitude spectrogram of the marked band: `frames x BAND_BINS`, natural log of
@@ -87,28 +179,27 @@ pub struct LogSpectrogram {
 impl LogSpectrogram {
     /// Analyses `signal` with frames starting at `offset + f * hop`.
     pub fn compute(signal: &[f32], stft: &Stft, offset: usize) -> Self {
-        let mut scratch = stft.scratch();
-        let mut values = Vec::new();
-        let mut energies = Vec::new();
-        for start in frame_starts(signal.len(), stft.hop(), offset) {
-            let spec = stft.analyze(signal, start as isize, &mut scratch);
-            let band = &spec[BAND_LO..=BAND_HI];
-            energies.push(band.iter().map(|c| f64::from(c.norm_sqr())).sum::<f64>());
-            values.extend(band.iter().map(|c| c.norm_sqr()));
-        }
-        let gates = frame_gates(&energies);
-        let loud: Vec<f64> = energies
-            .iter()
-            .zip(&gates)
-            .filter(|(_, g)| **g >= 1.0)
-            .map(|(e, _)| *e)
-            .collect();
-        let mean_bin = if loud.is_empty() {
-            1e-12
-        } else {
-            loud.iter().sum::<f64>() / loud.len() as f64 / BAND_BINS as f64
-        };
-        let floor = (mean_bin * 1e-8).max(1e-30) as f32;
+        let (energies, values) = band_values(signal, stft, offset, true);
+        let levels = ReferenceLevels::of_energies(&energies);
+        Self::finish(&energies, values, levels)
+    }
+
+    /// Like [`Self::compute`] for a stretch of a recording whose whole has `levels`: the
+    /// gates and the floor are the whole recording's, so every frame's values are what
+    /// they are in the whole recording's spectrogram.
+    pub fn compute_against(
+        signal: &[f32],
+        stft: &Stft,
+        offset: usize,
+        levels: ReferenceLevels,
+    ) -> Self {
+        let (energies, values) = band_values(signal, stft, offset, true);
+        Self::finish(&energies, values, levels)
+    }
+
+    fn finish(energies: &[f64], mut values: Vec<f32>, levels: ReferenceLevels) -> Self {
+        let gates = gates_against(energies, levels.loud);
+        let floor = (levels.mean_bin * 1e-8).max(1e-30) as f32;
         for v in &mut values {
             *v = 0.5 * (*v + floor).ln();
         }

@@ -6,12 +6,14 @@ use tracemark_dsp::{AudioBuffer, Complex32, Stft};
 
 use crate::WatermarkError;
 use crate::align::{Alignment, ScaleKind, align};
-use crate::analysis::{LogSpectrogram, level_boost};
+use crate::analysis::{LogSpectrogram, ReferenceLevels, level_boost};
 use crate::blind::{DETECT_RATE, DETECTION_THRESHOLD, to_detect_rate};
 use crate::coherent::PhaseMatch;
 use crate::evidence::{Folded, SymbolSoft, combined_p, hoeffding_p, symbol_estimates};
 use crate::key::WatermarkKey;
-use crate::layout::{BAND_BINS, BAND_HI, BAND_LO, FRAME_S, Layout, Role, slots_for_pairs};
+use crate::layout::{
+    BAND_BINS, BAND_HI, BAND_LO, BLOCK_PAIRS, FRAME_S, Layout, Role, slots_for_pairs,
+};
 use crate::payload::{Payload, PayloadCoder};
 
 /// Host-cancelled pair values are clipped to +-0.2 (natural-log units, about +-1.7 dB): the
@@ -68,25 +70,66 @@ pub fn detect_informed_segments(
     key: &WatermarkKey,
     segments: &[(f64, f64)],
 ) -> Result<InformedDetection, WatermarkError> {
-    for audio in [clip, original] {
-        if audio.duration_s() < MIN_SECONDS {
+    let orig = to_detect_rate(original)?;
+    let excerpt = OriginalExcerpt {
+        levels: ReferenceLevels::measure(&orig),
+        samples: &orig,
+        first_block: 0,
+    };
+    detect_informed_excerpt(clip, &excerpt, key, segments)
+}
+
+/// A stretch of the original, as informed detection reads it: its mono mix at
+/// [`DETECT_RATE`] from the start of one of the mark's 8 s blocks, and the whole
+/// recording's [`ReferenceLevels`].
+#[derive(Debug, Clone, Copy)]
+pub struct OriginalExcerpt<'a> {
+    /// The mix (the whole recording's, resampled whole or by `StreamResampler`, cut here).
+    pub samples: &'a [f32],
+    /// The block it starts at: sample `first_block * BLOCK_S * DETECT_RATE` of the whole.
+    pub first_block: usize,
+    /// The whole recording's levels.
+    pub levels: ReferenceLevels,
+}
+
+impl OriginalExcerpt<'_> {
+    /// Seconds of the whole recording before the excerpt.
+    pub fn start_s(&self) -> f64 {
+        (self.first_block * BLOCK_PAIRS * 2) as f64 * FRAME_S / 2.0
+    }
+}
+
+/// [`detect_informed_segments`] against a stretch of the original: the clip's covered
+/// frames are read as they would be against the whole recording (the same gates, floor
+/// and cells), so a trace's work grows with the clip, not with the recording. Slots and
+/// the alignment's times are the whole recording's. Matched material outside the excerpt
+/// is not read.
+pub fn detect_informed_excerpt(
+    clip: &AudioBuffer,
+    original: &OriginalExcerpt<'_>,
+    key: &WatermarkKey,
+    segments: &[(f64, f64)],
+) -> Result<InformedDetection, WatermarkError> {
+    let rate = f64::from(DETECT_RATE);
+    let excerpt_s = original.samples.len() as f64 / rate;
+    for seconds in [clip.duration_s(), excerpt_s] {
+        if seconds < MIN_SECONDS {
             return Err(WatermarkError::TooShort {
-                seconds: audio.duration_s(),
+                seconds,
                 minimum_s: MIN_SECONDS,
             });
         }
     }
-    let orig = to_detect_rate(original)?;
+    let orig = original.samples;
     let clip = to_detect_rate(clip)?;
-    let stft = Stft::new((f64::from(DETECT_RATE) * FRAME_S) as usize);
-    let reference = LogSpectrogram::compute(&orig, &stft, 0);
+    let stft = Stft::new((rate * FRAME_S) as usize);
+    let reference = LogSpectrogram::compute_against(orig, &stft, 0, original.levels);
     let pairs = reference.frames() / 2;
     let mut evidence = PairEvidence {
         log: vec![0.0f32; pairs * BAND_BINS],
         coherent: vec![0.0f32; pairs * BAND_BINS],
     };
     let mut observed = vec![false; pairs];
-    let rate = f64::from(DETECT_RATE);
     let mut longest: Option<(f64, Alignment)> = None;
     for &(start_s, end_s) in segments {
         let start = ((start_s.max(0.0) * rate) as usize).min(clip.len());
@@ -96,7 +139,7 @@ pub fn detect_informed_segments(
         }
         let alignment = accumulate(
             &clip[start..end],
-            &orig,
+            orig,
             &reference,
             &stft,
             &mut evidence,
@@ -107,12 +150,18 @@ pub fn detect_informed_segments(
             longest = Some((length, alignment));
         }
     }
-    let Some((_, alignment)) = longest else {
+    let Some((_, mut alignment)) = longest else {
         return Err(WatermarkError::TooShort {
             seconds: 0.0,
             minimum_s: MIN_SECONDS,
         });
     };
+    let shift = original.start_s();
+    alignment.offset_s += shift;
+    for a in &mut alignment.anchors {
+        a.original_s += shift;
+    }
+    let first_pair = original.first_block * BLOCK_PAIRS;
 
     let coder = PayloadCoder::new(key);
     let layout = Layout::new(key, coder.coded_len());
@@ -170,7 +219,12 @@ pub fn detect_informed_segments(
     let p_value = combined_p((3.0 * hoeffding_p(z)).min(1.0), 2, decoded.is_some());
     let detected = p_value < DETECTION_THRESHOLD;
     let payload = decoded.filter(|_| detected);
-    let symbols = symbol_estimates(&layout, &adaptive, 0, slots_for_pairs(pairs));
+    let symbols = symbol_estimates(
+        &layout,
+        &adaptive,
+        first_pair,
+        slots_for_pairs(first_pair + pairs),
+    );
     Ok(InformedDetection {
         detected,
         p_value,

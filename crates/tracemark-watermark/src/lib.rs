@@ -40,6 +40,7 @@ mod stream;
 mod whiten;
 
 pub use align::{Alignment, Anchor, ScaleKind};
+pub use analysis::ReferenceLevels;
 pub use blind::{DETECT_RATE, DETECTION_THRESHOLD, Detection, detect_blind};
 pub use embed::{
     EmbedParams, EmbedReport, LIMITER_HALF_WINDOW_S, Message, embed, embed_reporting, frame_len,
@@ -47,7 +48,10 @@ pub use embed::{
 };
 pub use error::WatermarkError;
 pub use evidence::SymbolSoft;
-pub use informed::{InformedDetection, detect_informed, detect_informed_segments};
+pub use informed::{
+    InformedDetection, OriginalExcerpt, detect_informed, detect_informed_excerpt,
+    detect_informed_segments,
+};
 pub use key::{KeyStream, WatermarkKey};
 pub use payload::Payload;
 pub use stream::{Embedder, Survey, SurveyResult};

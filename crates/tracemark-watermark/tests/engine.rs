@@ -398,3 +398,58 @@ fn informed_detection_reads_real_speech_under_white_noise_at_10_db() {
         assert_eq!(d.payload, Some(payload()), "{name}: z {}", d.z);
     }
 }
+
+#[test]
+fn a_clip_reads_the_same_against_the_matched_stretch_as_against_the_whole_original() {
+    use tracemark_watermark::{
+        DETECT_RATE, OriginalExcerpt, ReferenceLevels, detect_informed_excerpt,
+        detect_informed_segments,
+    };
+    let (original, k, marked) = marked_call(21);
+    // 12 s from 30 s on, through MP3 at 32 kbit/s.
+    let clip = mp3(&marked.slice(30 * 8_000, 42 * 8_000), 32);
+    let segments = [(0.0, clip.duration_s())];
+    let whole = detect_informed_segments(&clip, &original, &k, &segments).expect("whole");
+
+    // The excerpt: blocks 2 to 6 (16 s to 48 s) of the original's mix at 8 kHz.
+    let mix = resample(&original.downmix(), original.rate().hz(), DETECT_RATE).expect("mix");
+    let levels = ReferenceLevels::measure(&mix);
+    let rate = DETECT_RATE as usize;
+    let excerpt = OriginalExcerpt {
+        samples: &mix[16 * rate..48 * rate],
+        first_block: 2,
+        levels,
+    };
+    assert_eq!(excerpt.start_s(), 16.0);
+    let part = detect_informed_excerpt(&clip, &excerpt, &k, &segments).expect("excerpt");
+
+    assert!(whole.detected && part.detected);
+    assert_eq!(part.payload, whole.payload);
+    assert!((part.alignment.offset_s - whole.alignment.offset_s).abs() < 0.01);
+    let rel = (part.p_value.ln() - whole.p_value.ln()).abs() / whole.p_value.ln().abs();
+    assert!(rel < 0.01, "p {} against {}", part.p_value, whole.p_value);
+    // Every slot the whole read is read the same against the excerpt.
+    let read: Vec<_> = whole.symbols.iter().filter(|s| s.cells > 0).collect();
+    // 12 s is 150 slots; the alignment's chunk edges leave some unread.
+    assert!(read.len() * 5 >= 150 * 4, "{} slots read", read.len());
+    for s in read {
+        let p = &part.symbols[s.slot];
+        assert_eq!(p.cells, s.cells, "slot {}", s.slot);
+        assert!(
+            (p.z - s.z).abs() < 1e-3,
+            "slot {}: {} against {}",
+            s.slot,
+            p.z,
+            s.z
+        );
+    }
+    assert!(
+        part.symbols
+            .iter()
+            .all(|s| s.cells == 0 || whole.symbols[s.slot].cells > 0)
+    );
+
+    // The levels round-trip through their 16 bytes; nonsense is refused.
+    assert_eq!(ReferenceLevels::from_bytes(levels.to_bytes()), Some(levels));
+    assert_eq!(ReferenceLevels::from_bytes([0; 16]), None);
+}
