@@ -463,6 +463,16 @@ impl BlobKey {
         Self(format!("transcripts/{id}.sealed"))
     }
 
+    /// The sealed header of a recording's detection reference (its levels and length).
+    pub fn reference_header(id: &RecordingId) -> Self {
+        Self(format!("references/{id}/header.sealed"))
+    }
+
+    /// Chunk `n` of a recording's detection reference (its mono mix at 8 kHz).
+    pub fn reference_chunk(id: &RecordingId, n: usize) -> Self {
+        Self(format!("references/{id}/{n:06}.sealed"))
+    }
+
     /// The sealed file of an uploaded leak, by its SHA-256.
     pub fn leak(sha: &Sha256) -> Self {
         Self(format!("leaks/{}.sealed", sha.to_hex()))

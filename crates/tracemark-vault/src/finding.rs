@@ -16,7 +16,8 @@ use tracemark_tardos::{
 };
 use tracemark_types::{Finding, FindingKind, PRESENCE_LEVEL, Power, TraceReport};
 use tracemark_watermark::{
-    DETECT_RATE, EmbedParams, Message, Payload, WatermarkKey, detect_informed_segments, embed,
+    DETECT_RATE, EmbedParams, Message, OriginalExcerpt, Payload, ReferenceLevels, WatermarkKey,
+    detect_informed_excerpt, embed,
 };
 
 use crate::VaultError;
@@ -53,7 +54,9 @@ const GAIN_SMOOTH_BINS: usize = 4;
 /// What the finding needs from the trace besides the report.
 pub(crate) struct Evidence<'a> {
     pub leak: &'a AudioBuffer,
-    pub original: &'a AudioBuffer,
+    /// The stretch of the original's detection reference the trace read (`None` when
+    /// nothing of the leak matched it).
+    pub original: Option<&'a crate::reference::Excerpt>,
     pub key: &'a WatermarkKey,
     pub biases: &'a Biases,
     pub observations: &'a Observations,
@@ -143,9 +146,11 @@ struct Piece {
 /// The leak, the matched stretch of the original and the channel between them.
 struct Channel {
     leak: Vec<f32>,
-    crop: AudioBuffer,
-    /// The crop's first slot in the recording.
-    first_slot: usize,
+    /// The original's reference (8 kHz) where the leak matched it, from a block boundary.
+    crop: Vec<f32>,
+    /// The block the crop starts at, and the whole recording's levels.
+    first_block: usize,
+    levels: ReferenceLevels,
     /// What each trial marks: the whole recording (8 kHz) or, past [`WHOLE_EMBED_S`], the crop.
     host: AudioBuffer,
     /// The host's first slot in the recording.
@@ -232,14 +237,24 @@ impl Channel {
         if genuine.is_empty() {
             return Ok(None);
         }
+        let Some(excerpt) = ev.original else {
+            return Ok(None);
+        };
         let leak = at_detect_rate(ev.leak)?;
-        let original = at_detect_rate(ev.original)?;
-        let lo = genuine.iter().map(|g| g.2).fold(f64::INFINITY, f64::min);
-        let hi = genuine.iter().map(|g| g.3).fold(0.0f64, f64::max);
+        let original = &excerpt.samples;
+        // Times are the whole recording's; the excerpt starts at a block boundary.
+        let shift = excerpt.view().start_s();
+        let lo = genuine.iter().map(|g| g.2).fold(f64::INFINITY, f64::min) - shift;
+        let hi = genuine.iter().map(|g| g.3).fold(0.0f64, f64::max) - shift;
         let block = ((lo - 1.0).max(0.0) / BLOCK_S).floor() as usize;
         let crop_start = (block * (BLOCK_S * rate) as usize).min(original.len());
         let crop_end = (((hi + 1.0) * rate).ceil() as usize).clamp(crop_start, original.len());
         let crop = original[crop_start..crop_end].to_vec();
+        let block = block + excerpt.first_block;
+        let genuine: Vec<(f64, f64, f64, f64)> = genuine
+            .into_iter()
+            .map(|(c, d, a, b)| (c, d, a - shift, b - shift))
+            .collect();
         let first_slot = block * (BLOCK_S / SLOT_S).round() as usize;
         let speed = report
             .speed
@@ -280,23 +295,23 @@ impl Channel {
         }
         let segments = genuine.iter().map(|g| (g.0, g.1)).collect();
         let detect_rate = SampleRate::try_new(DETECT_RATE)?;
-        let (host, host_first_slot, crop_in_host) = if original.len() as f64 <= WHOLE_EMBED_S * rate
-        {
-            let range = crop_start..crop_start + crop.len();
-            (AudioBuffer::mono(detect_rate, original)?, 0, range)
-        } else {
-            let range = 0..crop.len();
-            (
-                AudioBuffer::mono(detect_rate, crop.clone())?,
-                first_slot,
-                range,
-            )
-        };
-        let crop = AudioBuffer::mono(detect_rate, crop)?;
+        let (host, host_first_slot, crop_in_host) =
+            if excerpt.whole && original.len() as f64 <= WHOLE_EMBED_S * rate {
+                let range = crop_start..crop_start + crop.len();
+                (AudioBuffer::mono(detect_rate, original.clone())?, 0, range)
+            } else {
+                let range = 0..crop.len();
+                (
+                    AudioBuffer::mono(detect_rate, crop.clone())?,
+                    first_slot,
+                    range,
+                )
+            };
         Ok(Some(Self {
             leak,
             crop,
-            first_slot,
+            first_block: block,
+            levels: excerpt.levels,
             host,
             host_first_slot,
             crop_in_host,
@@ -342,15 +357,19 @@ impl Channel {
             }
         }
         let leak = AudioBuffer::mono(SampleRate::try_new(DETECT_RATE)?, leak)?;
-        let detection = detect_informed_segments(&leak, &self.crop, ev.key, &self.segments)?;
+        // Read as the trace read the leak: against the crop, with the whole recording's
+        // levels, slots numbered from the recording's start.
+        let crop = OriginalExcerpt {
+            samples: &self.crop,
+            first_block: self.first_block,
+            levels: self.levels,
+        };
+        let detection = detect_informed_excerpt(&leak, &crop, ev.key, &self.segments)?;
         let slots = ev.biases.len();
         let (mut soft, mut cells) = (vec![0.0f32; slots], vec![0u32; slots]);
-        for s in &detection.symbols {
-            let slot = s.slot + self.first_slot;
-            if slot < slots {
-                soft[slot] = s.z;
-                cells[slot] = s.cells;
-            }
+        for s in detection.symbols.iter().filter(|s| s.slot < slots) {
+            soft[s.slot] = s.z;
+            cells[s.slot] = s.cells;
         }
         let observations = Observations::try_new(soft, cells)?;
         let functions = default_score_functions(&observations);

@@ -27,6 +27,7 @@ mod evidence;
 mod finding;
 mod issue;
 mod jobs;
+mod reference;
 mod secret;
 mod trace;
 mod transcripts;

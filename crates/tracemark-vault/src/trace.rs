@@ -12,7 +12,7 @@ use tracemark_types::{
     Medium, PayloadBytes, RecipientId, RecipientStanding, ReportSegment, Sha256, TraceId,
     TraceReport, TraceRow,
 };
-use tracemark_watermark::{detect_blind, detect_informed_segments};
+use tracemark_watermark::{detect_blind, detect_informed_excerpt};
 
 use crate::VaultError;
 use crate::vault::{Vault, unexpected};
@@ -248,7 +248,6 @@ impl Vault {
                 self.recording(i.recording_id.as_str())?
             }
         };
-        let original = self.original(&recording)?;
         let Some(original_fp) = index.fingerprint(recording.id.number()) else {
             return Err(VaultError::Invalid {
                 what: "fingerprint index",
@@ -280,12 +279,29 @@ impl Vault {
             .collect();
         report.recording = Some(recording.clone());
 
-        // Read the codeword symbols over the genuine stretches.
-        let detection = if genuine.is_empty() {
+        // Read the codeword symbols over the genuine stretches, against the stretch of the
+        // original they matched (the detection reference: never the whole recording).
+        let matched: Vec<(f64, f64)> = report
+            .segments
+            .iter()
+            .filter(|s| s.genuine)
+            .filter_map(|s| s.original)
+            .collect();
+        let original = if genuine.is_empty() {
             None
         } else {
-            detect_informed_segments(leak, &original, &key, &genuine).ok()
+            let from = matched.iter().map(|m| m.0).fold(f64::INFINITY, f64::min);
+            let to = matched.iter().map(|m| m.1).fold(0.0f64, f64::max);
+            let (from, to) = if matched.is_empty() {
+                (0.0, recording.duration_s)
+            } else {
+                (from, to)
+            };
+            Some(self.reference_excerpt(&recording, from, to, crate::reference::READ_WHOLE_S)?)
         };
+        let detection = original
+            .as_ref()
+            .and_then(|o| detect_informed_excerpt(leak, &o.view(), &key, &genuine).ok());
         let biases = self.biases(&recording)?;
         let (mut soft, mut cells) = (vec![0.0f32; biases.len()], vec![0u32; biases.len()]);
         if let Some(d) = &detection {
@@ -345,7 +361,7 @@ impl Vault {
         // Nobody accused: marked but unresolved, or no issued copy's mark and its power.
         let evidence = crate::finding::Evidence {
             leak,
-            original: &original,
+            original: original.as_ref(),
             key: &key,
             biases: &biases,
             observations: &observations,

@@ -8,6 +8,7 @@ use tracemark_ledger::note::{KeyName, NoteSigner, VerifierKey};
 use tracemark_media::{Limits, decode_bytes};
 use tracemark_store::{BlobKey, BlobStore, Draft, NewRecording, Store, Stored, records};
 use tracemark_types::{Recipient, RecipientId, Recording, RecordingId, Sha256, UnixMillis};
+use tracemark_watermark::DETECT_RATE;
 
 use crate::VaultError;
 use crate::secret::Secret;
@@ -462,6 +463,10 @@ impl Vault {
             tracemark_dsp::resample(&mono, sample_rate, tracemark_fingerprint::SAMPLE_RATE_HZ)?;
         drop(mono);
         let fingerprint = single_fingerprint(&id, tracemark_fingerprint::fingerprint(&narrow)?)?;
+        // The fingerprint's 8 kHz mix is also the detector's (`to_detect_rate`: the same
+        // downmix and resampler): stored as the recording's detection reference.
+        const _: () = assert!(tracemark_fingerprint::SAMPLE_RATE_HZ == DETECT_RATE);
+        self.store_reference(&id, &sha, &narrow)?;
         drop(narrow);
         let sealed = self.secret.seal(bytes, &sha.0)?;
         self.blobs.put(&BlobKey::original(&id), &sealed)?;
