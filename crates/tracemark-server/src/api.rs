@@ -511,7 +511,7 @@ async fn waveform(
     let w = s
         .blocking(move |v| {
             let r = v.recording(&id)?;
-            let samples = v.original(&r)?.downmix();
+            let samples = v.mono_mix_8k(&r)?;
             let step = samples.len().div_ceil(points).max(1);
             let peaks = samples
                 .chunks(step)

@@ -205,6 +205,16 @@ impl Vault {
     }
 }
 
+impl Vault {
+    /// Recording `r`'s mono mix at 8 kHz, whole (its detection reference: read without
+    /// decoding the original; 115 MB an hour). For overviews such as a waveform.
+    pub fn mono_mix_8k(&self, r: &Recording) -> Result<Vec<f32>, VaultError> {
+        Ok(self
+            .reference_excerpt(r, 0.0, r.duration_s, f64::INFINITY)?
+            .samples)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
