@@ -4,8 +4,8 @@ use std::path::Path;
 
 use tracemark_dsp::AudioBuffer;
 
-use crate::quantize::{Pcm, SampleChoice, interleave, resolve};
-use crate::{EncodeOptions, Format, MediaError, opus};
+use crate::quantize::{SampleChoice, resolve};
+use crate::{EncodeOptions, Format, MediaError, StreamEncoder};
 
 /// Encodes `audio` into an in-memory file of `format`, at the input's rate and channel count
 /// wherever the format allows.
@@ -61,12 +61,20 @@ pub fn encode_bytes_as(
     opts: &EncodeOptions,
     samples: SampleChoice,
 ) -> Result<Vec<u8>, MediaError> {
-    match format {
-        Format::Wav => crate::wav::write(audio, resolve(audio, format, samples)?),
-        Format::Flac => encode_flac(audio, resolve(audio, format, samples)?),
-        Format::Mp3 => encode_mp3(audio, opts),
-        Format::Opus => opus::encode(audio, opts),
+    if format == Format::Wav {
+        // hound's writer: an independent reference the streaming one is tested against.
+        return crate::wav::write(audio, resolve(audio, format, samples)?);
     }
+    let mut encoder = StreamEncoder::new(
+        format,
+        audio.rate(),
+        audio.channel_count(),
+        audio.source_format(),
+        opts,
+        samples,
+    )?;
+    encoder.push(audio.channels())?;
+    encoder.finish()
 }
 
 /// Encodes `audio` as [`encode_bytes`] does and writes it to `path` (created or truncated).
@@ -81,63 +89,6 @@ pub fn encode_file(
 ) -> Result<(), MediaError> {
     let bytes = encode_bytes(audio, format, opts)?;
     std::fs::write(path, bytes).map_err(|e| MediaError::io(e).with_path(path))
-}
-
-fn encode_flac(audio: &AudioBuffer, pcm: Pcm) -> Result<Vec<u8>, MediaError> {
-    use flacenc::component::BitRepr;
-    use flacenc::error::Verify;
-
-    let channels = audio.channel_count();
-    // FLAC carries 1 to 8 channels (RFC 9639 §9.1.3).
-    if channels > 8 {
-        return Err(MediaError::EncodeChannels {
-            format: Format::Flac,
-            count: channels,
-            max: 8,
-        });
-    }
-    let err = |reason: String| MediaError::Encode {
-        format: Format::Flac,
-        reason,
-    };
-    let (bits, dither) = match pcm {
-        Pcm::Int { bits, dither } => (bits, dither),
-        Pcm::Float32 => (16, false),
-    };
-    let interleaved = interleave(audio, bits, dither);
-    let config = flacenc::config::Encoder::default()
-        .into_verified()
-        .map_err(|(_, e)| err(format!("config: {e:?}")))?;
-    let source = flacenc::source::MemSource::from_samples(
-        &interleaved,
-        channels,
-        usize::from(bits),
-        audio.rate().hz() as usize,
-    );
-    let stream = flacenc::encode_with_fixed_block_size(&config, source, config.block_size)
-        .map_err(|e| err(format!("{e:?}")))?;
-    let mut sink = flacenc::bitsink::ByteSink::new();
-    stream.write(&mut sink).map_err(|e| err(format!("{e:?}")))?;
-    let mut bytes = sink.as_slice().to_vec();
-    fix_streaminfo_min_block(&mut bytes);
-    Ok(bytes)
-}
-
-/// flacenc 0.5 records the (shorter) last block as STREAMINFO's minimum block size, but
-/// RFC 9639 §8.2 defines that field "excluding the last block". Strict readers (symphonia)
-/// then see min != max, treat the stream as variable-blocksize, and reject its fixed-blocksize
-/// frame headers. Every block but the last has the configured size, so min = max is correct.
-/// It can also record a minimum frame size above the maximum, which claxon rightly rejects;
-/// both frame sizes are set to 0, "unknown", which RFC 9639 §8.2 allows.
-fn fix_streaminfo_min_block(bytes: &mut [u8]) {
-    // "fLaC", then a metadata block header whose type (low 7 bits) is 0 = STREAMINFO;
-    // min block size is at bytes 8..10, max at 10..12, min frame size at 12..15 and max
-    // frame size at 15..18 (RFC 9639 §8.1, §8.2).
-    if bytes.len() >= 18 && &bytes[..4] == b"fLaC" && bytes[4] & 0x7f == 0 {
-        let (head, max) = bytes.split_at_mut(10);
-        head[8..10].copy_from_slice(&max[..2]);
-        bytes[12..18].fill(0);
-    }
 }
 
 /// Sample rates MPEG audio defines (ISO/IEC 11172-3, 13818-3, and the MPEG-2.5 extension).
@@ -180,91 +131,144 @@ fn mp3_default_kbps(rate: u32, channels: usize) -> u32 {
     wanted.min(cap)
 }
 
-fn encode_mp3(audio: &AudioBuffer, opts: &EncodeOptions) -> Result<Vec<u8>, MediaError> {
-    use mp3lame_encoder::{Builder, DualPcm, FlushGap, MonoPcm, Quality};
+/// Frames fed to LAME at a time: the output reservation stays small; LAME buffers
+/// internally.
+const MP3_CHUNK: usize = 1152 * 16;
 
-    let rate = audio.rate().hz();
-    let channels = audio.channel_count();
-    if !MP3_RATES.contains(&rate) {
-        return Err(MediaError::EncodeSampleRate {
-            format: Format::Mp3,
-            hz: rate,
-            supported: "8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000",
-        });
-    }
-    if channels > 2 {
-        return Err(MediaError::EncodeChannels {
-            format: Format::Mp3,
-            count: channels,
-            max: 2,
-        });
-    }
-    let kbps = opts
-        .bitrate_kbps
-        .unwrap_or_else(|| mp3_default_kbps(rate, channels));
-    let bitrate = mp3_bitrate(kbps).ok_or(MediaError::EncodeBitrate {
-        format: Format::Mp3,
-        kbps,
-        valid: "8, 16, 24, 32, 40, 48, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320",
-    })?;
-    let err = |what: &str, e: &dyn std::fmt::Debug| MediaError::Encode {
+/// An MP3 stream being coded: LAME fed in chunks of [`MP3_CHUNK`] frames whatever the blocks
+/// pushed, so the bytes do not depend on how the signal was split. Held in memory: the MP3
+/// bytes so far, one chunk of samples and LAME's state.
+pub(crate) struct Mp3Stream {
+    encoder: mp3lame_encoder::Encoder,
+    channels: usize,
+    /// Samples not yet fed, per channel (fewer than [`MP3_CHUNK`]).
+    pending: Vec<Vec<f32>>,
+    out: Vec<u8>,
+}
+
+fn mp3_error(what: &str, e: &dyn std::fmt::Debug) -> MediaError {
+    MediaError::Encode {
         format: Format::Mp3,
         reason: format!("{what}: {e:?}"),
-    };
-    let mut b = Builder::new().ok_or_else(|| err("LAME init", &"lame_init returned null"))?;
-    b.set_num_channels(channels as u8)
-        .map_err(|e| err("channels", &e))?;
-    b.set_sample_rate(rate)
-        .map_err(|e| err("sample rate", &e))?;
-    b.set_brate(bitrate).map_err(|e| err("bitrate", &e))?;
-    b.set_quality(Quality::Best)
-        .map_err(|e| err("quality", &e))?;
-    b.set_to_write_vbr_tag(true)
-        .map_err(|e| err("LAME tag", &e))?;
-    let mut enc = b.build().map_err(|e| err("LAME params", &e))?;
+    }
+}
 
-    let mut out = Vec::new();
-    // Chunked so the output reservation stays small; LAME buffers internally.
-    const CHUNK: usize = 1152 * 16;
-    let frames = audio.frames();
-    let mut start = 0;
-    while start < frames {
-        let end = (start + CHUNK).min(frames);
-        out.reserve(mp3lame_encoder::max_required_buffer_size(end - start));
-        let chs = audio.channels();
-        let r = if channels == 1 {
-            enc.encode_to_vec(MonoPcm(&chs[0][start..end]), &mut out)
-        } else {
-            let pcm = DualPcm {
-                left: &chs[0][start..end],
-                right: &chs[1][start..end],
-            };
-            enc.encode_to_vec(pcm, &mut out)
-        };
-        r.map_err(|e| err("encode", &e))?;
-        start = end;
-    }
-    // LAME's flush needs up to 7200 bytes (lame.h, lame_encode_flush). `FlushGap` is
-    // `lame_encode_flush`, which drains every buffered sample; the "nogap" variant keeps the
-    // tail for a following track and would cut the end of ours.
-    out.reserve(7_200);
-    enc.flush_to_vec::<FlushGap>(&mut out)
-        .map_err(|e| err("flush", &e))?;
-    // LAME wrote a placeholder Info frame first; overwrite it with the final tag, which
-    // carries the frame count and the encoder delay/padding used for gapless decoding.
-    let mut tag = Vec::with_capacity(enc.lame_tag_size());
-    if enc.lame_tag_encode_to_vec(&mut tag).is_some() {
-        let at = enc.id3v2_tag_size();
-        if let Some(dst) = out.get_mut(at..at + tag.len()) {
-            dst.copy_from_slice(&tag);
+impl Mp3Stream {
+    pub(crate) fn new(
+        rate: u32,
+        channels: usize,
+        opts: &EncodeOptions,
+    ) -> Result<Self, MediaError> {
+        use mp3lame_encoder::{Builder, Quality};
+
+        if !MP3_RATES.contains(&rate) {
+            return Err(MediaError::EncodeSampleRate {
+                format: Format::Mp3,
+                hz: rate,
+                supported: "8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000",
+            });
         }
+        if channels > 2 {
+            return Err(MediaError::EncodeChannels {
+                format: Format::Mp3,
+                count: channels,
+                max: 2,
+            });
+        }
+        let kbps = opts
+            .bitrate_kbps
+            .unwrap_or_else(|| mp3_default_kbps(rate, channels));
+        let bitrate = mp3_bitrate(kbps).ok_or(MediaError::EncodeBitrate {
+            format: Format::Mp3,
+            kbps,
+            valid: "8, 16, 24, 32, 40, 48, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320",
+        })?;
+        let err = mp3_error;
+        let mut b = Builder::new().ok_or_else(|| err("LAME init", &"lame_init returned null"))?;
+        b.set_num_channels(channels as u8)
+            .map_err(|e| err("channels", &e))?;
+        b.set_sample_rate(rate)
+            .map_err(|e| err("sample rate", &e))?;
+        b.set_brate(bitrate).map_err(|e| err("bitrate", &e))?;
+        b.set_quality(Quality::Best)
+            .map_err(|e| err("quality", &e))?;
+        b.set_to_write_vbr_tag(true)
+            .map_err(|e| err("LAME tag", &e))?;
+        let encoder = b.build().map_err(|e| err("LAME params", &e))?;
+        Ok(Self {
+            encoder,
+            channels,
+            pending: vec![Vec::with_capacity(MP3_CHUNK); channels],
+            out: Vec::new(),
+        })
     }
-    Ok(out)
+
+    pub(crate) fn push<C: AsRef<[f32]>>(&mut self, block: &[C]) -> Result<(), MediaError> {
+        let frames = crate::wav_stream::block_frames(Format::Mp3, self.channels, block)?;
+        let mut at = 0;
+        while at < frames {
+            let have = self.pending.first().map_or(0, Vec::len);
+            let end = frames.min(at + MP3_CHUNK - have);
+            for (p, ch) in self.pending.iter_mut().zip(block) {
+                p.extend_from_slice(&ch.as_ref()[at..end]);
+            }
+            at = end;
+            if self.pending.first().map_or(0, Vec::len) == MP3_CHUNK {
+                self.feed()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Feeds the pending samples to LAME.
+    fn feed(&mut self) -> Result<(), MediaError> {
+        use mp3lame_encoder::{DualPcm, MonoPcm};
+        let frames = self.pending.first().map_or(0, Vec::len);
+        if frames == 0 {
+            return Ok(());
+        }
+        self.out
+            .reserve(mp3lame_encoder::max_required_buffer_size(frames));
+        let r = match self.pending.as_slice() {
+            [mono] => self.encoder.encode_to_vec(MonoPcm(mono), &mut self.out),
+            [left, right] => {
+                let pcm = DualPcm { left, right };
+                self.encoder.encode_to_vec(pcm, &mut self.out)
+            }
+            _ => return Err(mp3_error("encode", &"1 or 2 channels")),
+        };
+        r.map_err(|e| mp3_error("encode", &e))?;
+        self.pending.iter_mut().for_each(Vec::clear);
+        Ok(())
+    }
+
+    pub(crate) fn finish(mut self) -> Result<Vec<u8>, MediaError> {
+        use mp3lame_encoder::FlushGap;
+        self.feed()?;
+        let (enc, mut out) = (&mut self.encoder, self.out);
+        // LAME's flush needs up to 7200 bytes (lame.h, lame_encode_flush). `FlushGap` is
+        // `lame_encode_flush`, which drains every buffered sample; the "nogap" variant keeps
+        // the tail for a following track and would cut the end of ours.
+        out.reserve(7_200);
+        enc.flush_to_vec::<FlushGap>(&mut out)
+            .map_err(|e| mp3_error("flush", &e))?;
+        // LAME wrote a placeholder Info frame first; overwrite it with the final tag, which
+        // carries the frame count and the encoder delay/padding used for gapless decoding.
+        let mut tag = Vec::with_capacity(enc.lame_tag_size());
+        if enc.lame_tag_encode_to_vec(&mut tag).is_some() {
+            let at = enc.id3v2_tag_size();
+            if let Some(dst) = out.get_mut(at..at + tag.len()) {
+                dst.copy_from_slice(&tag);
+            }
+        }
+        Ok(out)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::quantize::interleave;
 
     #[test]
     fn i16_conversion_clamps_and_rounds() {

@@ -18,8 +18,12 @@
 //! and Ogg Opus; see [`encode_bytes`] for what each format keeps and why. This is the workspace's one WAV
 //! writer: [`encode_wav`] also writes 16-bit integer WAV for tools that need it.
 //!
-//! [`open_stream`] and [`WavStreamWriter`] do the same block by block, with memory bounded by
-//! a block whatever the file's length, giving the same samples and the same WAV bytes.
+//! Block by block, with memory bounded whatever the recording's length: [`open_stream`] (a
+//! file) and [`open_stream_bytes`] (an encoded file in memory, shared as [`SharedBytes`] by
+//! several passes or threads without a copy) give the samples of [`decode_file`] and
+//! [`decode_bytes`]; [`StreamEncoder`] gives the bytes of [`encode_bytes_as`] in memory, and
+//! [`WavStreamWriter`] those of a WAV in a file. The encoders hold the encoded output and a
+//! few frames of state, never the PCM signal (see `src/encode_stream.rs` for each format).
 //!
 //! This crate sits on top of `tracemark-dsp` and below the CLI and server; the pure crates
 //! never see a file.
@@ -47,8 +51,10 @@ mod amr_3gp;
 mod collect;
 mod decode;
 mod encode;
+mod encode_stream;
 mod error;
 mod flac;
+mod flac_encode;
 mod format;
 mod gsm;
 mod mp4_edit;
@@ -57,12 +63,15 @@ mod opus_demuxed;
 mod quantize;
 mod stream;
 mod wav;
+mod wav_stream;
 
 pub use decode::{decode_bytes, decode_file};
 pub use encode::{encode_bytes, encode_bytes_as, encode_file};
+pub use encode_stream::StreamEncoder;
 pub use error::MediaError;
 pub use format::{EncodeOptions, Format, Limits};
 pub use quantize::SampleChoice;
-pub use stream::{AudioStream, WavStreamWriter, open_stream};
+pub use stream::{AudioStream, SharedBytes, open_stream, open_stream_bytes};
 pub use tracemark_dsp::{AudioBuffer, SampleFormat, SampleRate};
 pub use wav::{WavSample, encode_wav};
+pub use wav_stream::WavStreamWriter;

@@ -193,93 +193,186 @@ impl Encoder {
 /// music and keeps watermark energy well above the coding noise.
 const DEFAULT_KBPS_PER_CHANNEL: u32 = 64;
 
-/// Encodes to Ogg Opus. Inputs at an Opus rate are coded at that rate; others are resampled to
-/// 48 kHz with [`tracemark_dsp::resample`] first (the header still records the original rate, so
-/// [`crate::decode_bytes`] returns audio at it).
-pub(crate) fn encode(audio: &AudioBuffer, opts: &EncodeOptions) -> Result<Vec<u8>, MediaError> {
-    let channels = audio.channel_count();
-    if channels > MAX_ENCODE_CHANNELS {
-        return Err(MediaError::EncodeChannels {
-            format: Format::Opus,
-            count: channels,
-            max: MAX_ENCODE_CHANNELS,
-        });
-    }
-    // RFC 6716 §2.1.1: 6 kb/s is the lowest useful rate; 256 kb/s per channel the highest.
-    let kbps = opts
-        .bitrate_kbps
-        .unwrap_or(DEFAULT_KBPS_PER_CHANNEL * channels as u32);
-    if !(6..=256 * channels as u32).contains(&kbps) {
-        return Err(MediaError::EncodeBitrate {
-            format: Format::Opus,
-            kbps,
-            valid: "6 to 256 per channel",
-        });
-    }
-    let original = audio.rate().hz();
-    let enc_err = |e: OpusError| MediaError::Encode {
-        format: Format::Opus,
-        reason: e.to_string(),
-    };
-    let (rate, planes) = if OPUS_RATES.contains(&original) {
-        (original, None)
-    } else {
-        let p = resample(audio.channels(), original, FULLBAND).map_err(|e| MediaError::Encode {
-            format: Format::Opus,
-            reason: format!("resampling to 48 kHz: {e}"),
-        })?;
-        (FULLBAND, Some(p))
-    };
-    let planes = planes.as_deref().unwrap_or(audio.channels());
-    let (mut encoder, head) = if channels <= 2 {
-        let mut e = OpusEncoder::new(rate as i32, channels, Application::Audio).map_err(enc_err)?;
-        e.bitrate_bps = kbps as i32 * 1000;
-        let head = OpusHead::for_encoder(&e, original);
-        (Encoder::Single(Box::new(e)), head)
-    } else {
-        let mut e =
-            OpusMSEncoder::new(rate as i32, channels, 1, Application::Audio).map_err(enc_err)?;
-        e.set_bitrate(kbps as i32 * 1000);
-        let head = OpusHead::for_ms_encoder(&e, original);
-        (Encoder::Multi(Box::new(e)), head)
-    };
-    write_gapless(&mut encoder, head, planes, rate).map_err(enc_err)
+/// An Ogg Opus stream being coded in 20 ms packets. Inputs at an Opus rate are coded at that
+/// rate; others are resampled to 48 kHz first by [`tracemark_dsp::StreamResampler`], which
+/// gives [`tracemark_dsp::resample`]'s samples in pieces (the header still records the
+/// original rate, so [`crate::decode_bytes`] returns audio at it).
+///
+/// The gapless recipe from opus-pure's README: flush the encoder delay with silence, and end
+/// the stream with a final granule that trims the padding (RFC 7845 §4.4). The last packet
+/// is known only at the end, so one coded packet is held back. Held in memory: the Ogg bytes
+/// so far, one packet, one 20 ms frame of samples, and the encoder's and resamplers' state.
+pub(crate) struct OpusStream {
+    encoder: Encoder,
+    writer: OggOpusWriter<Vec<u8>>,
+    /// One per channel, when the input is not at an Opus rate.
+    resamplers: Option<Vec<tracemark_dsp::StreamResampler>>,
+    resampled: Vec<Vec<f32>>,
+    channels: usize,
+    /// Samples per packet, granule ticks (48 kHz) per sample, and the header's pre-skip.
+    frame: usize,
+    ticks: usize,
+    pre_skip: usize,
+    /// The frame being filled, interleaved, and how many of its frames are filled.
+    block: Vec<f32>,
+    filled: usize,
+    /// Frames coded (at the coding rate) and packets coded.
+    total: usize,
+    packets: usize,
+    packet: Vec<u8>,
+    held: Option<Vec<u8>>,
 }
 
-/// The gapless recipe from opus-pure's README: flush the encoder delay with silence, and end
-/// the stream with a final granule that trims the padding (RFC 7845 §4.4).
-fn write_gapless(
-    encoder: &mut Encoder,
-    head: OpusHead,
-    planes: &[Vec<f32>],
-    rate: u32,
-) -> Result<Vec<u8>, OpusError> {
-    let channels = planes.len();
-    let total = planes.first().map_or(0, Vec::len);
-    let frame = (rate / 50) as usize; // 20 ms packets
-    let ticks = (48_000 / rate) as usize; // granule ticks (48 kHz) per sample; exact for Opus rates
-    let frames = (total + usize::from(head.pre_skip).div_ceil(ticks)).div_ceil(frame);
-    let final_granule = u64::from(head.pre_skip) + (total * ticks) as u64;
-    let mut writer = OggOpusWriter::new(Vec::new(), head)?;
-    let mut packet = vec![0u8; MAX_PACKET_BYTES];
-    let mut block = vec![0.0f32; frame * channels];
-    for i in 0..frames {
-        block.fill(0.0);
-        let start = i * frame;
-        for t in start..(start + frame).min(total) {
+fn encode_error(e: OpusError) -> MediaError {
+    MediaError::Encode {
+        format: Format::Opus,
+        reason: e.to_string(),
+    }
+}
+
+impl OpusStream {
+    pub(crate) fn new(
+        original: u32,
+        channels: usize,
+        opts: &EncodeOptions,
+    ) -> Result<Self, MediaError> {
+        if channels > MAX_ENCODE_CHANNELS {
+            return Err(MediaError::EncodeChannels {
+                format: Format::Opus,
+                count: channels,
+                max: MAX_ENCODE_CHANNELS,
+            });
+        }
+        // RFC 6716 §2.1.1: 6 kb/s is the lowest useful rate; 256 kb/s per channel the highest.
+        let kbps = opts
+            .bitrate_kbps
+            .unwrap_or(DEFAULT_KBPS_PER_CHANNEL * channels as u32);
+        if !(6..=256 * channels as u32).contains(&kbps) {
+            return Err(MediaError::EncodeBitrate {
+                format: Format::Opus,
+                kbps,
+                valid: "6 to 256 per channel",
+            });
+        }
+        let (rate, resamplers) = if OPUS_RATES.contains(&original) {
+            (original, None)
+        } else {
+            let r = (0..channels)
+                .map(|_| tracemark_dsp::StreamResampler::new(original, FULLBAND))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(resample_error)?;
+            (FULLBAND, Some(r))
+        };
+        let (encoder, head) = if channels <= 2 {
+            let mut e = OpusEncoder::new(rate as i32, channels, Application::Audio)
+                .map_err(encode_error)?;
+            e.bitrate_bps = kbps as i32 * 1000;
+            let head = OpusHead::for_encoder(&e, original);
+            (Encoder::Single(Box::new(e)), head)
+        } else {
+            let mut e = OpusMSEncoder::new(rate as i32, channels, 1, Application::Audio)
+                .map_err(encode_error)?;
+            e.set_bitrate(kbps as i32 * 1000);
+            let head = OpusHead::for_ms_encoder(&e, original);
+            (Encoder::Multi(Box::new(e)), head)
+        };
+        let frame = (rate / 50) as usize; // 20 ms packets
+        let pre_skip = usize::from(head.pre_skip);
+        Ok(Self {
+            encoder,
+            writer: OggOpusWriter::new(Vec::new(), head).map_err(encode_error)?,
+            resamplers,
+            resampled: vec![Vec::new(); channels],
+            channels,
+            frame,
+            // Exact for Opus rates.
+            ticks: (48_000 / rate) as usize,
+            pre_skip,
+            block: vec![0.0; frame * channels],
+            filled: 0,
+            total: 0,
+            packets: 0,
+            packet: vec![0u8; MAX_PACKET_BYTES],
+            held: None,
+        })
+    }
+
+    pub(crate) fn push<C: AsRef<[f32]>>(&mut self, block: &[C]) -> Result<(), MediaError> {
+        crate::wav_stream::block_frames(Format::Opus, self.channels, block)?;
+        let Some(resamplers) = &mut self.resamplers else {
+            return self.feed(block);
+        };
+        for ((r, out), ch) in resamplers.iter_mut().zip(&mut self.resampled).zip(block) {
+            out.clear();
+            r.push(ch.as_ref(), out).map_err(resample_error)?;
+        }
+        let planes = std::mem::take(&mut self.resampled);
+        let fed = self.feed(&planes);
+        self.resampled = planes;
+        fed
+    }
+
+    /// Codes `planes` (at the coding rate) into packets as frames fill.
+    fn feed<C: AsRef<[f32]>>(&mut self, planes: &[C]) -> Result<(), MediaError> {
+        let frames = planes.iter().map(|p| p.as_ref().len()).min().unwrap_or(0);
+        for t in 0..frames {
             for (c, plane) in planes.iter().enumerate() {
-                block[(t - start) * channels + c] = plane[t];
+                self.block[self.filled * self.channels + c] = plane.as_ref()[t];
+            }
+            self.filled += 1;
+            self.total += 1;
+            if self.filled == self.frame {
+                self.code()?;
             }
         }
-        let n = encoder.encode(&block, frame, &mut packet)?;
-        if i + 1 == frames {
-            let duration = final_granule.saturating_sub(writer.granule() as u64);
-            writer.write_packet_with_duration(&packet[..n], duration as u32)?;
-        } else {
-            writer.write_packet(&packet[..n])?;
-        }
+        Ok(())
     }
-    writer.finish()
+
+    /// Codes the frame being filled (zero-padded) and writes the packet before it.
+    fn code(&mut self) -> Result<(), MediaError> {
+        let n = self
+            .encoder
+            .encode(&self.block, self.frame, &mut self.packet)
+            .map_err(encode_error)?;
+        if let Some(previous) = self.held.replace(self.packet[..n].to_vec()) {
+            self.writer.write_packet(&previous).map_err(encode_error)?;
+        }
+        self.packets += 1;
+        self.block.fill(0.0);
+        self.filled = 0;
+        Ok(())
+    }
+
+    pub(crate) fn finish(mut self) -> Result<Vec<u8>, MediaError> {
+        if let Some(resamplers) = self.resamplers.take() {
+            let mut planes = std::mem::take(&mut self.resampled);
+            for (mut r, out) in resamplers.into_iter().zip(&mut planes) {
+                out.clear();
+                r.finish(out).map_err(resample_error)?;
+            }
+            self.feed(&planes)?;
+        }
+        let total = self.total;
+        let packets = (total + self.pre_skip.div_ceil(self.ticks)).div_ceil(self.frame);
+        while self.packets < packets {
+            self.code()?;
+        }
+        if let Some(last) = self.held.take() {
+            let final_granule = (self.pre_skip + total * self.ticks) as u64;
+            let duration = final_granule.saturating_sub(self.writer.granule() as u64);
+            self.writer
+                .write_packet_with_duration(&last, duration as u32)
+                .map_err(encode_error)?;
+        }
+        self.writer.finish().map_err(encode_error)
+    }
+}
+
+fn resample_error(e: DspError) -> MediaError {
+    MediaError::Encode {
+        format: Format::Opus,
+        reason: format!("resampling to 48 kHz: {e}"),
+    }
 }
 
 #[cfg(test)]

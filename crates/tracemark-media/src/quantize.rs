@@ -146,6 +146,106 @@ pub(crate) fn on_grid_sample(x: f32, scale: f64) -> bool {
     v.fract() == 0.0 && v >= -scale && v < scale
 }
 
+/// [`interleave`] sample by sample, for a signal that arrives in pieces: the same integers,
+/// except that whether dither is needed is known only once a sample off the grid arrives.
+/// Until then samples are written plain (exactly their values, being on the grid); from that
+/// sample on they are dithered, and [`Self::plain_prefix`] says how many came before it, for
+/// the writer to redo with [`Redither`]. The dither sequence runs for every sample, so each
+/// meets the noise it meets in [`interleave`].
+pub(crate) struct StreamQuantizer {
+    scale: f64,
+    lo: f64,
+    hi: f64,
+    dither: bool,
+    noise: Tpdf,
+    /// Samples quantised so far.
+    at: u64,
+    /// The index of the first sample off the grid, once dither is allowed and one was seen.
+    dithering_from: Option<u64>,
+}
+
+impl StreamQuantizer {
+    pub(crate) fn new(bits: u8, dither: bool) -> Self {
+        let scale = f64::from(1u32 << (bits - 1));
+        Self {
+            scale,
+            lo: -scale,
+            hi: scale - 1.0,
+            dither,
+            noise: Tpdf::new(),
+            at: 0,
+            dithering_from: None,
+        }
+    }
+
+    /// The next sample (channels interleaved) as an integer of the quantiser's width.
+    #[inline]
+    pub(crate) fn next(&mut self, x: f32) -> i32 {
+        let d = self.noise.next_lsb();
+        if self.dither && self.dithering_from.is_none() && !on_grid_sample(x, self.scale) {
+            self.dithering_from = Some(self.at);
+        }
+        self.at += 1;
+        let d = if self.dithering_from.is_some() {
+            d
+        } else {
+            0.0
+        };
+        round_clamped(f64::from(x) * self.scale + d, self.lo, self.hi)
+    }
+
+    /// How many samples at the start were written plain although dither turned out to be
+    /// needed; `None` while it is not (or when there are none).
+    pub(crate) fn plain_prefix(&self) -> Option<u64> {
+        self.dithering_from.filter(|&n| n > 0)
+    }
+}
+
+/// The dither [`interleave`] gives the samples a [`StreamQuantizer`] wrote plain, from the
+/// first on: each plain integer is its sample exactly, so adding the same noise to it and
+/// rounding gives the whole-buffer integer.
+pub(crate) struct Redither {
+    lo: f64,
+    hi: f64,
+    noise: Tpdf,
+}
+
+impl Redither {
+    pub(crate) fn new(bits: u8) -> Self {
+        let scale = f64::from(1u32 << (bits - 1));
+        Self {
+            lo: -scale,
+            hi: scale - 1.0,
+            noise: Tpdf::new(),
+        }
+    }
+
+    /// The dithered integer for the next plain one.
+    pub(crate) fn next(&mut self, v: i32) -> i32 {
+        // Within the width's range: the clamp keeps it there, so the cast cannot wrap.
+        (f64::from(v) + self.noise.next_lsb())
+            .round()
+            .clamp(self.lo, self.hi) as i32
+    }
+}
+
+/// `v.round().clamp(lo, hi) as i32` for finite `v` and integer bounds within `i32`, without
+/// the libm call `f64::round` compiles to on baseline x86-64 (no SSE4.1 `roundsd`): half
+/// away from zero, as `round`. Exact: below 2^31 in magnitude, `v - trunc(v)` is exact.
+#[inline]
+fn round_clamped(v: f64, lo: f64, hi: f64) -> i32 {
+    if !(lo..=hi).contains(&v) {
+        // Past a bound (or NaN, which `clamp` passes and `as` makes 0).
+        return v.round().clamp(lo, hi) as i32;
+    }
+    // Within i32: the cast truncates exactly.
+    let t = v as i32;
+    let frac = v - f64::from(t);
+    // `round(v)` of a `v` within `[lo, hi]`, integers, is within them too. No branch: under
+    // dither the fraction is noise, and a branch on it would be mispredicted half the time.
+    t + i32::from(frac >= 0.5) - i32::from(frac <= -0.5)
+}
+
 /// Triangular-PDF noise in LSB, from a fixed-seed xorshift64* generator (Marsaglia 2003,
 /// multiplier from Vigna, "An experimental exploration of Marsaglia's xorshift generators,
 /// scrambled", 2016): dither needs no secrecy, only independence from the signal.
@@ -156,6 +256,7 @@ impl Tpdf {
         Self(0x9e37_79b9_7f4a_7c15)
     }
 
+    #[inline]
     fn uniform(&mut self) -> f64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
@@ -165,6 +266,7 @@ impl Tpdf {
     }
 
     /// In (-1, 1) LSB, triangular.
+    #[inline]
     pub(crate) fn next_lsb(&mut self) -> f64 {
         self.uniform() - self.uniform()
     }

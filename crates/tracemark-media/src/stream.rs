@@ -1,19 +1,27 @@
-//! Reading and writing audio block by block, with memory bounded by one block whatever the
-//! file's length: [`open_stream`] gives the same samples as [`crate::decode_file`] (same
-//! decoders, same checks, same errors), and [`WavStreamWriter`] writes the same bytes as
-//! [`crate::encode_bytes`] for [`Format::Wav`].
+//! Decoding block by block, with memory bounded by one block whatever the input's length:
+//! [`open_stream`] reads a file and gives the samples of [`crate::decode_file`],
+//! [`open_stream_bytes`] reads bytes already in memory and gives the samples of
+//! [`crate::decode_bytes`] (same decoders, same checks, same errors). Both run one reader,
+//! generic over where the bytes come from ([`Source`]).
+//!
+//! Held in memory: the decoder's state and one decoded block (a FLAC frame, a symphonia
+//! packet, or [`WHOLE_BLOCK`] frames). [`open_stream_bytes`] reads the caller's
+//! [`SharedBytes`] in place, never copying them, so several streams (threads, passes) can read
+//! one buffer at once.
 //!
 //! Streamed: native FLAC (claxon) and everything symphonia decodes on its own (WAV, AIFF,
 //! MP3, Vorbis, CAF, Matroska without Opus). Read whole and then handed out in blocks, as
 //! before: Opus, GSM 06.10, AMR, 3GP and MP4/MOV (whose edit lists apply to the whole track).
 
 use std::fs::File;
-use std::io::{BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{BufReader, Cursor, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use symphonia::core::codecs::audio::AudioDecoder;
 use symphonia::core::codecs::audio::well_known::CODEC_ID_OPUS;
 use symphonia::core::formats::FormatReader;
+use symphonia::core::io::MediaSource;
 use tracemark_dsp::{AudioBuffer, SampleFormat, SampleRate};
 
 use crate::collect::{check_channels, check_rate};
@@ -21,16 +29,105 @@ use crate::decode::{
     SNIFF_LEN, check_size, checked_decoder, guarded, is_eof, is_live_matroska, map_sym, pcm_format,
     precheck_wav, probe_audio_track,
 };
-use crate::quantize::{Pcm, SampleChoice, Tpdf, on_grid_sample, resolve_for};
-use crate::{Format, Limits, MediaError};
+use crate::{Limits, MediaError};
 
 /// Frames handed out per block when the whole file was decoded first.
 const WHOLE_BLOCK: usize = 1 << 16;
 
-/// An audio file being decoded block by block; see [`open_stream`].
+/// An encoded file held in memory, shared rather than copied: cloning it is a reference
+/// count. Built from a `Vec<u8>` (moved, not copied), an `Arc<[u8]>`, an `Arc<Vec<u8>>` or a
+/// static slice; read by [`open_stream_bytes`].
+#[derive(Clone)]
+pub struct SharedBytes(Arc<dyn AsRef<[u8]> + Send + Sync>);
+
+impl SharedBytes {
+    /// The bytes.
+    pub fn as_slice(&self) -> &[u8] {
+        (*self.0).as_ref()
+    }
+}
+
+impl AsRef<[u8]> for SharedBytes {
+    fn as_ref(&self) -> &[u8] {
+        self.as_slice()
+    }
+}
+
+impl std::fmt::Debug for SharedBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SharedBytes({} bytes)", self.as_slice().len())
+    }
+}
+
+impl From<Vec<u8>> for SharedBytes {
+    fn from(bytes: Vec<u8>) -> Self {
+        Self(Arc::new(bytes))
+    }
+}
+
+impl From<Arc<Vec<u8>>> for SharedBytes {
+    fn from(bytes: Arc<Vec<u8>>) -> Self {
+        Self(bytes)
+    }
+}
+
+impl From<Arc<[u8]>> for SharedBytes {
+    fn from(bytes: Arc<[u8]>) -> Self {
+        Self(Arc::new(bytes))
+    }
+}
+
+impl From<&'static [u8]> for SharedBytes {
+    fn from(bytes: &'static [u8]) -> Self {
+        Self(Arc::new(bytes))
+    }
+}
+
+/// Where a stream's bytes come from: a file, or bytes in memory.
+enum Source {
+    File(File),
+    Bytes(Cursor<SharedBytes>),
+}
+
+impl Read for Source {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Self::File(f) => f.read(buf),
+            Self::Bytes(c) => c.read(buf),
+        }
+    }
+}
+
+impl Seek for Source {
+    fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
+        match self {
+            Self::File(f) => f.seek(pos),
+            Self::Bytes(c) => c.seek(pos),
+        }
+    }
+}
+
+impl MediaSource for Source {
+    fn is_seekable(&self) -> bool {
+        match self {
+            Self::File(f) => f.is_seekable(),
+            Self::Bytes(c) => c.is_seekable(),
+        }
+    }
+
+    fn byte_len(&self) -> Option<u64> {
+        match self {
+            Self::File(f) => f.byte_len(),
+            Self::Bytes(c) => c.byte_len(),
+        }
+    }
+}
+
+/// Audio being decoded block by block; see [`open_stream`] and [`open_stream_bytes`].
 pub struct AudioStream {
     inner: Inner,
-    path: PathBuf,
+    /// The file read, named in every error; `None` for bytes in memory.
+    path: Option<PathBuf>,
     rate: SampleRate,
     channels: usize,
     source_format: Option<SampleFormat>,
@@ -54,7 +151,7 @@ impl std::fmt::Debug for AudioStream {
 
 enum Inner {
     Flac {
-        reader: Box<claxon::FlacReader<BufReader<File>>>,
+        reader: Box<claxon::FlacReader<BufReader<Source>>>,
         buffer: Vec<i32>,
         scale: f32,
         declared: Option<u64>,
@@ -83,37 +180,87 @@ enum Inner {
 /// # Errors
 /// As [`crate::decode_file`].
 pub fn open_stream(path: &Path, limits: &Limits) -> Result<AudioStream, MediaError> {
-    open_inner(path, limits).map_err(|e| e.with_path(path))
+    let open = || {
+        let file = File::open(path).map_err(MediaError::io)?;
+        let len = file.metadata().map_err(MediaError::io)?.len();
+        let hint = path.extension().and_then(|e| e.to_str());
+        open_source(Source::File(file), len, hint, limits, || {
+            crate::decode_file(path, limits)
+        })
+    };
+    let mut stream = open().map_err(|e| e.with_path(path))?;
+    stream.path = Some(path.to_path_buf());
+    Ok(stream)
 }
 
-fn open_inner(path: &Path, limits: &Limits) -> Result<AudioStream, MediaError> {
-    let mut file = File::open(path).map_err(MediaError::io)?;
-    let len = file.metadata().map_err(MediaError::io)?.len();
+/// Opens an encoded file held in memory for decoding block by block, reading `bytes` in
+/// place (a clone of [`SharedBytes`] is a reference count, so two passes or several threads
+/// can each open their own stream over one buffer).
+///
+/// Reading every block gives exactly the samples [`crate::decode_bytes`] gives for the same
+/// bytes, `format_hint` and `limits`, and fails where it fails, with the same error.
+///
+/// ```
+/// use tracemark_media::{decode_bytes, encode_bytes, open_stream_bytes, SharedBytes};
+/// use tracemark_media::{AudioBuffer, EncodeOptions, Format, Limits, SampleRate};
+/// let audio = AudioBuffer::mono(SampleRate::try_new(8_000)?, vec![0.25; 9_000])?;
+/// let bytes = SharedBytes::from(encode_bytes(&audio, Format::Flac, &EncodeOptions::default())?);
+/// let mut stream = open_stream_bytes(bytes.clone(), None, &Limits::default())?;
+/// let mut samples = Vec::new();
+/// while let Some(block) = stream.next_block()? {
+///     samples.extend_from_slice(&block[0]);
+/// }
+/// assert_eq!(samples, decode_bytes(bytes.as_slice(), None, &Limits::default())?.channels()[0]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+/// As [`crate::decode_bytes`].
+pub fn open_stream_bytes(
+    bytes: impl Into<SharedBytes>,
+    format_hint: Option<&str>,
+    limits: &Limits,
+) -> Result<AudioStream, MediaError> {
+    let bytes = bytes.into();
+    let len = bytes.as_slice().len() as u64;
+    let source = Source::Bytes(Cursor::new(bytes.clone()));
+    open_source(source, len, format_hint, limits, || {
+        crate::decode_bytes(bytes.as_slice(), format_hint, limits)
+    })
+}
+
+/// Opens `source` of `len` bytes; `whole` decodes it whole, for the formats not streamed.
+fn open_source(
+    mut source: Source,
+    len: u64,
+    hint: Option<&str>,
+    limits: &Limits,
+    whole: impl FnOnce() -> Result<AudioBuffer, MediaError>,
+) -> Result<AudioStream, MediaError> {
     check_size(len, limits)?;
     let mut sniff = Vec::with_capacity(SNIFF_LEN);
-    (&mut file)
+    (&mut source)
         .take(SNIFF_LEN as u64)
         .read_to_end(&mut sniff)
         .map_err(MediaError::io)?;
-    file.seek(SeekFrom::Start(0)).map_err(MediaError::io)?;
+    source.seek(SeekFrom::Start(0)).map_err(MediaError::io)?;
     let whole_only = crate::opus::is_ogg_opus(&sniff)
         || crate::gsm::is_gsm_wav(&sniff)
         || crate::amr::is_amr(&sniff)
         || crate::amr_3gp::is_iso_bmff(&sniff);
     let opened = if crate::flac::is_flac(&sniff) {
-        guarded(|| open_flac(file, limits))?
+        guarded(|| open_flac(source, limits))?
     } else if whole_only {
         None
     } else {
         precheck_wav(&sniff)?;
-        let hint = path.extension().and_then(|e| e.to_str());
         let open_ended = is_live_matroska(&sniff);
-        guarded(|| open_symphonia(file, hint, open_ended, limits))?
+        guarded(|| open_symphonia(source, hint, open_ended, limits))?
     };
     let (inner, rate, channels, source_format) = match opened {
         Some(opened) => opened,
         None => {
-            let audio = crate::decode_file(path, limits)?;
+            let audio = whole()?;
             let (rate, channels) = (audio.rate(), audio.channel_count());
             let format = audio.source_format();
             (Inner::Whole { audio, at: 0 }, rate, channels, format)
@@ -121,7 +268,7 @@ fn open_inner(path: &Path, limits: &Limits) -> Result<AudioStream, MediaError> {
     };
     Ok(AudioStream {
         inner,
-        path: path.to_path_buf(),
+        path: None,
         rate,
         channels,
         source_format,
@@ -134,9 +281,9 @@ fn open_inner(path: &Path, limits: &Limits) -> Result<AudioStream, MediaError> {
 
 type Opened = Option<(Inner, SampleRate, usize, Option<SampleFormat>)>;
 
-fn open_flac(file: File, limits: &Limits) -> Result<Opened, MediaError> {
+fn open_flac(source: Source, limits: &Limits) -> Result<Opened, MediaError> {
     let flac =
-        claxon::FlacReader::new(BufReader::new(file)).map_err(|e| crate::flac::corrupt(0, e))?;
+        claxon::FlacReader::new(BufReader::new(source)).map_err(|e| crate::flac::corrupt(0, e))?;
     let info = flac.streaminfo();
     let rate = check_rate(info.sample_rate)?;
     check_channels(info.channels as usize)?;
@@ -173,12 +320,12 @@ fn open_flac(file: File, limits: &Limits) -> Result<Opened, MediaError> {
 
 /// `None` when the track must be decoded whole (Opus in Matroska).
 fn open_symphonia(
-    file: File,
+    source: Source,
     hint_ext: Option<&str>,
     open_ended: bool,
     limits: &Limits,
 ) -> Result<Opened, MediaError> {
-    let (format, track_id, declared, params) = probe_audio_track(Box::new(file), hint_ext)?;
+    let (format, track_id, declared, params) = probe_audio_track(Box::new(source), hint_ext)?;
     if params.codec == CODEC_ID_OPUS {
         return Ok(None);
     }
@@ -284,13 +431,16 @@ impl AudioStream {
     /// The next block, one `Vec` per channel, all of one length; `None` at the end.
     ///
     /// # Errors
-    /// As [`crate::decode_file`], naming the file: corrupt or truncated input, a non-finite
+    /// As [`crate::decode_file`] (naming the file) or [`crate::decode_bytes`]: corrupt or truncated input, a non-finite
     /// sample, a cap of [`Limits`] crossed.
     pub fn next_block(&mut self) -> Result<Option<&[Vec<f32>]>, MediaError> {
         if self.done {
             return Ok(None);
         }
-        let got = guarded(|| self.read_block()).map_err(|e| e.with_path(&self.path));
+        let got = guarded(|| self.read_block()).map_err(|e| match &self.path {
+            Some(path) => e.with_path(path),
+            None => e,
+        });
         match got {
             Ok(true) => Ok(Some(&self.block)),
             Ok(false) => {
@@ -405,268 +555,5 @@ impl AudioStream {
             return Err(MediaError::NoAudio { path: None });
         }
         Ok(false)
-    }
-}
-
-/// Writes a WAV file block by block, byte for byte as [`crate::encode_bytes`] writes
-/// [`Format::Wav`] for audio of the same rate, channel count and source format.
-///
-/// Integer WAV is TPDF-dithered unless every sample already lies on the integer grid
-/// (`src/quantize.rs`). That is known only at the end: the writer writes plain integers for
-/// as long as the samples lie on the grid and, if one does not, rewrites that prefix with
-/// dither when it is finished (reading back the integers it wrote, which hold the samples
-/// exactly), so the file is the one the whole-buffer writer makes either way.
-pub struct WavStreamWriter {
-    file: std::io::BufWriter<File>,
-    path: PathBuf,
-    pcm: Pcm,
-    channels: usize,
-    /// Where the samples start: the header is hound's, as [`crate::encode_bytes`] writes it.
-    data_offset: u64,
-    noise: Tpdf,
-    /// Interleaved samples written, and how many at the start were written without
-    /// dither while dither turned out to be needed.
-    written: u64,
-    dithering: bool,
-    plain_prefix: u64,
-    bytes: Vec<u8>,
-}
-
-impl std::fmt::Debug for WavStreamWriter {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WavStreamWriter")
-            .field("path", &self.path)
-            .field("pcm", &self.pcm)
-            .field("written", &self.written)
-            .finish()
-    }
-}
-
-impl WavStreamWriter {
-    /// Creates (or truncates) `path` for audio of `rate` and `channels` whose source format
-    /// is `source_format` (the sample format is chosen as [`crate::encode_bytes`] chooses
-    /// it).
-    ///
-    /// # Errors
-    /// [`MediaError::EncodeChannels`] past 65535 channels, [`MediaError::Io`] or
-    /// [`MediaError::Encode`] naming `path` when the file cannot be written.
-    pub fn create(
-        path: &Path,
-        rate: SampleRate,
-        channels: usize,
-        source_format: Option<SampleFormat>,
-    ) -> Result<Self, MediaError> {
-        let pcm = resolve_for(source_format, Format::Wav, SampleChoice::Source)?;
-        let spec = crate::wav::spec(rate.hz(), channels, pcm)?;
-        // hound's own header, for no samples yet; its last field is the data length.
-        let mut header = std::io::Cursor::new(Vec::new());
-        hound::WavWriter::new(&mut header, spec)
-            .and_then(hound::WavWriter::finalize)
-            .map_err(encode_error)?;
-        let header = header.into_inner();
-        let io = |e: std::io::Error| MediaError::io(e).with_path(path);
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(path)
-            .map_err(io)?;
-        let mut file = std::io::BufWriter::with_capacity(1 << 18, file);
-        file.write_all(&header).map_err(io)?;
-        Ok(Self {
-            file,
-            path: path.to_path_buf(),
-            pcm,
-            channels,
-            data_offset: header.len() as u64,
-            noise: Tpdf::new(),
-            written: 0,
-            dithering: false,
-            plain_prefix: 0,
-            bytes: Vec::new(),
-        })
-    }
-
-    /// Appends a block: `block[c]` holds channel `c`'s frames, all of one length.
-    ///
-    /// # Errors
-    /// [`MediaError::Encode`] for a block of the wrong shape or a file past 4 GiB; write
-    /// failures, naming the file.
-    pub fn write(&mut self, block: &[Vec<f32>]) -> Result<(), MediaError> {
-        let frames = block.first().map_or(0, Vec::len);
-        if block.len() != self.channels || block.iter().any(|c| c.len() != frames) {
-            return Err(MediaError::Encode {
-                format: Format::Wav,
-                reason: format!(
-                    "a block of {} channels of unequal or wrong shape for {}",
-                    block.len(),
-                    self.channels
-                ),
-            });
-        }
-        self.bytes.clear();
-        match self.pcm {
-            Pcm::Float32 => {
-                for i in 0..frames {
-                    for ch in block {
-                        self.bytes.extend_from_slice(&ch[i].to_le_bytes());
-                    }
-                }
-            }
-            Pcm::Int { bits, dither } => {
-                let scale = f64::from(1u32 << (bits - 1));
-                let (lo, hi) = (-scale, scale - 1.0);
-                let width = usize::from(bits.div_ceil(8));
-                let mut at = self.written;
-                for i in 0..frames {
-                    for ch in block {
-                        let x = ch[i];
-                        // The dither sequence runs whether or not it is used, so that each
-                        // sample meets the same noise as in the whole-buffer writer.
-                        let d = self.noise.next_lsb();
-                        if dither && !self.dithering && !on_grid_sample(x, scale) {
-                            self.dithering = true;
-                            self.plain_prefix = at;
-                        }
-                        let d = if self.dithering { d } else { 0.0 };
-                        let v = round_clamped(f64::from(x) * scale + d, lo, hi);
-                        push_int(&mut self.bytes, v, width);
-                        at += 1;
-                    }
-                }
-            }
-        }
-        let samples = (frames * self.channels) as u64;
-        let data = (self.written + samples) * u64::from(self.pcm_width());
-        if self.data_offset - 8 + data > u64::from(u32::MAX) {
-            return Err(MediaError::Encode {
-                format: Format::Wav,
-                reason: "a WAV file cannot hold more than 4 GiB".into(),
-            });
-        }
-        self.file
-            .write_all(&self.bytes)
-            .map_err(|e| MediaError::io(e).with_path(&self.path))?;
-        self.written += samples;
-        Ok(())
-    }
-
-    fn pcm_width(&self) -> u8 {
-        match self.pcm {
-            Pcm::Float32 => 4,
-            Pcm::Int { bits, .. } => bits.div_ceil(8),
-        }
-    }
-
-    /// Finishes the file (and, where dither turned out to be needed, dithers the samples
-    /// written before that was known).
-    ///
-    /// # Errors
-    /// Write failures, naming the file.
-    pub fn finish(self) -> Result<(), MediaError> {
-        let path = self.path.clone();
-        self.finish_inner()
-            .map_err(|e| MediaError::io(e).with_path(&path))
-    }
-
-    fn finish_inner(mut self) -> std::io::Result<()> {
-        self.file.flush()?;
-        let data = self.written * u64::from(self.pcm_width());
-        // As hound's `update_header`: the RIFF size, then the data chunk's. Both fit in
-        // `u32`: `write` refuses more.
-        let riff = (self.data_offset - 8 + data) as u32;
-        let file = self.file.get_mut();
-        file.seek(SeekFrom::Start(4))?;
-        file.write_all(&riff.to_le_bytes())?;
-        file.seek(SeekFrom::Start(self.data_offset - 4))?;
-        file.write_all(&(data as u32).to_le_bytes())?;
-        if let (true, Pcm::Int { bits, .. }) = (self.dithering, self.pcm)
-            && self.plain_prefix > 0
-        {
-            dither_prefix(file, self.data_offset, bits, self.plain_prefix)?;
-        }
-        file.flush()
-    }
-}
-
-/// Appends `v` as a WAV integer sample of `width` bytes (8 bits unsigned, offset 128, as
-/// hound writes it; wider ones signed little-endian).
-fn push_int(out: &mut Vec<u8>, v: i32, width: usize) {
-    match width {
-        1 => out.push((v + 128) as u8),
-        2 => out.extend_from_slice(&(v as i16).to_le_bytes()),
-        3 => out.extend_from_slice(&v.to_le_bytes()[..3]),
-        _ => out.extend_from_slice(&v.to_le_bytes()),
-    }
-}
-
-/// `v.round().clamp(lo, hi) as i32` for finite `v` and integer bounds within `i32`, without
-/// the libm call `f64::round` compiles to on baseline x86-64 (no SSE4.1 `roundsd`): half
-/// away from zero, as `round`. Exact: below 2^31 in magnitude, `v - trunc(v)` is exact.
-fn round_clamped(v: f64, lo: f64, hi: f64) -> i32 {
-    if !(lo..=hi).contains(&v) {
-        // Past a bound (or NaN, which `clamp` passes and `as` makes 0).
-        return v.round().clamp(lo, hi) as i32;
-    }
-    // Within i32: the cast truncates exactly.
-    let t = v as i32;
-    let frac = v - f64::from(t);
-    // `round(v)` of a `v` within `[lo, hi]`, integers, is within them too. No branch: under
-    // dither the fraction is noise, and a branch on it would be mispredicted half the time.
-    t + i32::from(frac >= 0.5) - i32::from(frac <= -0.5)
-}
-
-fn encode_error(e: hound::Error) -> MediaError {
-    MediaError::Encode {
-        format: Format::Wav,
-        reason: e.to_string(),
-    }
-}
-
-/// Rewrites the first `count` samples of the integer WAV `file` (samples from `offset`) with the dither the
-/// whole-buffer writer gives them (the samples lay on the grid, so each integer is its
-/// sample exactly).
-fn dither_prefix(file: &mut File, offset: u64, bits: u8, count: u64) -> std::io::Result<()> {
-    let width = usize::from(bits.div_ceil(8));
-    let scale = f64::from(1u32 << (bits - 1));
-    let (lo, hi) = (-scale, scale - 1.0);
-    let mut noise = Tpdf::new();
-    let mut bytes = vec![0u8; width * (1 << 16)];
-    let mut done = 0u64;
-    while done < count {
-        let n = ((count - done) as usize).min(1 << 16);
-        let at = offset + done * width as u64;
-        file.seek(SeekFrom::Start(at))?;
-        let buf = &mut bytes[..n * width];
-        file.read_exact(buf)?;
-        for sample in buf.chunks_exact_mut(width) {
-            let v = read_int(sample);
-            let y = (f64::from(v) + noise.next_lsb()).round().clamp(lo, hi) as i32;
-            write_int(sample, y);
-        }
-        file.seek(SeekFrom::Start(at))?;
-        file.write_all(buf)?;
-        done += n as u64;
-    }
-    Ok(())
-}
-
-/// A WAV integer sample of 1 (unsigned, offset 128) to 4 bytes (signed, little-endian).
-fn read_int(b: &[u8]) -> i32 {
-    match b.len() {
-        1 => i32::from(b[0]) - 128,
-        2 => i32::from(i16::from_le_bytes([b[0], b[1]])),
-        3 => i32::from_le_bytes([0, b[0], b[1], b[2]]) >> 8,
-        _ => i32::from_le_bytes([b[0], b[1], b[2], b[3]]),
-    }
-}
-
-fn write_int(b: &mut [u8], v: i32) {
-    match b.len() {
-        1 => b[0] = (v + 128) as u8,
-        2 => b.copy_from_slice(&(v as i16).to_le_bytes()),
-        3 => b.copy_from_slice(&v.to_le_bytes()[..3]),
-        _ => b.copy_from_slice(&v.to_le_bytes()),
     }
 }
