@@ -151,7 +151,7 @@ pub(crate) fn on_grid_sample(x: f32, scale: f64) -> bool {
 /// Until then samples are written plain (exactly their values, being on the grid); from that
 /// sample on they are dithered, and [`Self::plain_prefix`] says how many came before it, for
 /// the writer to redo with [`Redither`]. The dither sequence runs for every sample, so each
-/// meets the noise it meets in [`interleave`].
+/// meets the noise it meets in [`interleave`] (without dither, plain rounding).
 pub(crate) struct StreamQuantizer {
     scale: f64,
     lo: f64,
@@ -181,8 +181,11 @@ impl StreamQuantizer {
     /// The next sample (channels interleaved) as an integer of the quantiser's width.
     #[inline]
     pub(crate) fn next(&mut self, x: f32) -> i32 {
+        if !self.dither {
+            return round_clamped(f64::from(x) * self.scale, self.lo, self.hi);
+        }
         let d = self.noise.next_lsb();
-        if self.dither && self.dithering_from.is_none() && !on_grid_sample(x, self.scale) {
+        if self.dithering_from.is_none() && !on_grid_sample(x, self.scale) {
             self.dithering_from = Some(self.at);
         }
         self.at += 1;
@@ -286,6 +289,28 @@ mod tests {
         let samples: Vec<f32> = (-50..50).map(|i| i as f32 * 321.0 / 32_768.0).collect();
         let ints = interleave(&buffer(samples), 16, true);
         assert_eq!(ints, (-50..50).map(|i| i * 321).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn the_stream_quantiser_with_its_prefix_redithered_gives_interleave() {
+        // On the grid for 300 samples, then off it: the first 300 come out plain and are
+        // redithered afterwards; rounding alone (no dither) needs no second pass.
+        let mut samples: Vec<f32> = (0..1_000).map(|i| (i as f32 * 0.05).sin() * 0.7).collect();
+        for x in &mut samples[..300] {
+            *x = (*x * 32_768.0).round() / 32_768.0;
+        }
+        for dither in [true, false] {
+            let mut q = StreamQuantizer::new(16, dither);
+            let mut got: Vec<i32> = samples.iter().map(|&x| q.next(x)).collect();
+            if let Some(n) = q.plain_prefix() {
+                let mut r = Redither::new(16);
+                for v in &mut got[..n as usize] {
+                    *v = r.next(*v);
+                }
+            }
+            assert_eq!(q.plain_prefix(), dither.then_some(300));
+            assert_eq!(got, interleave(&buffer(samples.clone()), 16, dither));
+        }
     }
 
     #[test]
