@@ -1,6 +1,8 @@
 //! Streaming I/O gives what the whole-buffer paths give: `open_stream` the samples of
 //! `decode_file`, `WavStreamWriter` the bytes of `encode_bytes(.., Format::Wav, ..)`.
 
+mod common;
+
 use std::path::Path;
 
 use tracemark_media::{
@@ -10,16 +12,7 @@ use tracemark_media::{
 
 /// Every block of `path`, joined, with the stream's source format.
 fn read_all(path: &Path) -> Result<AudioBuffer, MediaError> {
-    let mut stream = open_stream(path, &Limits::default())?;
-    let mut planes = vec![Vec::new(); stream.channel_count()];
-    while let Some(block) = stream.next_block()? {
-        for (p, b) in planes.iter_mut().zip(block) {
-            p.extend_from_slice(b);
-        }
-    }
-    Ok(AudioBuffer::try_new(stream.rate(), planes)
-        .expect("buffer")
-        .with_source_format(stream.source_format()))
+    common::join(open_stream(path, &Limits::default())?)
 }
 
 /// `audio` written by the streaming writer in blocks of `block` frames.

@@ -2,6 +2,8 @@
 //! `decode_bytes`, and `StreamEncoder` the bytes of `encode_bytes_as`, however the signal is
 //! split into blocks.
 
+mod common;
+
 use proptest::prelude::*;
 use tracemark_media::{
     AudioBuffer, EncodeOptions, Format, Limits, MediaError, SampleChoice, SampleFormat, SampleRate,
@@ -54,16 +56,7 @@ fn read_all(
     hint: Option<&str>,
     limits: &Limits,
 ) -> Result<AudioBuffer, MediaError> {
-    let mut stream = open_stream_bytes(bytes.clone(), hint, limits)?;
-    let mut planes = vec![Vec::new(); stream.channel_count()];
-    while let Some(block) = stream.next_block()? {
-        for (p, b) in planes.iter_mut().zip(block) {
-            p.extend_from_slice(b);
-        }
-    }
-    Ok(AudioBuffer::try_new(stream.rate(), planes)
-        .expect("buffer")
-        .with_source_format(stream.source_format()))
+    common::join(open_stream_bytes(bytes.clone(), hint, limits)?)
 }
 
 /// `audio` encoded by the stream encoder in blocks of the sizes `splits` cycles through.
