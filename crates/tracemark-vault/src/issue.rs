@@ -1,13 +1,15 @@
 //! Issuing marked copies: one Tardos codeword per (recording, recipient), embedded with
 //! the vault's watermark key, encoded, hashed and logged.
 
-use tracemark_dsp::AudioBuffer;
-use tracemark_media::{EncodeOptions, Format, encode_bytes};
+use tracemark_media::{
+    EncodeOptions, Format, Limits, SampleChoice, SampleRate, SharedBytes, StreamEncoder,
+    open_stream_bytes,
+};
 use tracemark_store::{Draft, NewIssuance, Stored};
 use tracemark_tardos::{Biases, Codeword, Cutoff};
 use tracemark_types::{Issuance, PayloadBytes, Recipient, RecipientId, Recording, Sha256};
 use tracemark_watermark::{
-    EmbedParams, Embedder, Message, Payload, Survey, WatermarkKey, symbol_count,
+    EmbedParams, Embedder, Message, Payload, Survey, SurveyResult, WatermarkKey, symbol_count,
 };
 
 use crate::VaultError;
@@ -33,44 +35,84 @@ pub struct Assigned {
     pub already: usize,
 }
 
-/// Frames per block when marking a copy.
-const EMBED_BLOCK_FRAMES: usize = 1 << 16;
+/// An original opened for marking copies: its file bytes (shared by every copy's thread,
+/// never decoded whole) and what the block embedder's first pass learnt from them.
+///
+/// Each copy decodes the bytes again, block by block, through the watermark crate's
+/// second pass (`Embedder`) into a block-by-block encoder: what a copy holds is the
+/// decoder's and the embedder's state and the encoded file so far, never a signal of the
+/// recording's length. The samples are bit for bit `embed`'s (the watermark crate's
+/// `streaming_embedder_matches_embed_bit_for_bit`) and the file byte for byte
+/// `encode_bytes`'s of them (`a_streamed_copy_is_the_whole_signal_path_byte_for_byte`
+/// below).
+pub(crate) struct Marking {
+    bytes: SharedBytes,
+    format_hint: String,
+    limits: Limits,
+    survey: SurveyResult,
+    rate: SampleRate,
+    channels: usize,
+}
 
-/// Marks `original` with `message` through the watermark crate's two-pass block embedder
-/// (`Survey`, then `Embedder`): the samples are bit for bit `embed`'s (the watermark
-/// crate's `streaming_embedder_matches_embed_bit_for_bit`, and
-/// `blocks_mark_as_embed_does` below), without `embed`'s whole-signal analysis and limiter
-/// arrays (about 1 GB an hour at 16 kHz); the marked copy itself is still held whole, for
-/// the encoder.
-pub(crate) fn embed_in_blocks(
-    original: &AudioBuffer,
-    key: &WatermarkKey,
-    message: &Message<'_>,
-) -> Result<AudioBuffer, VaultError> {
-    let channels = original.channels();
-    let frames = original.frames();
-    let blocks = || {
-        (0..frames).step_by(EMBED_BLOCK_FRAMES).map(move |at| {
-            let end = (at + EMBED_BLOCK_FRAMES).min(frames);
-            channels
-                .iter()
-                .map(|c| &c[at..end])
-                .collect::<Vec<&[f32]>>()
+impl Marking {
+    /// Opens the original's file `bytes` (in the recording's stored `format`) and runs the
+    /// first pass over them.
+    pub(crate) fn open(bytes: Vec<u8>, format: &str, limits: &Limits) -> Result<Self, VaultError> {
+        let bytes = SharedBytes::from(bytes);
+        let mut stream = open_stream_bytes(bytes.clone(), Some(format), limits)?;
+        let (rate, channels) = (stream.rate(), stream.channel_count());
+        let mut survey = Survey::new(rate, channels)?;
+        while let Some(block) = stream.next_block()? {
+            survey.push(&slices(block))?;
+        }
+        Ok(Self {
+            bytes,
+            format_hint: format.to_string(),
+            limits: *limits,
+            survey: survey.finish()?,
+            rate,
+            channels,
         })
-    };
-    let mut survey = Survey::new(original.rate(), channels.len())?;
-    for block in blocks() {
-        survey.push(&block)?;
     }
-    let mut embedder = Embedder::new(survey.finish()?, key, message, &EmbedParams::default())?;
-    let mut out: Vec<Vec<f32>> = (0..channels.len())
-        .map(|_| Vec::with_capacity(frames))
-        .collect();
-    for block in blocks() {
-        embedder.push(&block, &mut out)?;
+
+    /// One copy marked with `message` under `key`, encoded for `delivery`.
+    pub(crate) fn copy(
+        &self,
+        key: &WatermarkKey,
+        message: &Message<'_>,
+        delivery: Delivery,
+    ) -> Result<Vec<u8>, VaultError> {
+        let mut stream =
+            open_stream_bytes(self.bytes.clone(), Some(&self.format_hint), &self.limits)?;
+        let mut embedder =
+            Embedder::new(self.survey.clone(), key, message, &EmbedParams::default())?;
+        // No source sample format, as `encode_bytes` encodes a marked `AudioBuffer` (which
+        // records none): copies stay byte for byte what earlier releases issued.
+        let mut encoder = StreamEncoder::new(
+            delivery.format,
+            self.rate,
+            self.channels,
+            None,
+            &EncodeOptions {
+                bitrate_kbps: delivery.bitrate_kbps,
+            },
+            SampleChoice::Source,
+        )?;
+        let mut out = vec![Vec::new(); self.channels];
+        while let Some(block) = stream.next_block()? {
+            embedder.push(&slices(block), &mut out)?;
+            encoder.push(&out)?;
+            out.iter_mut().for_each(Vec::clear);
+        }
+        embedder.finish(&mut out)?;
+        encoder.push(&out)?;
+        Ok(encoder.finish()?)
     }
-    embedder.finish(&mut out)?;
-    Ok(AudioBuffer::try_new(original.rate(), out)?)
+}
+
+/// A decoded block as the embedder takes it.
+fn slices(block: &[Vec<f32>]) -> Vec<&[f32]> {
+    block.iter().map(Vec::as_slice).collect()
 }
 
 /// Whether `r` is a transcript alone (ingested as text, no audio).
@@ -156,7 +198,7 @@ impl Vault {
     /// Marks and encodes one recipient's copy; returns its bytes and the issuance to record.
     pub(crate) fn render_copy(
         &self,
-        original: &AudioBuffer,
+        original: &Marking,
         recording: &Recording,
         biases: &Biases,
         key: &WatermarkKey,
@@ -166,20 +208,13 @@ impl Vault {
         let codeword = self.codeword(recording, biases, recipient);
         let symbols: Vec<bool> = codeword.symbols().collect();
         let payload = self.payload(recording, recipient);
-        let marked = embed_in_blocks(
-            original,
+        let bytes = original.copy(
             key,
             &Message {
                 payload,
                 symbols: Some(&symbols),
             },
-        )?;
-        let bytes = encode_bytes(
-            &marked,
-            delivery.format,
-            &EncodeOptions {
-                bitrate_kbps: delivery.bitrate_kbps,
-            },
+            delivery,
         )?;
         let issuance = NewIssuance {
             recording_id: recording.id.clone(),
@@ -286,11 +321,12 @@ impl Vault {
             recipients.len() * (usize::from(!text_only) + usize::from(transcript.is_some()));
         let mut done = 0;
         if !text_only {
-            let original = self.original(&recording)?;
+            let original = self.marking(&recording)?;
             let biases = self.biases(&recording)?;
             let key = self.secret.watermark_key();
             // Copies are marked and encoded side by side, one per thread, then recorded
-            // and handed over in order: at most `threads` copies are held at once.
+            // and handed over in order: at most `threads` copies are held at once, each
+            // as its encoded file.
             let threads = self.issue_threads;
             let mut rendered = Vec::new();
             for chunk in recipients.chunks(threads) {
@@ -471,31 +507,74 @@ impl Vault {
 mod tests {
     use super::*;
 
+    use tracemark_media::{AudioBuffer, decode_bytes, encode_bytes};
+
+    /// The whole-signal path a copy took before copies streamed: decode the original
+    /// whole, `embed`, `encode_bytes`.
+    fn whole_signal_copy(
+        bytes: &[u8],
+        hint: &str,
+        key: &WatermarkKey,
+        message: &Message<'_>,
+        delivery: Delivery,
+    ) -> Vec<u8> {
+        let audio = decode_bytes(bytes, Some(hint), &Limits::default()).expect("decode");
+        let marked = tracemark_watermark::embed(&audio, key, message, &EmbedParams::default())
+            .expect("embed");
+        let marked = AudioBuffer::try_new(marked.rate(), marked.into_channels()).expect("buffer");
+        encode_bytes(
+            &marked,
+            delivery.format,
+            &EncodeOptions {
+                bitrate_kbps: delivery.bitrate_kbps,
+            },
+        )
+        .expect("encode")
+    }
+
     #[test]
-    fn blocks_mark_as_embed_does() {
-        // The committed demo call (real speech, 60 s at 8 kHz), with a codeword and a
+    fn a_streamed_copy_is_the_whole_signal_path_byte_for_byte() {
+        // The committed demo call (real speech, 60 s at 8 kHz), and a stereo 16 kHz
+        // recording made from it (the channels differ), each with a codeword and a
         // payload, as a copy is marked.
-        let bytes = std::fs::read(
+        let demo = std::fs::read(
             std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
                 .join("../../assets/call-en-8k-excerpt.flac"),
         )
         .expect("the committed demo recording");
-        let audio = tracemark_media::decode_bytes(&bytes, Some("flac"), &Default::default())
-            .expect("decode");
+        let mono = decode_bytes(&demo, Some("flac"), &Limits::default()).expect("decode");
+        let wide = tracemark_dsp::resample(&mono.channels()[0], 8_000, 16_000).expect("resample");
+        let left: Vec<f32> = wide[..16_000 * 40].iter().map(|x| x * 0.9).collect();
+        let right: Vec<f32> = wide[400..16_000 * 40 + 400]
+            .iter()
+            .map(|x| x * 0.6)
+            .collect();
+        let stereo = AudioBuffer::try_new(
+            SampleRate::try_new(16_000).expect("rate"),
+            vec![left, right],
+        )
+        .expect("stereo");
+        let stereo = encode_bytes(&stereo, Format::Flac, &EncodeOptions::default()).expect("flac");
         let key = WatermarkKey::from_bytes([3; 32]);
-        let n = symbol_count(audio.frames(), audio.rate().hz()).expect("slots");
-        let symbols: Vec<bool> = (0..n).map(|i| (i * 7 + 3) % 5 < 2).collect();
-        let message = Message {
-            payload: Payload::from_bytes([1, 2, 3, 4, 5, 6, 7, 8]),
-            symbols: Some(&symbols),
-        };
-        let whole = tracemark_watermark::embed(&audio, &key, &message, &EmbedParams::default())
-            .expect("embed");
-        let blocks = embed_in_blocks(&audio, &key, &message).expect("blocks");
-        assert_eq!(blocks.channels().len(), whole.channels().len());
-        for (a, b) in blocks.channels().iter().zip(whole.channels()) {
-            assert_eq!(a.len(), b.len());
-            assert!(a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits()));
+        for (bytes, rate) in [(&demo, 8_000), (&stereo, 16_000)] {
+            let marking = Marking::open(bytes.clone(), "flac", &Limits::default()).expect("open");
+            let n = symbol_count(marking.survey.frames() as usize, rate).expect("slots");
+            let symbols: Vec<bool> = (0..n).map(|i| (i * 7 + 3) % 5 < 2).collect();
+            let message = Message {
+                payload: Payload::from_bytes([1, 2, 3, 4, 5, 6, 7, 8]),
+                symbols: Some(&symbols),
+            };
+            for label in ["wav", "flac", "mp3-64k", "opus-24k"] {
+                let delivery = Delivery::parse(label).expect("delivery");
+                let streamed = marking.copy(&key, &message, delivery).expect("copy");
+                let whole = whole_signal_copy(bytes, "flac", &key, &message, delivery);
+                assert!(
+                    streamed == whole,
+                    "{rate} Hz {label}: {} streamed bytes differ from {} whole-path bytes",
+                    streamed.len(),
+                    whole.len()
+                );
+            }
         }
     }
 }

@@ -385,7 +385,7 @@ impl Vault {
             Ok(())
         };
         if !crate::is_text_only(&recording) {
-            let original = self.original(&recording)?;
+            let original = self.marking(&recording)?;
             let biases = self.biases(&recording)?;
             let key = self.secret.watermark_key();
             for (n, recipient) in recipients.iter().enumerate() {

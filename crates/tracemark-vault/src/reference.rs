@@ -138,7 +138,7 @@ impl Vault {
         };
         let header = self
             .secret
-            .open(&sealed, &context(&r.sha256, "header"), &what)?;
+            .open(sealed, &context(&r.sha256, "header"), &what)?;
         parse_header(&header, &what)
     }
 
@@ -179,7 +179,7 @@ impl Vault {
             })?;
             let bytes = self
                 .secret
-                .open(&sealed, &context(&r.sha256, &n.to_string()), &what)?;
+                .open(sealed, &context(&r.sha256, &n.to_string()), &what)?;
             let chunk_start = n * CHUNK_SAMPLES;
             let expected = CHUNK_SAMPLES.min(total - chunk_start.min(total));
             if bytes.len() != expected * 4 {

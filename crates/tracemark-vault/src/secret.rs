@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use chacha20poly1305::aead::{Aead, KeyInit};
+use chacha20poly1305::aead::{AeadInOut, KeyInit, Tag};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use hkdf::Hkdf;
 use sha2::Sha256;
@@ -88,53 +88,69 @@ impl Secret {
     }
 
     /// Encrypts `plain` with XChaCha20-Poly1305 under the at-rest key; `context` (e.g. the
-    /// blob's content hash) is bound as associated data. Output: nonce || ciphertext.
+    /// blob's content hash) is bound as associated data. Output: nonce || ciphertext || tag
+    /// (the tag is Poly1305's 16 bytes, RFC 8439 section 2.8), encrypted in place in the one
+    /// buffer returned (a long original is not held twice over).
     pub fn seal(&self, plain: &[u8], context: &[u8]) -> Result<Vec<u8>, VaultError> {
-        let cipher = XChaCha20Poly1305::new(&self.derive("tracemark/v1/vault/at-rest").into());
-        let mut nonce = [0u8; 24];
+        let mut nonce = [0u8; NONCE_LEN];
         getrandom::fill(&mut nonce).map_err(|e| VaultError::Invalid {
             what: "system randomness",
             reason: e.to_string(),
         })?;
-        let sealed = cipher
-            .encrypt(
+        let mut out = Vec::with_capacity(NONCE_LEN + plain.len() + TAG_LEN);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(plain);
+        let tag = self
+            .cipher()
+            .encrypt_inout_detached(
                 &XNonce::from(nonce),
-                chacha20poly1305::aead::Payload {
-                    msg: plain,
-                    aad: context,
-                },
+                context,
+                (&mut out[NONCE_LEN..]).into(),
             )
             .map_err(|_| VaultError::Invalid {
                 what: "blob",
                 reason: "encryption failed".into(),
             })?;
-        let mut out = nonce.to_vec();
-        out.extend_from_slice(&sealed);
+        out.extend_from_slice(&tag);
         Ok(out)
     }
 
-    /// Reverses [`Secret::seal`].
-    pub fn open(&self, sealed: &[u8], context: &[u8], what: &str) -> Result<Vec<u8>, VaultError> {
+    /// Reverses [`Secret::seal`], decrypting in place: the buffer given becomes the
+    /// plaintext. A blob too short, altered, sealed under another key or for another
+    /// `context` is [`VaultError::Tampered`], naming `what`.
+    pub fn open(
+        &self,
+        mut sealed: Vec<u8>,
+        context: &[u8],
+        what: &str,
+    ) -> Result<Vec<u8>, VaultError> {
         let tampered = || VaultError::Tampered {
             what: what.to_string(),
         };
-        if sealed.len() < 24 {
+        let Some(body_len) = sealed.len().checked_sub(NONCE_LEN + TAG_LEN) else {
             return Err(tampered());
-        }
-        let (nonce, body) = sealed.split_at(24);
-        let nonce: [u8; 24] = nonce.try_into().map_err(|_| tampered())?;
-        let cipher = XChaCha20Poly1305::new(&self.derive("tracemark/v1/vault/at-rest").into());
-        cipher
-            .decrypt(
-                &XNonce::from(nonce),
-                chacha20poly1305::aead::Payload {
-                    msg: body,
-                    aad: context,
-                },
-            )
-            .map_err(|_| tampered())
+        };
+        let (nonce, rest) = sealed.split_at_mut(NONCE_LEN);
+        let nonce: [u8; NONCE_LEN] = (&*nonce).try_into().map_err(|_| tampered())?;
+        let (body, tag) = rest.split_at_mut(body_len);
+        let tag = Tag::<XChaCha20Poly1305>::try_from(&*tag).map_err(|_| tampered())?;
+        self.cipher()
+            .decrypt_inout_detached(&XNonce::from(nonce), context, body.into(), &tag)
+            .map_err(|_| tampered())?;
+        sealed.truncate(NONCE_LEN + body_len);
+        sealed.drain(..NONCE_LEN);
+        Ok(sealed)
+    }
+
+    fn cipher(&self) -> XChaCha20Poly1305 {
+        XChaCha20Poly1305::new(&self.derive("tracemark/v1/vault/at-rest").into())
     }
 }
+
+/// XChaCha20's extended nonce (draft-irtf-cfrg-xchacha-03, section 2) and Poly1305's tag
+/// (RFC 8439, section 2.5), in bytes.
+const NONCE_LEN: usize = 24;
+const TAG_LEN: usize = 16;
 
 #[cfg(test)]
 mod tests {
@@ -163,20 +179,55 @@ mod tests {
     }
 
     #[test]
+    fn a_blob_sealed_by_the_one_shot_cipher_opens() {
+        // What `seal` wrote before it encrypted in place: nonce || `Aead::encrypt`'s
+        // ciphertext-and-tag. Blobs already stored must open as they did.
+        use chacha20poly1305::aead::{Aead, Payload};
+        let s = Secret::from_bytes([7; 32]);
+        let nonce = [9u8; NONCE_LEN];
+        let body = s
+            .cipher()
+            .encrypt(
+                &XNonce::from(nonce),
+                Payload {
+                    msg: b"stored before",
+                    aad: b"ctx",
+                },
+            )
+            .expect("encrypt");
+        let old = [nonce.as_slice(), &body].concat();
+        assert_eq!(s.open(old, b"ctx", "x").expect("open"), b"stored before");
+    }
+
+    #[test]
     fn sealed_blobs_open_and_detect_tampering() {
         let s = Secret::from_bytes([5; 32]);
         let sealed = s.seal(b"original audio", b"ctx").expect("seal");
         assert_eq!(
-            s.open(&sealed, b"ctx", "x").expect("open"),
+            s.open(sealed.clone(), b"ctx", "x").expect("open"),
             b"original audio"
         );
         let mut bad = sealed.clone();
         bad[30] ^= 1;
-        assert!(s.open(&bad, b"ctx", "x").is_err());
-        assert!(s.open(&sealed, b"other", "x").is_err());
+        assert!(s.open(bad, b"ctx", "x").is_err());
+        assert!(s.open(sealed.clone(), b"other", "x").is_err());
+        let mut last = sealed.clone();
+        *last.last_mut().expect("a tag") ^= 1;
+        assert!(s.open(last, b"ctx", "x").is_err());
+        for short in [0, 23, 24, 39] {
+            assert!(
+                s.open(sealed[..short].to_vec(), b"ctx", "x").is_err(),
+                "{short} bytes"
+            );
+        }
+        assert_eq!(
+            s.open(s.seal(b"", b"ctx").expect("seal"), b"ctx", "x")
+                .expect("empty"),
+            b""
+        );
         assert!(
             Secret::from_bytes([6; 32])
-                .open(&sealed, b"ctx", "x")
+                .open(sealed, b"ctx", "x")
                 .is_err()
         );
     }

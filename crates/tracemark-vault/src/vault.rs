@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use tracemark_dsp::AudioBuffer;
 use tracemark_ledger::note::{KeyName, NoteSigner, VerifierKey};
-use tracemark_media::{Limits, decode_bytes};
+use tracemark_media::{Limits, decode_bytes, open_stream_bytes};
 use tracemark_store::{BlobKey, BlobStore, Draft, NewRecording, Store, Stored, records};
 use tracemark_types::{Recipient, RecipientId, Recording, RecordingId, Sha256, UnixMillis};
 use tracemark_watermark::DETECT_RATE;
@@ -445,23 +445,8 @@ impl Vault {
             .and_then(|e| e.to_str())
             .map(str::to_ascii_lowercase)
             .unwrap_or_default();
-        let audio = decode_bytes(bytes, Some(&ext), &self.limits)?;
-        let (duration_s, sample_rate, channels) = (
-            audio.duration_s(),
-            audio.rate().hz(),
-            audio.channel_count() as u32,
-        );
-        // One signal at a time: the decoded file gives way to its mono mix, the mix to the
-        // fingerprint's 8 kHz signal, before the file is sealed (an hour at 16 kHz is
-        // 230 MB of f32 per copy held).
-        let mono = if channels == 1 {
-            audio.into_channels().pop().unwrap_or_default()
-        } else {
-            audio.downmix()
-        };
-        let narrow =
-            tracemark_dsp::resample(&mono, sample_rate, tracemark_fingerprint::SAMPLE_RATE_HZ)?;
-        drop(mono);
+        let (narrow, frames, sample_rate, channels) = self.narrow_mix(bytes, &ext)?;
+        let duration_s = frames as f64 / f64::from(sample_rate);
         let fingerprint = single_fingerprint(&id, tracemark_fingerprint::fingerprint(&narrow)?)?;
         // The fingerprint's 8 kHz mix is also the detector's (`to_detect_rate`: the same
         // downmix and resampler): stored as the recording's detection reference.
@@ -488,6 +473,32 @@ impl Vault {
             fingerprint,
         };
         Ok((draft, id))
+    }
+
+    /// Decodes the media file `bytes` block by block into its 8 kHz mono mix (each block
+    /// downmixed as [`AudioBuffer::downmix`] does, then resampled by a stream resampler,
+    /// bit for bit `resample`'s of the whole mix): the file is never held decoded. Returns
+    /// the mix, the frames, rate and channels of the file.
+    fn narrow_mix(&self, bytes: &[u8], ext: &str) -> Result<(Vec<f32>, u64, u32, u32), VaultError> {
+        let mut stream = open_stream_bytes(bytes.to_vec(), Some(ext), &self.limits)?;
+        let (rate, channels) = (stream.rate().hz(), stream.channel_count());
+        let mut resampler =
+            tracemark_dsp::StreamResampler::new(rate, tracemark_fingerprint::SAMPLE_RATE_HZ)?;
+        let mut narrow = Vec::new();
+        let mut mono = Vec::new();
+        let scale = 1.0 / channels as f32;
+        while let Some(block) = stream.next_block()? {
+            if let [only] = block {
+                resampler.push(only, &mut narrow)?;
+                continue;
+            }
+            let frames = block.first().map_or(0, Vec::len);
+            mono.clear();
+            mono.extend((0..frames).map(|i| block.iter().map(|c| c[i]).sum::<f32>() * scale));
+            resampler.push(&mono, &mut narrow)?;
+        }
+        resampler.finish(&mut narrow)?;
+        Ok((narrow, stream.frames(), rate, channels as u32))
     }
 
     /// Gives a recording a new title; logged as an event.
@@ -576,13 +587,18 @@ impl Vault {
             kind,
             name: key.as_str().to_string(),
         })?;
-        let plain = self.secret.open(&sealed, &sha.0, what)?;
+        let plain = self.secret.open(sealed, &sha.0, what)?;
         if Sha256::digest(&plain) != *sha {
             return Err(VaultError::Tampered {
                 what: what.to_string(),
             });
         }
         Ok(plain)
+    }
+
+    /// The original opened for marking copies, without decoding it whole.
+    pub(crate) fn marking(&self, r: &Recording) -> Result<crate::issue::Marking, VaultError> {
+        crate::issue::Marking::open(self.original_bytes(r)?, &r.format, &self.limits)
     }
 
     /// The original, decoded.
