@@ -16,7 +16,7 @@
 
 use tracemark_store::BlobKey;
 use tracemark_types::{Recording, RecordingId, Sha256};
-use tracemark_watermark::{DETECT_RATE, OriginalExcerpt, ReferenceLevels};
+use tracemark_watermark::{DETECT_RATE, LevelMeter, OriginalExcerpt, ReferenceLevels};
 
 use crate::{Vault, VaultError};
 
@@ -94,26 +94,77 @@ fn context(sha: &Sha256, part: &str) -> Vec<u8> {
     c
 }
 
-impl Vault {
-    /// Stores recording `r`'s reference from its mono mix at 8 kHz: chunks first, the
-    /// header last (a reference without a header is rebuilt).
-    pub(crate) fn store_reference(
-        &self,
-        id: &RecordingId,
-        sha: &Sha256,
-        mix: &[f32],
-    ) -> Result<(), VaultError> {
-        for (n, chunk) in mix.chunks(CHUNK_SAMPLES).enumerate() {
-            let bytes: Vec<u8> = chunk.iter().flat_map(|x| x.to_le_bytes()).collect();
-            let sealed = self.secret.seal(&bytes, &context(sha, &n.to_string()))?;
-            self.blobs.put(&BlobKey::reference_chunk(id, n), &sealed)?;
+/// Writes a recording's reference as its 8 kHz mono mix arrives: each chunk sealed and
+/// stored as soon as it is full, the levels metered on the way ([`LevelMeter`], bit for
+/// bit [`ReferenceLevels::measure`]'s of the whole), the header last (a reference without
+/// a header is rebuilt). Holds one chunk (2 MB), never the mix. A file that fails to
+/// decode part-way leaves the chunks stored so far unreferenced, as an original sealed
+/// before its row is (blobs are write-once): no more than a successful ingest of the file
+/// would have stored, and the same bytes again overwrite them.
+pub(crate) struct ReferenceWriter<'v> {
+    vault: &'v Vault,
+    id: RecordingId,
+    sha: Sha256,
+    chunk: Vec<f32>,
+    stored: usize,
+    samples: u64,
+    meter: LevelMeter,
+}
+
+impl<'v> ReferenceWriter<'v> {
+    pub(crate) fn new(vault: &'v Vault, id: &RecordingId, sha: &Sha256) -> Self {
+        Self {
+            vault,
+            id: id.clone(),
+            sha: *sha,
+            chunk: Vec::with_capacity(CHUNK_SAMPLES),
+            stored: 0,
+            samples: 0,
+            meter: LevelMeter::new(),
         }
-        let header = header_bytes(ReferenceLevels::measure(mix), mix.len() as u64);
-        let sealed = self.secret.seal(&header, &context(sha, "header"))?;
-        self.blobs.put(&BlobKey::reference_header(id), &sealed)?;
+    }
+
+    /// Appends the next samples of the mix.
+    pub(crate) fn push(&mut self, mut samples: &[f32]) -> Result<(), VaultError> {
+        self.meter.push(samples);
+        self.samples += samples.len() as u64;
+        while !samples.is_empty() {
+            let take = (CHUNK_SAMPLES - self.chunk.len()).min(samples.len());
+            self.chunk.extend_from_slice(&samples[..take]);
+            samples = &samples[take..];
+            if self.chunk.len() == CHUNK_SAMPLES {
+                self.store_chunk()?;
+            }
+        }
         Ok(())
     }
 
+    /// Stores the last chunk and the header.
+    pub(crate) fn finish(mut self) -> Result<(), VaultError> {
+        if !self.chunk.is_empty() {
+            self.store_chunk()?;
+        }
+        let header = header_bytes(self.meter.finish(), self.samples);
+        let v = self.vault;
+        let sealed = v.secret.seal(&header, &context(&self.sha, "header"))?;
+        v.blobs.put(&BlobKey::reference_header(&self.id), &sealed)?;
+        Ok(())
+    }
+
+    fn store_chunk(&mut self) -> Result<(), VaultError> {
+        let n = self.stored;
+        let bytes: Vec<u8> = self.chunk.iter().flat_map(|x| x.to_le_bytes()).collect();
+        let v = self.vault;
+        let sealed = v.secret.seal(&bytes, &context(&self.sha, &n.to_string()))?;
+        v.blobs
+            .put(&BlobKey::reference_chunk(&self.id, n), &sealed)?;
+        self.chunk.clear();
+        self.stored += 1;
+        Ok(())
+    }
+}
+
+impl Vault {
     /// The reference's levels and length, building the reference from the original when
     /// it has none (a recording ingested before references existed).
     fn reference_header(&self, r: &Recording) -> Result<(ReferenceLevels, u64), VaultError> {
@@ -122,14 +173,11 @@ impl Vault {
         let sealed = match self.blobs.get(&key)? {
             Some(s) => s,
             None => {
-                let original = self.original(r)?;
-                let mix = tracemark_dsp::resample(
-                    &original.downmix(),
-                    original.rate().hz(),
-                    DETECT_RATE,
-                )?;
-                drop(original);
-                self.store_reference(&r.id, &r.sha256, &mix)?;
+                let mut writer = ReferenceWriter::new(self, &r.id, &r.sha256);
+                self.stream_mix(self.original_bytes(r)?, &r.format, |piece| {
+                    writer.push(piece)
+                })?;
+                writer.finish()?;
                 self.blobs.get(&key)?.ok_or_else(|| VaultError::NotFound {
                     kind: "detection reference",
                     name: key.as_str().to_string(),

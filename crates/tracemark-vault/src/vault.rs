@@ -445,13 +445,19 @@ impl Vault {
             .and_then(|e| e.to_str())
             .map(str::to_ascii_lowercase)
             .unwrap_or_default();
-        let (narrow, frames, sample_rate, channels) = self.narrow_mix(bytes, &ext)?;
+        // The fingerprint's 8 kHz mix is also the detector's (`to_detect_rate`: the same
+        // downmix and resampler): stored as the recording's detection reference as it is
+        // made.
+        const _: () = assert!(tracemark_fingerprint::SAMPLE_RATE_HZ == DETECT_RATE);
+        let mut reference = crate::reference::ReferenceWriter::new(self, &id, &sha);
+        let mut narrow = Vec::new();
+        let (frames, sample_rate, channels) = self.stream_mix(bytes.to_vec(), &ext, |piece| {
+            narrow.extend_from_slice(piece);
+            reference.push(piece)
+        })?;
+        reference.finish()?;
         let duration_s = frames as f64 / f64::from(sample_rate);
         let fingerprint = single_fingerprint(&id, tracemark_fingerprint::fingerprint(&narrow)?)?;
-        // The fingerprint's 8 kHz mix is also the detector's (`to_detect_rate`: the same
-        // downmix and resampler): stored as the recording's detection reference.
-        const _: () = assert!(tracemark_fingerprint::SAMPLE_RATE_HZ == DETECT_RATE);
-        self.store_reference(&id, &sha, &narrow)?;
         drop(narrow);
         let sealed = self.secret.seal(bytes, &sha.0)?;
         self.blobs.put(&BlobKey::original(&id), &sealed)?;
@@ -475,30 +481,38 @@ impl Vault {
         Ok((draft, id))
     }
 
-    /// Decodes the media file `bytes` block by block into its 8 kHz mono mix (each block
-    /// downmixed as [`AudioBuffer::downmix`] does, then resampled by a stream resampler,
-    /// bit for bit `resample`'s of the whole mix): the file is never held decoded. Returns
-    /// the mix, the frames, rate and channels of the file.
-    fn narrow_mix(&self, bytes: &[u8], ext: &str) -> Result<(Vec<f32>, u64, u32, u32), VaultError> {
-        let mut stream = open_stream_bytes(bytes.to_vec(), Some(ext), &self.limits)?;
+    /// Decodes the media file `bytes` (`ext`: its format's extension, a hint) block by
+    /// block into its 8 kHz mono mix, handing each piece to `sink` as it is made: each
+    /// block downmixed as [`AudioBuffer::downmix`] does, then resampled by a stream
+    /// resampler, so the pieces join bit for bit into `resample(downmix(decoded))`. The
+    /// file is never held decoded. Returns the file's frames, rate and channels.
+    pub(crate) fn stream_mix(
+        &self,
+        bytes: Vec<u8>,
+        ext: &str,
+        mut sink: impl FnMut(&[f32]) -> Result<(), VaultError>,
+    ) -> Result<(u64, u32, u32), VaultError> {
+        let mut stream = open_stream_bytes(bytes, Some(ext), &self.limits)?;
         let (rate, channels) = (stream.rate().hz(), stream.channel_count());
-        let mut resampler =
-            tracemark_dsp::StreamResampler::new(rate, tracemark_fingerprint::SAMPLE_RATE_HZ)?;
-        let mut narrow = Vec::new();
-        let mut mono = Vec::new();
+        let mut resampler = tracemark_dsp::StreamResampler::new(rate, DETECT_RATE)?;
+        let (mut mono, mut narrow) = (Vec::new(), Vec::new());
         let scale = 1.0 / channels as f32;
         while let Some(block) = stream.next_block()? {
+            narrow.clear();
             if let [only] = block {
                 resampler.push(only, &mut narrow)?;
-                continue;
+            } else {
+                let frames = block.first().map_or(0, Vec::len);
+                mono.clear();
+                mono.extend((0..frames).map(|i| block.iter().map(|c| c[i]).sum::<f32>() * scale));
+                resampler.push(&mono, &mut narrow)?;
             }
-            let frames = block.first().map_or(0, Vec::len);
-            mono.clear();
-            mono.extend((0..frames).map(|i| block.iter().map(|c| c[i]).sum::<f32>() * scale));
-            resampler.push(&mono, &mut narrow)?;
+            sink(&narrow)?;
         }
+        narrow.clear();
         resampler.finish(&mut narrow)?;
-        Ok((narrow, stream.frames(), rate, channels as u32))
+        sink(&narrow)?;
+        Ok((stream.frames(), rate, channels as u32))
     }
 
     /// Gives a recording a new title; logged as an event.

@@ -108,7 +108,7 @@ impl ReferenceLevels {
     }
 
     /// The levels of a recording whose frames have `energies`.
-    fn of_energies(energies: &[f64]) -> Self {
+    pub(crate) fn of_energies(energies: &[f64]) -> Self {
         let loud = loud_reference(energies);
         let gates = gates_against(energies, loud);
         let loud_frames: Vec<f64> = energies

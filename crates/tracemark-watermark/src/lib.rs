@@ -54,5 +54,5 @@ pub use informed::{
 };
 pub use key::{KeyStream, WatermarkKey};
 pub use payload::Payload;
-pub use stream::{Embedder, Survey, SurveyResult};
+pub use stream::{Embedder, LevelMeter, Survey, SurveyResult};
 pub use tracemark_dsp::limit::LimitReport;

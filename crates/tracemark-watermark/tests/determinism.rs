@@ -216,3 +216,36 @@ fn streaming_embedder_matches_embed_bit_for_bit() {
     }
     assert!(limited, "some case must make the limiter fade the mark");
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+    /// The streamed levels are the whole signal's, bit for bit, for any split: signals from
+    /// empty to shorter than one frame to several seconds, loud and quiet stretches (the
+    /// loud reference is a percentile, the floor a mean over the loud frames).
+    #[test]
+    fn metered_pieces_give_the_whole_signals_levels(
+        len in 0usize..40_000,
+        seed in 0u64..1_000,
+        cuts in proptest::collection::vec(0usize..40_000, 0..12),
+    ) {
+        let x: Vec<f32> = (0..len)
+            .map(|i| {
+                let loud = ((i as u64 / 3_000 + seed) % 3) as f32 * 0.3;
+                let t = i as f32 + seed as f32;
+                loud * ((t * 0.037).sin() + 0.3 * (t * 0.61).sin())
+            })
+            .collect();
+        let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c % (len + 1)).collect();
+        cuts.sort_unstable();
+        let mut meter = tracemark_watermark::LevelMeter::new();
+        let mut at = 0;
+        for c in cuts.into_iter().chain([len]) {
+            meter.push(&x[at..c]);
+            at = c;
+        }
+        let whole = tracemark_watermark::ReferenceLevels::measure(&x);
+        let streamed = meter.finish();
+        proptest::prop_assert_eq!(streamed.to_bytes(), whole.to_bytes());
+    }
+}
