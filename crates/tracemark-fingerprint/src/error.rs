@@ -1,7 +1,7 @@
 //! Errors raised while fingerprinting, indexing and parsing stored indexes.
 
 /// What went wrong in the fingerprint crate.
-#[derive(Debug, thiserror::Error, PartialEq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
 #[non_exhaustive]
 pub enum FingerprintError {
     /// A sample was NaN or infinite.

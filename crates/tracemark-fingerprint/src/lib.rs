@@ -6,7 +6,9 @@
 //! in the 8 kHz telephone band, and under noise.
 //!
 //! * [`fingerprint`] turns 8 kHz mono samples into spectral peaks (a "constellation map",
-//!   Wang, "An industrial-strength audio search algorithm", ISMIR 2003).
+//!   Wang, "An industrial-strength audio search algorithm", ISMIR 2003); [`Fingerprinter`]
+//!   does the same for audio that arrives piece by piece, bit for bit, in memory that does
+//!   not grow with its length.
 //! * [`Index`] stores recordings' fingerprints, hashes peak pairs (anchor frequency,
 //!   frequency difference, time difference) and answers [`Index::query`] with ranked
 //!   [`Candidate`]s: recording, offset, speed factor, and the probability that unrelated
@@ -75,7 +77,7 @@ pub use authenticity::{
 pub use error::FingerprintError;
 pub use index::{Candidate, Change, EARLY_MATCH_P, Index, MATCH_MAX_FALSE_P, MATCH_MIN_HASHES};
 pub use peaks::{
-    BAND_HZ, FRAME_LEN, Fingerprint, HOP, MAX_SAMPLES, Peak, SAMPLE_RATE_HZ, TICK_SAMPLES,
-    TICKS_PER_HOP, fingerprint,
+    BAND_HZ, FRAME_LEN, Fingerprint, Fingerprinter, HOP, MAX_SAMPLES, Peak, SAMPLE_RATE_HZ,
+    TICK_SAMPLES, TICKS_PER_HOP, fingerprint,
 };
 pub use wire::{FORMAT_VERSION, MAX_PEAKS, MAX_RECORDINGS};
