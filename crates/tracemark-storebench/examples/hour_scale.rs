@@ -3,7 +3,9 @@
 //! against the same steps on a 60 s recording in the same process (the baseline).
 //!
 //! `cargo run --release -p tracemark-storebench --example hour_scale -- [MINUTES]`
-//! (default 60).
+//! (default 60). With `--write DIR` first, it writes the recording as 16-bit WAV and
+//! FLAC (`DIR/meeting-MINUTESmin.wav`, `.flac`) and stops: the files for measuring the
+//! CLI as a whole process (`/usr/bin/time -v tracemark ingest ...`, docs/benchmarks/scale.md).
 //!
 //! The recording: the corpus call (240 s of telephone speech, resampled to 16 kHz) and
 //! then synthetic melody to the length asked (the corpus holds about six minutes of
@@ -82,10 +84,29 @@ fn run(seconds: f64) -> Vec<Step> {
 }
 
 fn main() {
-    let minutes: f64 = std::env::args()
-        .nth(1)
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let write_to = (args.first().map(String::as_str) == Some("--write")).then(|| {
+        let dir = args.get(1).cloned().expect("--write DIR");
+        args.drain(..2);
+        dir
+    });
+    let minutes: f64 = args
+        .first()
         .map(|a| a.parse().expect("MINUTES"))
         .unwrap_or(60.0);
+    if let Some(dir) = write_to {
+        let int16 = Some(tracemark_dsp::SampleFormat::Int { bits: 16 });
+        let audio = recording(minutes * 60.0).with_source_format(int16);
+        for format in [tracemark_media::Format::Wav, tracemark_media::Format::Flac] {
+            let bytes =
+                tracemark_media::encode_bytes(&audio, format, &Default::default()).expect("encode");
+            let path = std::path::Path::new(&dir)
+                .join(format!("meeting-{minutes}min.{}", format.extension()));
+            std::fs::write(&path, bytes).expect("write");
+            println!("{}", path.display());
+        }
+        return;
+    }
     common::reset_peak();
     let base = run(60.0);
     let long = run(minutes * 60.0);

@@ -450,15 +450,14 @@ impl Vault {
         // made.
         const _: () = assert!(tracemark_fingerprint::SAMPLE_RATE_HZ == DETECT_RATE);
         let mut reference = crate::reference::ReferenceWriter::new(self, &id, &sha);
-        let mut narrow = Vec::new();
+        let mut fingerprinter = tracemark_fingerprint::Fingerprinter::new();
         let (frames, sample_rate, channels) = self.stream_mix(bytes.to_vec(), &ext, |piece| {
-            narrow.extend_from_slice(piece);
+            fingerprinter.push(piece)?;
             reference.push(piece)
         })?;
+        let fingerprint = single_fingerprint(&id, fingerprinter.finish()?)?;
         reference.finish()?;
         let duration_s = frames as f64 / f64::from(sample_rate);
-        let fingerprint = single_fingerprint(&id, tracemark_fingerprint::fingerprint(&narrow)?)?;
-        drop(narrow);
         let sealed = self.secret.seal(bytes, &sha.0)?;
         self.blobs.put(&BlobKey::original(&id), &sealed)?;
         drop(sealed);
