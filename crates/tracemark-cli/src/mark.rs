@@ -6,8 +6,8 @@ use anyhow::{Context, Result, bail};
 use serde_json::json;
 use tracemark_dsp::AudioBuffer;
 use tracemark_media::{
-    AudioStream, EncodeOptions, Format, Limits, MediaError, WavStreamWriter, decode_file,
-    encode_file, open_stream,
+    AudioStream, EncodeOptions, Format, Limits, MediaError, SampleChoice, StreamEncoder,
+    WavStreamWriter, decode_file, open_stream,
 };
 use tracemark_watermark::{
     EmbedParams, Embedder, Message, Survey, WatermarkKey, detect_blind, detect_informed,
@@ -48,10 +48,11 @@ pub(crate) fn decode(path: &Path) -> Result<AudioBuffer> {
 
 /// `tracemark embed`: marks `input` into `output` in two passes over the input (see
 /// `tracemark_watermark::Survey`), block by block, so that memory stays bounded whatever
-/// the recording's length when the output is WAV; other formats are encoded from the whole
-/// marked copy. The samples, and for WAV the bytes, are those of
-/// `tracemark_watermark::embed` followed by `tracemark_media::encode_file`. Decoding runs on
-/// a thread of its own, ahead of the marking, and so does writing a WAV copy.
+/// the recording's length: a WAV copy is written as it is marked, other formats are
+/// encoded as it is marked (`StreamEncoder`) and hold their compressed file until it is
+/// written. The bytes are those of `tracemark_watermark::embed` followed by
+/// `tracemark_media::encode_file`. Decoding runs on a thread of its own, ahead of the
+/// marking, and so does writing a WAV copy.
 pub(crate) fn embed(
     key: &WatermarkKey,
     message: &Message<'_>,
@@ -83,20 +84,44 @@ pub(crate) fn embed(
     }
     let mut embedder = Embedder::new(survey, key, message, params).with_context(marking)?;
     if format != Format::Wav {
-        let mut all = vec![Vec::new(); channels];
+        // Encoded block by block as marked (byte for byte `encode_bytes_as`), so what is
+        // held is the compressed file so far, never the marked signal.
+        let mut encoder = StreamEncoder::new(
+            format,
+            rate,
+            channels,
+            source,
+            &EncodeOptions {
+                bitrate_kbps: bitrate,
+            },
+            SampleChoice::Source,
+        )?;
+        let mut marked = vec![Vec::new(); channels];
         read_ahead(stream, |next| {
             while let Some(block) = next()? {
                 embedder
-                    .push(&planes(&block), &mut all)
+                    .push(&planes(&block), &mut marked)
                     .with_context(marking)?;
+                encoder.push(&marked)?;
+                marked.iter_mut().for_each(Vec::clear);
             }
             Ok(())
         })?;
-        embedder.finish(&mut all).with_context(marking)?;
-        let audio = AudioBuffer::try_new(rate, all)
-            .with_context(marking)?
-            .with_source_format(source);
-        return write(&audio, output, bitrate);
+        embedder.finish(&mut marked).with_context(marking)?;
+        encoder.push(&marked)?;
+        let bytes = encoder.finish()?;
+        let partial = partial_path(output);
+        let written = std::fs::write(&partial, bytes)
+            .with_context(|| format!("writing {}", partial.display()))
+            .and_then(|()| {
+                std::fs::rename(&partial, output).with_context(|| {
+                    format!("moving {} to {}", partial.display(), output.display())
+                })
+            });
+        if written.is_err() {
+            let _ = std::fs::remove_file(&partial);
+        }
+        return written;
     }
     // Written beside the output and renamed into place once whole, so a failure never
     // leaves a partial copy under the output's name.
@@ -233,19 +258,6 @@ fn output_format(path: &Path) -> Result<Format> {
     Ok(format)
 }
 
-pub(crate) fn write(audio: &AudioBuffer, path: &Path, bitrate: Option<u32>) -> Result<()> {
-    let format = output_format(path)?;
-    encode_file(
-        audio,
-        path,
-        format,
-        &EncodeOptions {
-            bitrate_kbps: bitrate,
-        },
-    )?;
-    Ok(())
-}
-
 pub(crate) fn blind_report(clip: &AudioBuffer, key: &WatermarkKey) -> Result<serde_json::Value> {
     let d = detect_blind(clip, key)?;
     Ok(json!({
@@ -346,6 +358,8 @@ mod tests {
             (excerpt(), "from-flac.wav"),
             (wav, "from-wav.wav"),
             (excerpt(), "copy.flac"),
+            (excerpt(), "copy.mp3"),
+            (excerpt(), "copy.opus"),
         ] {
             let output = dir.path().join(out);
             embed(&key, &message, &params, None, &input, &output).expect("streamed embed");
@@ -367,6 +381,6 @@ mod tests {
             .expect("dir")
             .map(|e| e.expect("entry").file_name())
             .collect();
-        assert_eq!(names.len(), 4, "{names:?}");
+        assert_eq!(names.len(), 6, "the input WAV and five copies: {names:?}");
     }
 }
