@@ -138,6 +138,7 @@ impl From<VaultError> for ApiError {
             | VaultError::Fingerprint(_)
             | VaultError::Tardos(_) => Self::invalid(message),
             VaultError::Tampered { .. }
+            | VaultError::CopyDiffers { .. }
             | VaultError::LogBroken(_)
             | VaultError::RecordBroken { .. } => {
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, "integrity", message)

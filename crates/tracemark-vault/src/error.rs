@@ -58,6 +58,24 @@ pub enum VaultError {
         /// Which blob.
         what: String,
     },
+    /// A copy rendered again differs from the copy the log records as issued: marking or
+    /// encoding changed since (another release), so the file at hand is not the one the
+    /// recipient received, and it is not handed out.
+    #[error(
+        "the {format} copy of {recording} for {recipient:?} rendered now (SHA-256 {rendered}) differs from the one issued (SHA-256 {issued}): this release marks or encodes differently; the issued copy is the one in the log"
+    )]
+    CopyDiffers {
+        /// The recording.
+        recording: String,
+        /// The recipient's name.
+        recipient: String,
+        /// The delivery label.
+        format: String,
+        /// The hash the log records.
+        issued: String,
+        /// The hash of the copy rendered now.
+        rendered: String,
+    },
     /// A name or id that does not exist.
     #[error("no {kind} named {name:?}")]
     NotFound {

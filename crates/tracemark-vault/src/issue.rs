@@ -115,6 +115,25 @@ fn slices(block: &[Vec<f32>]) -> Vec<&[f32]> {
     block.iter().map(Vec::as_slice).collect()
 }
 
+/// Refuses a copy rendered again whose hash is not the one `issued` records (the log says
+/// what the recipient received; a different file must not be handed out as it).
+pub(crate) fn check_reissued(
+    issued: &Issuance,
+    rendered: &Sha256,
+    recipient: &Recipient,
+) -> Result<(), VaultError> {
+    if issued.copy_sha256 == *rendered {
+        return Ok(());
+    }
+    Err(VaultError::CopyDiffers {
+        recording: issued.recording_id.to_string(),
+        recipient: recipient.name.clone(),
+        format: issued.format.clone(),
+        issued: issued.copy_sha256.to_string(),
+        rendered: rendered.to_string(),
+    })
+}
+
 /// Whether `r` is a transcript alone (ingested as text, no audio).
 pub fn is_text_only(r: &Recording) -> bool {
     r.format == crate::TEXT_FORMAT && r.sample_rate == 0
@@ -379,10 +398,12 @@ impl Vault {
         total: usize,
         each: &mut impl FnMut(usize, usize, IssuedCopy) -> Result<(), VaultError>,
     ) -> Result<(), VaultError> {
+        let rendered = issuance.copy_sha256;
         let (issuance, existing) = match self.append_one(Draft::Issuance(issuance))? {
             Stored::Issuance { issuance, existing } => (issuance, existing),
             other => return Err(unexpected(&other)),
         };
+        check_reissued(&issuance, &rendered, recipient)?;
         each(
             done,
             total,

@@ -373,6 +373,13 @@ impl Vault {
                         issuance: NewIssuance|
          -> Result<(), VaultError> {
             let sha = issuance.copy_sha256;
+            if let Some(issued) = self.store.issuance(
+                &issuance.recording_id,
+                &issuance.recipient_id,
+                &issuance.format,
+            )? {
+                crate::issue::check_reissued(&issued, &sha, recipient)?;
+            }
             self.blobs
                 .put(&BlobKey::copy(&sha), &self.secret.seal(bytes, &sha.0)?)?;
             copies.push(IssuedCopyRef {

@@ -253,10 +253,12 @@ impl Vault {
     ) -> Result<Vec<IssuedCopy>, VaultError> {
         let mut out = Vec::with_capacity(recipients.len());
         for (recipient, bytes, issuance) in self.text_copies(recording, transcript, recipients)? {
+            let rendered = issuance.copy_sha256;
             let (issuance, existing) = match self.append_one(Draft::Issuance(issuance))? {
                 Stored::Issuance { issuance, existing } => (issuance, existing),
                 other => return Err(unexpected(&other)),
             };
+            crate::issue::check_reissued(&issuance, &rendered, &recipient)?;
             out.push(IssuedCopy {
                 recipient,
                 issuance,

@@ -157,3 +157,38 @@ fn bad_input_gets_clear_errors() {
     ));
     v.verify_log().expect("failed operations logged nothing");
 }
+
+#[test]
+fn a_copy_rendered_again_that_is_not_the_logged_one_is_refused() {
+    // Issuing again renders the copy again and returns the issuance the log holds: if the
+    // two differ (here the row's hash is edited; in life another release could mark or
+    // encode differently), the file must not be handed out as the issued copy.
+    let dir = tempfile::tempdir().expect("tmp");
+    populated(dir.path());
+    let v = common::open(dir.path()).expect("open");
+    let rec = v.recordings().expect("recordings").remove(0);
+    let flac = tracemark_vault::Delivery::parse("flac").expect("flac");
+    let first = v
+        .issue(rec.id.as_str(), &["Alice".to_string()], flac, |_, _| {})
+        .expect("issue");
+    let again = v
+        .issue(rec.id.as_str(), &["Alice".to_string()], flac, |_, _| {})
+        .expect("the same copy again");
+    assert!(again[0].reissued && again[0].bytes == first[0].bytes);
+    drop(v);
+    let conn = rusqlite::Connection::open(dir.path().join("vault.db")).expect("open db");
+    conn.execute_batch("UPDATE issuances SET copy_sha256 = zeroblob(32);")
+        .expect("edit");
+    drop(conn);
+    let v = common::open(dir.path()).expect("open");
+    match v.issue(rec.id.as_str(), &["Alice".to_string()], flac, |_, _| {}) {
+        Err(e @ VaultError::CopyDiffers { .. }) => {
+            let text = e.to_string();
+            assert!(
+                text.contains("\"Alice\"") && text.contains(&"0".repeat(64)),
+                "{text}"
+            );
+        }
+        other => panic!("expected CopyDiffers, got {other:?}"),
+    }
+}
