@@ -174,7 +174,7 @@ impl Vault {
             Some(s) => s,
             None => {
                 let mut writer = ReferenceWriter::new(self, &r.id, &r.sha256);
-                self.stream_mix(self.original_bytes(r)?, &r.format, |piece| {
+                self.stream_mix(self.original_bytes(r)?, Some(&r.format), |piece| {
                     writer.push(piece)
                 })?;
                 writer.finish()?;

@@ -2,7 +2,7 @@
 //! read the codeword symbols over the genuine parts with the original, score every issued
 //! codeword and accuse only below the proven false-accusation bound.
 
-use tracemark_dsp::{AudioBuffer, resample};
+use tracemark_dsp::{AudioBuffer, SampleRate, resample};
 use tracemark_fingerprint::{MapOptions, SegmentStatus, authenticity_map, fingerprint};
 use tracemark_store::{Draft, Stored};
 use tracemark_tardos::{
@@ -12,7 +12,7 @@ use tracemark_types::{
     Medium, PayloadBytes, RecipientId, RecipientStanding, ReportSegment, Sha256, TraceId,
     TraceReport, TraceRow,
 };
-use tracemark_watermark::{detect_blind, detect_informed_excerpt};
+use tracemark_watermark::{DETECT_RATE, detect_blind, detect_informed_excerpt};
 
 use crate::VaultError;
 use crate::vault::{Vault, unexpected};
@@ -116,8 +116,18 @@ impl Vault {
             .extension()
             .and_then(|e| e.to_str())
             .map(str::to_ascii_lowercase);
-        let leak = tracemark_media::decode_bytes(bytes, ext.as_deref(), &self.limits)?;
-        let mut report = self.analyse(&leak, bound)?;
+        // Everything a trace reads of the leak is its 8 kHz mono mix (the fingerprint, both
+        // detectors and the finding's simulation bring the leak there first, and a mono
+        // 8 kHz buffer is its own mix): the file is decoded block by block straight into
+        // it, never held at its own rate and channels (a 4-hour 96 kHz stereo upload would
+        // be 11 GB of samples; its mix is 460 MB).
+        let mut mix = Vec::new();
+        let (frames, rate, _) = self.stream_mix(bytes.to_vec(), ext.as_deref(), |piece| {
+            mix.extend_from_slice(piece);
+            Ok(())
+        })?;
+        let leak = AudioBuffer::mono(SampleRate::try_new(DETECT_RATE)?, mix)?;
+        let mut report = self.analyse(&leak, frames as f64 / f64::from(rate), bound)?;
         report.leak_sha256 = Sha256::digest(bytes);
         self.stamp(report)
     }
@@ -194,22 +204,32 @@ impl Vault {
         Ok(self.store.traces()?)
     }
 
-    fn analyse(&self, leak: &AudioBuffer, bound: f64) -> Result<TraceReport, VaultError> {
+    /// The report on `leak`, audio of `leak_duration_s` seconds in the file (a trace hands
+    /// its 8 kHz mono mix; any rate and channels give the same report).
+    fn analyse(
+        &self,
+        leak: &AudioBuffer,
+        leak_duration_s: f64,
+        bound: f64,
+    ) -> Result<TraceReport, VaultError> {
         let mut report = crate::transcripts::empty_report(bound, Medium::Audio);
-        report.leak_duration_s = leak.duration_s();
+        report.leak_duration_s = leak_duration_s;
         report.segments = vec![ReportSegment {
             genuine: false,
             leak_start_s: 0.0,
-            leak_end_s: leak.duration_s(),
+            leak_end_s: leak_duration_s,
             original: None,
         }];
         let recordings = self.recordings()?;
-        let narrow = resample(
-            &leak.downmix(),
-            leak.rate().hz(),
-            tracemark_fingerprint::SAMPLE_RATE_HZ,
-        )?;
-        let leak_fp = fingerprint(&narrow)?;
+        let leak_fp = match (leak.rate().hz(), leak.channels()) {
+            // The mix a trace hands is the fingerprint's signal as it is.
+            (tracemark_fingerprint::SAMPLE_RATE_HZ, [mono]) => fingerprint(mono)?,
+            _ => fingerprint(&resample(
+                &leak.downmix(),
+                leak.rate().hz(),
+                tracemark_fingerprint::SAMPLE_RATE_HZ,
+            )?)?,
+        };
         let index = self.fingerprint_index_of(recordings.len())?;
         let key = self.secret.watermark_key();
 
@@ -372,5 +392,89 @@ impl Vault {
         };
         report.finding = Some(crate::finding::audio_finding(&report, &evidence));
         Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tracemark_media::{EncodeOptions, Format, Limits, decode_bytes, encode_bytes};
+
+    fn vault(dir: &std::path::Path) -> Vault {
+        Vault::create_keys(dir).expect("keys");
+        let store =
+            tracemark_store_sqlite::SqliteStore::open(&dir.join("vault.db"), true).expect("store");
+        Vault::open(
+            dir,
+            Box::new(store),
+            Box::new(tracemark_blobs::LocalBlobs::new(&dir.join("blobs"))),
+        )
+        .expect("vault")
+    }
+
+    /// A trace reads a leak through its streamed 8 kHz mix; reading the whole decoded
+    /// file at its own rate and channels gives the same report, field for field: for a
+    /// stereo MP3 leak of a copy (someone accused) and of the unmarked original (nobody,
+    /// with the finding's power).
+    #[test]
+    fn a_leak_read_as_its_streamed_mix_gives_the_report_of_the_whole_decoded_file() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let v = vault(dir.path());
+        let names: Vec<String> = ["Ann", "Ben", "Cal"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        v.add_recipients(&names).expect("recipients");
+        let speech =
+            tracemark_testkit::corpus_or_excerpt("librivox-en-16k.flac", 60.0, (0.0, 60.0));
+        let rate = speech.rate();
+        let x = speech.downmix();
+        let left: Vec<f32> = x.iter().map(|s| s * 0.9).collect();
+        let right: Vec<f32> = (0..x.len())
+            .map(|i| x[i.saturating_sub(40)] * 0.6)
+            .collect();
+        let stereo = AudioBuffer::try_new(rate, vec![left, right]).expect("stereo");
+        let flac = encode_bytes(&stereo, Format::Flac, &EncodeOptions::default()).expect("flac");
+        let rec = v.ingest(&flac, "talk.flac", "Talk").expect("ingest");
+        let copies = v
+            .issue(
+                rec.id.as_str(),
+                &names,
+                crate::Delivery::parse("flac").expect("flac"),
+                |_, _| {},
+            )
+            .expect("issue");
+        let r = rate.hz() as usize;
+        let mp3 = |audio: &AudioBuffer| {
+            let cut = audio.slice(12 * r, 42 * r);
+            encode_bytes(
+                &cut,
+                Format::Mp3,
+                &EncodeOptions {
+                    bitrate_kbps: Some(64),
+                },
+            )
+            .expect("mp3")
+        };
+        let ben = decode_bytes(&copies[1].bytes, Some("flac"), &Limits::default()).expect("copy");
+        for (leak, accused) in [(mp3(&ben), vec!["Ben"]), (mp3(&stereo), vec![])] {
+            let streamed = v.trace_report(&leak, "leak.mp3", 1e-6).expect("trace");
+            let whole = decode_bytes(&leak, Some("mp3"), &Limits::default()).expect("decode");
+            assert_eq!(whole.channels().len(), 2);
+            let mut read_whole = v
+                .analyse(&whole, whole.duration_s(), 1e-6)
+                .expect("analyse");
+            read_whole.id = streamed.id.clone();
+            read_whole.created_at = streamed.created_at;
+            read_whole.leak_sha256 = streamed.leak_sha256;
+            assert_eq!(
+                streamed
+                    .accused()
+                    .map(|s| s.name.as_str())
+                    .collect::<Vec<_>>(),
+                accused
+            );
+            assert_eq!(streamed, read_whole);
+        }
     }
 }

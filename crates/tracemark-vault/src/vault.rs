@@ -451,10 +451,11 @@ impl Vault {
         const _: () = assert!(tracemark_fingerprint::SAMPLE_RATE_HZ == DETECT_RATE);
         let mut reference = crate::reference::ReferenceWriter::new(self, &id, &sha);
         let mut fingerprinter = tracemark_fingerprint::Fingerprinter::new();
-        let (frames, sample_rate, channels) = self.stream_mix(bytes.to_vec(), &ext, |piece| {
-            fingerprinter.push(piece)?;
-            reference.push(piece)
-        })?;
+        let (frames, sample_rate, channels) =
+            self.stream_mix(bytes.to_vec(), Some(&ext), |piece| {
+                fingerprinter.push(piece)?;
+                reference.push(piece)
+            })?;
         let fingerprint = single_fingerprint(&id, fingerprinter.finish()?)?;
         reference.finish()?;
         let duration_s = frames as f64 / f64::from(sample_rate);
@@ -488,10 +489,10 @@ impl Vault {
     pub(crate) fn stream_mix(
         &self,
         bytes: Vec<u8>,
-        ext: &str,
+        ext: Option<&str>,
         mut sink: impl FnMut(&[f32]) -> Result<(), VaultError>,
     ) -> Result<(u64, u32, u32), VaultError> {
-        let mut stream = open_stream_bytes(bytes, Some(ext), &self.limits)?;
+        let mut stream = open_stream_bytes(bytes, ext, &self.limits)?;
         let (rate, channels) = (stream.rate().hz(), stream.channel_count());
         let mut resampler = tracemark_dsp::StreamResampler::new(rate, DETECT_RATE)?;
         let (mut mono, mut narrow) = (Vec::new(), Vec::new());
