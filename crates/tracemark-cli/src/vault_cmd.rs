@@ -147,7 +147,7 @@ pub fn ingest(
             .with_context(|| format!("ingesting {} as a transcript", file.display()))?;
         (r, Some(t))
     } else {
-        v.ingest_with_transcript(&bytes, name, title, text.as_deref())
+        v.ingest_with_transcript(bytes, name, title, text.as_deref())
             .with_context(|| format!("ingesting {}", file.display()))?
     };
     if json {

@@ -395,7 +395,7 @@ async fn ingest(
                 // A transcript alone is a recording of its own (issue 13).
                 return Ok(v.ingest_text(&bytes, &title)?.0);
             }
-            v.ingest(&bytes, &up.file_name, &title)
+            v.ingest_owned(bytes, &up.file_name, &title)
         })
         .await?;
     Ok((StatusCode::CREATED, Json(RecordingView::from(&r))))

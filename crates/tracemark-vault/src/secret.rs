@@ -115,6 +115,31 @@ impl Secret {
         Ok(out)
     }
 
+    /// [`Secret::seal`] of a buffer it may keep: `plain` is encrypted where it lies (the
+    /// nonce moved in before it, the tag after), so a long original is never held twice.
+    pub fn seal_owned(&self, mut plain: Vec<u8>, context: &[u8]) -> Result<Vec<u8>, VaultError> {
+        let mut nonce = [0u8; NONCE_LEN];
+        getrandom::fill(&mut nonce).map_err(|e| VaultError::Invalid {
+            what: "system randomness",
+            reason: e.to_string(),
+        })?;
+        plain.reserve_exact(NONCE_LEN + TAG_LEN);
+        plain.splice(0..0, nonce);
+        let tag = self
+            .cipher()
+            .encrypt_inout_detached(
+                &XNonce::from(nonce),
+                context,
+                (&mut plain[NONCE_LEN..]).into(),
+            )
+            .map_err(|_| VaultError::Invalid {
+                what: "blob",
+                reason: "encryption failed".into(),
+            })?;
+        plain.extend_from_slice(&tag);
+        Ok(plain)
+    }
+
     /// Reverses [`Secret::seal`], decrypting in place: the buffer given becomes the
     /// plaintext. A blob too short, altered, sealed under another key or for another
     /// `context` is [`VaultError::Tampered`], naming `what`.

@@ -112,15 +112,16 @@ impl Vault {
     /// Ingests a media file with, optionally, its transcript (UTF-8 text): both sealed,
     /// the recording and the transcript's statement logged in one transaction. The same
     /// file again returns the stored recording; a transcript is attached if it had none.
+    /// The file's bytes are the vault's to keep, as [`Vault::ingest_owned`] takes them.
     pub fn ingest_with_transcript(
         &self,
-        bytes: &[u8],
+        bytes: Vec<u8>,
         file_name: &str,
         title: &str,
         transcript: Option<&[u8]>,
     ) -> Result<(Recording, Option<Transcript>), VaultError> {
         let Some(text_bytes) = transcript else {
-            return Ok((self.ingest(bytes, file_name, title)?, None));
+            return Ok((self.ingest_owned(bytes, file_name, title)?, None));
         };
         let text = utf8(text_bytes, "transcript")?;
         let marked = marked(text, "transcript")?;

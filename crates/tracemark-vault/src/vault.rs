@@ -405,6 +405,20 @@ impl Vault {
         if let Some(existing) = self.store.recording_by_content(&Sha256::digest(bytes))? {
             return Ok(existing);
         }
+        self.ingest_owned(bytes.to_vec(), file_name, title)
+    }
+
+    /// [`Vault::ingest`] of bytes the vault may keep: the decoder reads them in place and
+    /// they are sealed in place, so the file is held once (`ingest` copies it first).
+    pub fn ingest_owned(
+        &self,
+        bytes: Vec<u8>,
+        file_name: &str,
+        title: &str,
+    ) -> Result<Recording, VaultError> {
+        if let Some(existing) = self.store.recording_by_content(&Sha256::digest(&bytes))? {
+            return Ok(existing);
+        }
         let (draft, _) = self.recording_draft(bytes, file_name, title)?;
         match self.append_one(draft)? {
             Stored::Recording { recording, .. } => Ok(recording),
@@ -418,12 +432,12 @@ impl Vault {
     /// store answers it with the existing row.
     pub(crate) fn recording_draft(
         &self,
-        bytes: &[u8],
+        bytes: Vec<u8>,
         file_name: &str,
         title: &str,
     ) -> Result<(Draft, RecordingId), VaultError> {
         let title = records::check_title(title)?;
-        let sha = Sha256::digest(bytes);
+        let sha = Sha256::digest(&bytes);
         let id = RecordingId::from_content(&sha);
         if let Some(existing) = self.store.recording_by_content(&sha)? {
             let draft = Draft::Recording {
@@ -451,15 +465,18 @@ impl Vault {
         const _: () = assert!(tracemark_fingerprint::SAMPLE_RATE_HZ == DETECT_RATE);
         let mut reference = crate::reference::ReferenceWriter::new(self, &id, &sha);
         let mut fingerprinter = tracemark_fingerprint::Fingerprinter::new();
+        // The decoder reads the bytes in place; they come back for sealing once it is done.
+        let shared = Arc::new(bytes);
         let (frames, sample_rate, channels) =
-            self.stream_mix(bytes.to_vec(), Some(&ext), |piece| {
+            self.stream_mix(Arc::clone(&shared), Some(&ext), |piece| {
                 fingerprinter.push(piece)?;
                 reference.push(piece)
             })?;
+        let bytes = Arc::try_unwrap(shared).unwrap_or_else(|shared| shared.to_vec());
         let fingerprint = single_fingerprint(&id, fingerprinter.finish()?)?;
         reference.finish()?;
         let duration_s = frames as f64 / f64::from(sample_rate);
-        let sealed = self.secret.seal(bytes, &sha.0)?;
+        let sealed = self.secret.seal_owned(bytes, &sha.0)?;
         self.blobs.put(&BlobKey::original(&id), &sealed)?;
         drop(sealed);
         let draft = Draft::Recording {
@@ -488,7 +505,7 @@ impl Vault {
     /// file is never held decoded. Returns the file's frames, rate and channels.
     pub(crate) fn stream_mix(
         &self,
-        bytes: Vec<u8>,
+        bytes: impl Into<tracemark_media::SharedBytes>,
         ext: Option<&str>,
         mut sink: impl FnMut(&[f32]) -> Result<(), VaultError>,
     ) -> Result<(u64, u32, u32), VaultError> {

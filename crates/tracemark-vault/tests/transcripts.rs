@@ -53,7 +53,7 @@ fn issued(
     v.add_recipients(&names).expect("recipients");
     let (recording, transcript) = v
         .ingest_with_transcript(
-            &common::demo_audio(),
+            common::demo_audio(),
             "call.flac",
             "Calls of 1970",
             Some(&corpus_transcript()),
@@ -317,7 +317,7 @@ fn a_transcript_alone_is_a_recording_and_is_never_replaced() {
     // An audio recording with a transcript cannot get a second, different one.
     let (audio, t) = v
         .ingest_with_transcript(
-            &common::demo_audio(),
+            common::demo_audio(),
             "call.flac",
             "Call",
             Some(b"K: Hello there, how are you today?"),
@@ -326,7 +326,7 @@ fn a_transcript_alone_is_a_recording_and_is_never_replaced() {
     assert!(t.is_some());
     let e = v
         .ingest_with_transcript(
-            &common::demo_audio(),
+            common::demo_audio(),
             "call.flac",
             "Call",
             Some(b"K: Something else entirely was said."),
@@ -350,7 +350,7 @@ fn a_transcript_alone_is_a_recording_and_is_never_replaced() {
         .expect_err("not UTF-8");
     assert!(e.to_string().contains("UTF-8"), "{e}");
     let e = v
-        .ingest_with_transcript(&common::demo_audio(), "call.flac", "Call", Some(b"   \n"))
+        .ingest_with_transcript(common::demo_audio(), "call.flac", "Call", Some(b"   \n"))
         .expect_err("no words");
     assert!(e.to_string().contains("no words"), "{e}");
     v.verify_log().expect("verifies");
