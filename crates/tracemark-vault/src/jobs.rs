@@ -431,7 +431,8 @@ impl Vault {
 
     fn run_trace(&self, request: &TraceRequest) -> Result<(TraceResult, Vec<Draft>), VaultError> {
         let bytes = self.leak_bytes(&request.leak_sha256)?;
-        let report = self.trace_report(&bytes, &request.file_name, request.bound)?;
+        // The opened upload is the decoder's to read in place (held once, with its mix).
+        let report = self.trace_report(bytes, &request.file_name, request.bound)?;
         let access = self.access_entry(&request.actor, report.id.as_str(), "trace")?;
         let drafts = vec![self.trace_draft(&report), Draft::Event(access)];
         Ok((

@@ -76,7 +76,7 @@ impl Vault {
         file_name: &str,
         bound: f64,
     ) -> Result<TraceReport, VaultError> {
-        let report = self.trace_report(bytes, file_name, bound)?;
+        let report = self.trace_report(bytes.to_vec(), file_name, bound)?;
         self.record_trace(report)
     }
 
@@ -104,14 +104,15 @@ impl Vault {
     /// trace id and the clock's time; records nothing. Text is traced as text.
     pub(crate) fn trace_report(
         &self,
-        bytes: &[u8],
+        bytes: Vec<u8>,
         file_name: &str,
         bound: f64,
     ) -> Result<TraceReport, VaultError> {
         crate::jobs::check_bound(bound)?;
-        if crate::looks_like_text(bytes) {
-            return self.stamp(self.text_report(bytes, bound)?);
+        if crate::looks_like_text(&bytes) {
+            return self.stamp(self.text_report(&bytes, bound)?);
         }
+        let leak_sha256 = Sha256::digest(&bytes);
         let ext = std::path::Path::new(file_name)
             .extension()
             .and_then(|e| e.to_str())
@@ -122,13 +123,13 @@ impl Vault {
         // it, never held at its own rate and channels (a 4-hour 96 kHz stereo upload would
         // be 11 GB of samples; its mix is 460 MB).
         let mut mix = Vec::new();
-        let (frames, rate, _) = self.stream_mix(bytes.to_vec(), ext.as_deref(), |piece| {
+        let (frames, rate, _) = self.stream_mix(bytes, ext.as_deref(), |piece| {
             mix.extend_from_slice(piece);
             Ok(())
         })?;
         let leak = AudioBuffer::mono(SampleRate::try_new(DETECT_RATE)?, mix)?;
         let mut report = self.analyse(&leak, frames as f64 / f64::from(rate), bound)?;
-        report.leak_sha256 = Sha256::digest(bytes);
+        report.leak_sha256 = leak_sha256;
         self.stamp(report)
     }
 
@@ -458,7 +459,9 @@ mod tests {
         };
         let ben = decode_bytes(&copies[1].bytes, Some("flac"), &Limits::default()).expect("copy");
         for (leak, accused) in [(mp3(&ben), vec!["Ben"]), (mp3(&stereo), vec![])] {
-            let streamed = v.trace_report(&leak, "leak.mp3", 1e-6).expect("trace");
+            let streamed = v
+                .trace_report(leak.clone(), "leak.mp3", 1e-6)
+                .expect("trace");
             let whole = decode_bytes(&leak, Some("mp3"), &Limits::default()).expect("decode");
             assert_eq!(whole.channels().len(), 2);
             let mut read_whole = v

@@ -335,7 +335,7 @@ impl Vault {
         text: &[u8],
         bound: f64,
     ) -> Result<TraceReport, VaultError> {
-        let audio = self.trace_report(clip, file_name, bound)?;
+        let audio = self.trace_report(clip.to_vec(), file_name, bound)?;
         let text = self.text_report(text, bound)?;
         let report = combine_reports(audio, text, self.recordings()?.len().max(1), bound)?;
         self.record_trace(report)
