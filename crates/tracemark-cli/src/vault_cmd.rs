@@ -307,7 +307,7 @@ pub fn trace(
     bound: f64,
 ) -> Result<i32> {
     let v = open(at)?;
-    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let mut bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
     let quotes = text
         .map(|p| std::fs::read(p).with_context(|| format!("reading {}", p.display())))
@@ -316,8 +316,13 @@ pub fn trace(
         Some(q) => v
             .trace_clip_and_text(&bytes, name, q, bound)
             .with_context(|| format!("tracing {} with its quoted text", file.display()))?,
-        None => v
+        // Quoted text is kept for the report's reading of it; audio is the vault's to
+        // decode in place (held once).
+        None if tracemark_vault::looks_like_text(&bytes) => v
             .trace(&bytes, name, bound)
+            .with_context(|| format!("tracing {}", file.display()))?,
+        None => v
+            .trace_owned(std::mem::take(&mut bytes), name, bound)
             .with_context(|| format!("tracing {}", file.display()))?,
     };
     // The leaked text, for the report's marked-up reading of it.

@@ -76,7 +76,18 @@ impl Vault {
         file_name: &str,
         bound: f64,
     ) -> Result<TraceReport, VaultError> {
-        let report = self.trace_report(bytes.to_vec(), file_name, bound)?;
+        self.trace_owned(bytes.to_vec(), file_name, bound)
+    }
+
+    /// [`Vault::trace`] of bytes the vault may keep: the decoder reads them in place, so
+    /// the leak is held once, with its 8 kHz mix (`trace` copies it first).
+    pub fn trace_owned(
+        &self,
+        bytes: Vec<u8>,
+        file_name: &str,
+        bound: f64,
+    ) -> Result<TraceReport, VaultError> {
+        let report = self.trace_report(bytes, file_name, bound)?;
         self.record_trace(report)
     }
 
