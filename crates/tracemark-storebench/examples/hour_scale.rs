@@ -44,7 +44,8 @@ fn run(seconds: f64) -> Vec<Step> {
     let mut steps = Vec::new();
     // The file handed over, as the CLI and the service hand theirs.
     let rec = step(&mut steps, "ingest", || {
-        v.ingest_owned(file, "meeting.wav", "Meeting").expect("ingest")
+        v.ingest_owned(file, "meeting.wav", "Meeting")
+            .expect("ingest")
     });
     let mut leaked = Vec::new();
     let flac = Delivery::parse("flac").expect("flac");
