@@ -139,6 +139,7 @@ impl From<VaultError> for ApiError {
             | VaultError::Tardos(_) => Self::invalid(message),
             VaultError::Tampered { .. }
             | VaultError::CopyDiffers { .. }
+            | VaultError::StoredMedia { .. }
             | VaultError::LogBroken(_)
             | VaultError::RecordBroken { .. } => {
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, "integrity", message)

@@ -106,6 +106,16 @@ pub enum VaultError {
     /// Decoding or encoding audio failed.
     #[error(transparent)]
     Media(#[from] tracemark_media::MediaError),
+    /// A stored original no longer decodes (under this vault's limits, or with this
+    /// release's decoders): the vault's state is at fault, not the request.
+    #[error("the stored original of {recording} does not decode: {source}")]
+    StoredMedia {
+        /// The recording.
+        recording: String,
+        /// What the decoder said.
+        #[source]
+        source: tracemark_media::MediaError,
+    },
     /// The watermark engine failed.
     #[error(transparent)]
     Watermark(#[from] tracemark_watermark::WatermarkError),

@@ -46,6 +46,8 @@ pub struct Assigned {
 /// `encode_bytes`'s of them (`a_streamed_copy_is_the_whole_signal_path_byte_for_byte`
 /// below).
 pub(crate) struct Marking {
+    /// The recording, named in a decoding error ([`VaultError::StoredMedia`]).
+    recording: String,
     bytes: SharedBytes,
     format_hint: String,
     limits: Limits,
@@ -55,17 +57,27 @@ pub(crate) struct Marking {
 }
 
 impl Marking {
-    /// Opens the original's file `bytes` (in the recording's stored `format`) and runs the
-    /// first pass over them.
-    pub(crate) fn open(bytes: Vec<u8>, format: &str, limits: &Limits) -> Result<Self, VaultError> {
+    /// Opens recording `recording`'s original file `bytes` (in its stored `format`) and
+    /// runs the first pass over them. A decoding error is [`VaultError::StoredMedia`].
+    pub(crate) fn open(
+        recording: &str,
+        bytes: Vec<u8>,
+        format: &str,
+        limits: &Limits,
+    ) -> Result<Self, VaultError> {
+        let stored = |source| VaultError::StoredMedia {
+            recording: recording.to_string(),
+            source,
+        };
         let bytes = SharedBytes::from(bytes);
-        let mut stream = open_stream_bytes(bytes.clone(), Some(format), limits)?;
+        let mut stream = open_stream_bytes(bytes.clone(), Some(format), limits).map_err(stored)?;
         let (rate, channels) = (stream.rate(), stream.channel_count());
         let mut survey = Survey::new(rate, channels)?;
-        while let Some(block) = stream.next_block()? {
+        while let Some(block) = stream.next_block().map_err(stored)? {
             survey.push(&slices(block))?;
         }
         Ok(Self {
+            recording: recording.to_string(),
             bytes,
             format_hint: format.to_string(),
             limits: *limits,
@@ -82,8 +94,13 @@ impl Marking {
         message: &Message<'_>,
         delivery: Delivery,
     ) -> Result<Vec<u8>, VaultError> {
+        let stored = |source| VaultError::StoredMedia {
+            recording: self.recording.clone(),
+            source,
+        };
         let mut stream =
-            open_stream_bytes(self.bytes.clone(), Some(&self.format_hint), &self.limits)?;
+            open_stream_bytes(self.bytes.clone(), Some(&self.format_hint), &self.limits)
+                .map_err(stored)?;
         let mut embedder =
             Embedder::new(self.survey.clone(), key, message, &EmbedParams::default())?;
         // No source sample format, as `encode_bytes` encodes a marked `AudioBuffer` (which
@@ -99,7 +116,7 @@ impl Marking {
             SampleChoice::Source,
         )?;
         let mut out = vec![Vec::new(); self.channels];
-        while let Some(block) = stream.next_block()? {
+        while let Some(block) = stream.next_block().map_err(stored)? {
             embedder.push(&slices(block), &mut out)?;
             encoder.push(&out)?;
             out.iter_mut().for_each(Vec::clear);
@@ -578,7 +595,8 @@ mod tests {
         let stereo = encode_bytes(&stereo, Format::Flac, &EncodeOptions::default()).expect("flac");
         let key = WatermarkKey::from_bytes([3; 32]);
         for (bytes, rate) in [(&demo, 8_000), (&stereo, 16_000)] {
-            let marking = Marking::open(bytes.clone(), "flac", &Limits::default()).expect("open");
+            let marking =
+                Marking::open("rec-test", bytes.clone(), "flac", &Limits::default()).expect("open");
             let n = symbol_count(marking.survey.frames() as usize, rate).expect("slots");
             let symbols: Vec<bool> = (0..n).map(|i| (i * 7 + 3) % 5 < 2).collect();
             let message = Message {

@@ -176,6 +176,13 @@ impl Vault {
                 let mut writer = ReferenceWriter::new(self, &r.id, &r.sha256);
                 self.stream_mix(self.original_bytes(r)?, Some(&r.format), |piece| {
                     writer.push(piece)
+                })
+                .map_err(|e| match e {
+                    VaultError::Media(source) => VaultError::StoredMedia {
+                        recording: r.id.to_string(),
+                        source,
+                    },
+                    other => other,
                 })?;
                 writer.finish()?;
                 self.blobs.get(&key)?.ok_or_else(|| VaultError::NotFound {

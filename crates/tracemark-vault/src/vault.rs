@@ -629,16 +629,22 @@ impl Vault {
 
     /// The original opened for marking copies, without decoding it whole.
     pub(crate) fn marking(&self, r: &Recording) -> Result<crate::issue::Marking, VaultError> {
-        crate::issue::Marking::open(self.original_bytes(r)?, &r.format, &self.limits)
+        crate::issue::Marking::open(
+            r.id.as_str(),
+            self.original_bytes(r)?,
+            &r.format,
+            &self.limits,
+        )
     }
 
     /// The original, decoded.
     pub fn original(&self, r: &Recording) -> Result<AudioBuffer, VaultError> {
-        Ok(decode_bytes(
-            &self.original_bytes(r)?,
-            Some(&r.format),
-            &self.limits,
-        )?)
+        decode_bytes(&self.original_bytes(r)?, Some(&r.format), &self.limits).map_err(|source| {
+            VaultError::StoredMedia {
+                recording: r.id.to_string(),
+                source,
+            }
+        })
     }
 }
 

@@ -192,3 +192,24 @@ fn a_copy_rendered_again_that_is_not_the_logged_one_is_refused() {
         other => panic!("expected CopyDiffers, got {other:?}"),
     }
 }
+
+#[test]
+fn an_original_that_no_longer_decodes_is_the_vaults_fault_by_name() {
+    // The vault's limits lowered below a stored recording's length: issuing it fails on
+    // the stored original (not as if the request's audio were bad), naming the recording.
+    let dir = tempfile::tempdir().expect("tmp");
+    populated(dir.path());
+    let mut v = common::open(dir.path()).expect("open");
+    let rec = v.recordings().expect("recordings").remove(0);
+    v.set_limits(tracemark_media::Limits {
+        max_bytes: 1 << 30,
+        max_duration_s: 10.0,
+    });
+    let flac = tracemark_vault::Delivery::parse("flac").expect("flac");
+    match v.issue(rec.id.as_str(), &["Alice".to_string()], flac, |_, _| {}) {
+        Err(e @ VaultError::StoredMedia { .. }) => {
+            assert!(e.to_string().contains(rec.id.as_str()), "{e}");
+        }
+        other => panic!("expected StoredMedia, got {other:?}"),
+    }
+}
