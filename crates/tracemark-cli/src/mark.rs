@@ -110,38 +110,35 @@ pub(crate) fn embed(
         embedder.finish(&mut marked).with_context(marking)?;
         encoder.push(&marked)?;
         let bytes = encoder.finish()?;
-        let partial = partial_path(output);
-        let written = std::fs::write(&partial, bytes)
-            .with_context(|| format!("writing {}", partial.display()))
-            .and_then(|()| {
-                std::fs::rename(&partial, output).with_context(|| {
-                    format!("moving {} to {}", partial.display(), output.display())
-                })
-            });
-        if written.is_err() {
-            let _ = std::fs::remove_file(&partial);
-        }
-        return written;
+        return via_partial(output, |partial| {
+            std::fs::write(partial, bytes).with_context(|| format!("writing {}", partial.display()))
+        });
     }
-    // Written beside the output and renamed into place once whole, so a failure never
-    // leaves a partial copy under the output's name.
-    let partial = partial_path(output);
-    let writer = WavStreamWriter::create(&partial, rate, channels, source)?;
-    let written = write_behind(writer, |write| {
-        read_ahead(stream, |next| {
-            while let Some(block) = next()? {
-                let mut marked = vec![Vec::with_capacity(block[0].len()); channels];
-                embedder
-                    .push(&planes(&block), &mut marked)
-                    .with_context(marking)?;
-                write(marked)?;
-            }
-            let mut marked = vec![Vec::new(); channels];
-            embedder.finish(&mut marked).with_context(marking)?;
-            write(marked)
+    let writer = |partial: &Path| WavStreamWriter::create(partial, rate, channels, source);
+    via_partial(output, |partial| {
+        write_behind(writer(partial)?, |write| {
+            read_ahead(stream, |next| {
+                while let Some(block) = next()? {
+                    let mut marked = vec![Vec::with_capacity(block[0].len()); channels];
+                    embedder
+                        .push(&planes(&block), &mut marked)
+                        .with_context(marking)?;
+                    write(marked)?;
+                }
+                let mut marked = vec![Vec::new(); channels];
+                embedder.finish(&mut marked).with_context(marking)?;
+                write(marked)
+            })
         })
     })
-    .and_then(|()| {
+}
+
+/// Writes `output` through `write`, which writes the file beside it ([`partial_path`]),
+/// then renames it into place: a failure never leaves a partial copy under the output's
+/// name, and the partial file is removed.
+fn via_partial(output: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    let partial = partial_path(output);
+    let written = write(&partial).and_then(|()| {
         std::fs::rename(&partial, output)
             .with_context(|| format!("moving {} to {}", partial.display(), output.display()))
     });

@@ -166,10 +166,9 @@ impl AudioBuffer {
         if self.channels.len() == 1 {
             return self.channels[0].clone();
         }
-        let scale = 1.0 / self.channels.len() as f32;
-        (0..self.frames())
-            .map(|i| self.channels.iter().map(|c| c[i]).sum::<f32>() * scale)
-            .collect()
+        let mut out = Vec::with_capacity(self.frames());
+        downmix_into(&self.channels, &mut out);
+        out
     }
 
     /// A copy of frames `start..end` (clamped to the buffer).
@@ -186,6 +185,15 @@ impl AudioBuffer {
             source_format: self.source_format,
         }
     }
+}
+
+/// Appends the average of `planes` (channels of one length, at least one), frame by frame,
+/// to `out`: what [`AudioBuffer::downmix`] computes, for a signal that arrives in blocks,
+/// so a downmix made block by block is bit for bit the whole signal's.
+pub fn downmix_into<C: AsRef<[f32]>>(planes: &[C], out: &mut Vec<f32>) {
+    let frames = planes.first().map_or(0, |c| c.as_ref().len());
+    let scale = 1.0 / planes.len() as f32;
+    out.extend((0..frames).map(|i| planes.iter().map(|c| c.as_ref()[i]).sum::<f32>() * scale));
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ pub mod limit;
 mod resample;
 mod stft;
 
-pub use audio::{AudioBuffer, SampleFormat, SampleRate};
+pub use audio::{AudioBuffer, SampleFormat, SampleRate, downmix_into};
 pub use error::DspError;
 pub use realfft::num_complex::Complex32;
 pub use resample::{StreamResampler, resample, stretch};

@@ -29,6 +29,8 @@ mod issue;
 mod jobs;
 mod reference;
 mod secret;
+#[cfg(test)]
+mod testing;
 mod trace;
 mod transcripts;
 mod vault;

@@ -273,19 +273,8 @@ impl Vault {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::vault;
     use tracemark_media::{EncodeOptions, Format, encode_bytes};
-
-    fn vault(dir: &std::path::Path) -> Vault {
-        Vault::create_keys(dir).expect("keys");
-        let store =
-            tracemark_store_sqlite::SqliteStore::open(&dir.join("vault.db"), true).expect("store");
-        Vault::open(
-            dir,
-            Box::new(store),
-            Box::new(tracemark_blobs::LocalBlobs::new(&dir.join("blobs"))),
-        )
-        .expect("vault")
-    }
 
     #[test]
     fn a_stretch_of_the_reference_is_the_originals_mix_there_and_is_rebuilt_when_missing() {

@@ -92,52 +92,42 @@ impl Secret {
     /// (the tag is Poly1305's 16 bytes, RFC 8439 section 2.8), encrypted in place in the one
     /// buffer returned (a long original is not held twice over).
     pub fn seal(&self, plain: &[u8], context: &[u8]) -> Result<Vec<u8>, VaultError> {
-        let mut nonce = [0u8; NONCE_LEN];
-        getrandom::fill(&mut nonce).map_err(|e| VaultError::Invalid {
-            what: "system randomness",
-            reason: e.to_string(),
-        })?;
-        let mut out = Vec::with_capacity(NONCE_LEN + plain.len() + TAG_LEN);
-        out.extend_from_slice(&nonce);
-        out.extend_from_slice(plain);
-        let tag = self
-            .cipher()
-            .encrypt_inout_detached(
-                &XNonce::from(nonce),
-                context,
-                (&mut out[NONCE_LEN..]).into(),
-            )
-            .map_err(|_| VaultError::Invalid {
-                what: "blob",
-                reason: "encryption failed".into(),
-            })?;
-        out.extend_from_slice(&tag);
-        Ok(out)
+        let mut framed = Vec::with_capacity(NONCE_LEN + plain.len() + TAG_LEN);
+        framed.extend_from_slice(&[0; NONCE_LEN]);
+        framed.extend_from_slice(plain);
+        self.seal_framed(framed, context)
     }
 
     /// [`Secret::seal`] of a buffer it may keep: `plain` is encrypted where it lies (the
     /// nonce moved in before it, the tag after), so a long original is never held twice.
     pub fn seal_owned(&self, mut plain: Vec<u8>, context: &[u8]) -> Result<Vec<u8>, VaultError> {
+        plain.reserve_exact(NONCE_LEN + TAG_LEN);
+        plain.splice(0..0, [0; NONCE_LEN]);
+        self.seal_framed(plain, context)
+    }
+
+    /// Seals `framed`, room for the nonce followed by the plaintext: the nonce drawn and
+    /// written, the plaintext encrypted in place, the tag appended.
+    fn seal_framed(&self, mut framed: Vec<u8>, context: &[u8]) -> Result<Vec<u8>, VaultError> {
         let mut nonce = [0u8; NONCE_LEN];
         getrandom::fill(&mut nonce).map_err(|e| VaultError::Invalid {
             what: "system randomness",
             reason: e.to_string(),
         })?;
-        plain.reserve_exact(NONCE_LEN + TAG_LEN);
-        plain.splice(0..0, nonce);
+        framed[..NONCE_LEN].copy_from_slice(&nonce);
         let tag = self
             .cipher()
             .encrypt_inout_detached(
                 &XNonce::from(nonce),
                 context,
-                (&mut plain[NONCE_LEN..]).into(),
+                (&mut framed[NONCE_LEN..]).into(),
             )
             .map_err(|_| VaultError::Invalid {
                 what: "blob",
                 reason: "encryption failed".into(),
             })?;
-        plain.extend_from_slice(&tag);
-        Ok(plain)
+        framed.extend_from_slice(&tag);
+        Ok(framed)
     }
 
     /// Reverses [`Secret::seal`], decrypting in place: the buffer given becomes the

@@ -410,19 +410,8 @@ impl Vault {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::vault;
     use tracemark_media::{EncodeOptions, Format, Limits, decode_bytes, encode_bytes};
-
-    fn vault(dir: &std::path::Path) -> Vault {
-        Vault::create_keys(dir).expect("keys");
-        let store =
-            tracemark_store_sqlite::SqliteStore::open(&dir.join("vault.db"), true).expect("store");
-        Vault::open(
-            dir,
-            Box::new(store),
-            Box::new(tracemark_blobs::LocalBlobs::new(&dir.join("blobs"))),
-        )
-        .expect("vault")
-    }
 
     /// A trace reads a leak through its streamed 8 kHz mix; reading the whole decoded
     /// file at its own rate and channels gives the same report, field for field: for a

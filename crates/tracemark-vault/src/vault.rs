@@ -512,18 +512,18 @@ impl Vault {
         let mut stream = open_stream_bytes(bytes, ext, &self.limits)?;
         let (rate, channels) = (stream.rate().hz(), stream.channel_count());
         let mut resampler = tracemark_dsp::StreamResampler::new(rate, DETECT_RATE)?;
-        let (mut mono, mut narrow) = (Vec::new(), Vec::new());
-        let scale = 1.0 / channels as f32;
+        let (mut mixed, mut narrow) = (Vec::new(), Vec::new());
         while let Some(block) = stream.next_block()? {
             narrow.clear();
-            if let [only] = block {
-                resampler.push(only, &mut narrow)?;
-            } else {
-                let frames = block.first().map_or(0, Vec::len);
-                mono.clear();
-                mono.extend((0..frames).map(|i| block.iter().map(|c| c[i]).sum::<f32>() * scale));
-                resampler.push(&mono, &mut narrow)?;
-            }
+            let mono = match block {
+                [only] => only,
+                _ => {
+                    mixed.clear();
+                    tracemark_dsp::downmix_into(block, &mut mixed);
+                    &mixed
+                }
+            };
+            resampler.push(mono, &mut narrow)?;
             sink(&narrow)?;
         }
         narrow.clear();

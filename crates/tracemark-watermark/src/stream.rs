@@ -35,7 +35,7 @@
 //! ```
 
 use tracemark_dsp::limit::{StreamLimiter, ceiling_for};
-use tracemark_dsp::{Complex32, SampleRate, Stft, StftScratch, StreamResampler};
+use tracemark_dsp::{Complex32, SampleRate, Stft, StftScratch, StreamResampler, downmix_into};
 
 use crate::WatermarkError;
 use crate::analysis::{ReferenceLevels, frame_gates};
@@ -527,23 +527,20 @@ struct Replay {
 
 impl NarrowBand {
     fn new(rate: u32) -> Result<Self, WatermarkError> {
-        Ok(Self {
-            down: Some(StreamResampler::new(rate, DETECT_RATE)?),
-            samples: Vec::new(),
-            at: 0,
-            next_frame: 0,
-            band: Vec::with_capacity(BAND_BINS),
-            mixed: Vec::new(),
-            narrow: Vec::new(),
-            keep: None,
-            replay: None,
-        })
+        Ok(Self::with_down(Some(StreamResampler::new(
+            rate,
+            DETECT_RATE,
+        )?)))
     }
 
     /// A band of a signal already at [`DETECT_RATE`]: samples pass through unresampled.
     fn passing() -> Self {
+        Self::with_down(None)
+    }
+
+    fn with_down(down: Option<StreamResampler>) -> Self {
         Self {
-            down: None,
+            down,
             samples: Vec::new(),
             at: 0,
             next_frame: 0,
@@ -602,22 +599,17 @@ impl NarrowBand {
             return Ok(());
         }
         self.narrow.clear();
-        match block {
-            [one] => match &mut self.down {
-                Some(down) => down.push(one, &mut self.narrow)?,
-                None => self.narrow.extend_from_slice(one),
-            },
+        let mono = match block {
+            [one] => *one,
             _ => {
-                let scale = 1.0 / block.len() as f32;
-                let frames = block.first().map_or(0, |c| c.len());
                 self.mixed.clear();
-                self.mixed
-                    .extend((0..frames).map(|i| block.iter().map(|c| c[i]).sum::<f32>() * scale));
-                match &mut self.down {
-                    Some(down) => down.push(&self.mixed, &mut self.narrow)?,
-                    None => self.narrow.extend_from_slice(&self.mixed),
-                }
+                downmix_into(block, &mut self.mixed);
+                &self.mixed
             }
+        };
+        match &mut self.down {
+            Some(down) => down.push(mono, &mut self.narrow)?,
+            None => self.narrow.extend_from_slice(mono),
         }
         self.received();
         Ok(())

@@ -9,6 +9,8 @@
 #[path = "harness.rs"]
 #[allow(dead_code, reason = "this target shares the caps, not the call")]
 mod harness;
+#[path = "stream_check.rs"]
+mod stream_check;
 
 use libfuzzer_sys::fuzz_target;
 use tracemark_media::{decode_bytes, open_stream_bytes};
@@ -32,31 +34,8 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let hint = HINTS[usize::from(pick) % HINTS.len()];
-    let whole = decode_bytes(file, hint, &harness::LIMITS);
-    let streamed = open_stream_bytes(file.to_vec(), hint, &harness::LIMITS).and_then(|mut s| {
-        let mut planes = vec![Vec::new(); s.channel_count()];
-        while let Some(block) = s.next_block()? {
-            assert_eq!(block.len(), planes.len(), "a block's planes are its channels");
-            let frames = block.first().map_or(0, Vec::len);
-            for (plane, samples) in planes.iter_mut().zip(block) {
-                assert_eq!(samples.len(), frames, "every plane of a block is one length");
-                assert!(samples.iter().all(|x| x.is_finite()), "a non-finite sample");
-                plane.extend_from_slice(samples);
-            }
-        }
-        Ok(planes)
-    });
-    for e in [whole.as_ref().err(), streamed.as_ref().err()].into_iter().flatten() {
-        assert!(!e.to_string().contains("panicked"), "{e}");
-    }
-    assert_eq!(
-        whole.is_ok(),
-        streamed.is_ok(),
-        "{:?} against {:?}",
-        whole.as_ref().err(),
-        streamed.as_ref().err()
+    stream_check::stream_matches_whole(
+        decode_bytes(file, hint, &harness::LIMITS),
+        open_stream_bytes(file.to_vec(), hint, &harness::LIMITS),
     );
-    if let (Ok(whole), Ok(streamed)) = (&whole, &streamed) {
-        assert_eq!(whole.channels(), &streamed[..]);
-    }
 });
