@@ -1,6 +1,7 @@
 //! Blobs as files under one directory.
 
-use std::io::Write;
+use std::io::{Read, Seek, SeekFrom};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use tracemark_store::{BlobKey, BlobStore, StoreError};
@@ -40,6 +41,10 @@ impl BlobStore for LocalBlobs {
     }
 
     fn put(&self, key: &BlobKey, bytes: &[u8]) -> Result<(), StoreError> {
+        self.put_from(key, &mut &bytes[..]).map(|_| ())
+    }
+
+    fn put_from(&self, key: &BlobKey, from: &mut dyn Read) -> Result<u64, StoreError> {
         let path = self.path(key);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
@@ -50,10 +55,19 @@ impl BlobStore for LocalBlobs {
         static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let tmp = path.with_extension(format!("tmp-{}-{n}", std::process::id()));
-        let mut f = std::fs::File::create(&tmp).map_err(|e| io(&tmp, e))?;
-        f.write_all(bytes).map_err(|e| io(&tmp, e))?;
-        f.sync_all().map_err(|e| io(&tmp, e))?;
-        std::fs::rename(&tmp, &path).map_err(|e| io(&path, e))
+        let mut write = || {
+            let mut f = std::fs::File::create(&tmp).map_err(|e| io(&tmp, e))?;
+            let written = std::io::copy(from, &mut f).map_err(|e| io(&tmp, e))?;
+            f.sync_all().map_err(|e| io(&tmp, e))?;
+            std::fs::rename(&tmp, &path).map_err(|e| io(&path, e))?;
+            Ok(written)
+        };
+        let written = write();
+        if written.is_err() {
+            // A reader that failed half way leaves no temporary file behind.
+            let _ = std::fs::remove_file(&tmp);
+        }
+        written
     }
 
     fn get(&self, key: &BlobKey) -> Result<Option<Vec<u8>>, StoreError> {
@@ -63,6 +77,31 @@ impl BlobStore for LocalBlobs {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(io(&path, e)),
         }
+    }
+
+    fn size(&self, key: &BlobKey) -> Result<Option<u64>, StoreError> {
+        let path = self.path(key);
+        match std::fs::metadata(&path) {
+            Ok(m) => Ok(Some(m.len())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io(&path, e)),
+        }
+    }
+
+    fn get_range(&self, key: &BlobKey, range: Range<u64>) -> Result<Option<Vec<u8>>, StoreError> {
+        let path = self.path(key);
+        let mut f = match std::fs::File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io(&path, e)),
+        };
+        let len = f.metadata().map_err(|e| io(&path, e))?.len();
+        let want = crate::checked_range(key, &range, len)?;
+        let mut out = vec![0; want];
+        f.seek(SeekFrom::Start(range.start))
+            .map_err(|e| io(&path, e))?;
+        f.read_exact(&mut out).map_err(|e| io(&path, e))?;
+        Ok(Some(out))
     }
 
     fn list(&self) -> Result<Vec<BlobKey>, StoreError> {

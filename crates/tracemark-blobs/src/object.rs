@@ -1,13 +1,33 @@
 //! Blobs in object storage through the `object_store` crate.
 
+use std::io::Read;
+use std::ops::Range;
 use std::sync::Arc;
 
 use futures::TryStreamExt;
 use object_store::path::Path as ObjectPath;
-use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
 use tracemark_store::{BlobKey, BlobStore, StoreError};
 
 const BACKEND: &str = "object-store";
+
+/// Bytes per part of a multipart upload: S3's minimum part is 5 MiB (all but the last;
+/// Amazon S3 User Guide, "Amazon S3 multipart upload limits").
+const PART: usize = 8 << 20;
+
+/// Fills `part` from `from` as far as it goes; returns the bytes read (short only at the end).
+fn read_part(from: &mut dyn Read, part: &mut [u8]) -> Result<usize, StoreError> {
+    let mut n = 0;
+    while n < part.len() {
+        match from.read(&mut part[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(err(format!("reading the blob to write: {e}"))),
+        }
+    }
+    Ok(n)
+}
 
 fn err(e: impl std::fmt::Display) -> StoreError {
     StoreError::backend(BACKEND, e)
@@ -93,11 +113,82 @@ impl BlobStore for ObjectBlobs {
             .map_err(err)
     }
 
+    fn put_from(&self, key: &BlobKey, from: &mut dyn Read) -> Result<u64, StoreError> {
+        let loc = self.location(key);
+        // The first part read decides: a blob of one part is a plain put (object stores
+        // refuse multipart parts under 5 MiB but the last, and it saves the round trips).
+        let mut part = vec![0; PART];
+        let first = read_part(from, &mut part)?;
+        if first < PART {
+            part.truncate(first);
+            let payload = PutPayload::from(part);
+            self.runtime
+                .block_on(self.store.put(&loc, payload))
+                .map_err(err)?;
+            return Ok(first as u64);
+        }
+        self.runtime.block_on(async {
+            let upload = self.store.put_multipart(&loc).await.map_err(err)?;
+            let mut writer = WriteMultipart::new_with_chunk_size(upload, PART);
+            let mut written = first as u64;
+            writer.write(&part);
+            loop {
+                // At most two parts in flight: memory stays a few parts whatever the length.
+                if let Err(e) = writer.wait_for_capacity(2).await {
+                    return Err(err(e));
+                }
+                let n = match read_part(from, &mut part) {
+                    Ok(n) => n,
+                    Err(e) => {
+                        let _ = writer.abort().await;
+                        return Err(e);
+                    }
+                };
+                if n == 0 {
+                    break;
+                }
+                writer.write(&part[..n]);
+                written += n as u64;
+            }
+            writer.finish().await.map_err(err)?;
+            Ok(written)
+        })
+    }
+
     fn get(&self, key: &BlobKey) -> Result<Option<Vec<u8>>, StoreError> {
         let loc = self.location(key);
         self.runtime.block_on(async {
             match self.store.get(&loc).await {
                 Ok(r) => Ok(Some(r.bytes().await.map_err(err)?.to_vec())),
+                Err(object_store::Error::NotFound { .. }) => Ok(None),
+                Err(e) => Err(err(e)),
+            }
+        })
+    }
+
+    fn size(&self, key: &BlobKey) -> Result<Option<u64>, StoreError> {
+        let loc = self.location(key);
+        self.runtime.block_on(async {
+            match self.store.head(&loc).await {
+                Ok(meta) => Ok(Some(meta.size)),
+                Err(object_store::Error::NotFound { .. }) => Ok(None),
+                Err(e) => Err(err(e)),
+            }
+        })
+    }
+
+    fn get_range(&self, key: &BlobKey, range: Range<u64>) -> Result<Option<Vec<u8>>, StoreError> {
+        let Some(len) = self.size(key)? else {
+            return Ok(None);
+        };
+        crate::checked_range(key, &range, len)?;
+        if range.is_empty() {
+            return Ok(Some(Vec::new()));
+        }
+        let loc = self.location(key);
+        self.runtime.block_on(async {
+            match self.store.get_range(&loc, range).await {
+                Ok(b) => Ok(Some(b.to_vec())),
                 Err(object_store::Error::NotFound { .. }) => Ok(None),
                 Err(e) => Err(err(e)),
             }

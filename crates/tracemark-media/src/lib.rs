@@ -71,7 +71,9 @@ pub use encode_stream::StreamEncoder;
 pub use error::MediaError;
 pub use format::{EncodeOptions, Format, Limits};
 pub use quantize::SampleChoice;
-pub use stream::{AudioStream, SharedBytes, open_stream, open_stream_bytes};
+pub use stream::{
+    AudioStream, ByteSource, SharedBytes, open_stream, open_stream_bytes, open_stream_source,
+};
 pub use tracemark_dsp::{AudioBuffer, SampleFormat, SampleRate};
 pub use wav::{WavSample, encode_wav};
 pub use wav_stream::WavStreamWriter;

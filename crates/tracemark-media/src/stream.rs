@@ -83,10 +83,21 @@ impl From<&'static [u8]> for SharedBytes {
     }
 }
 
-/// Where a stream's bytes come from: a file, or bytes in memory.
+/// Bytes a stream can read from anywhere, seeking as it goes: a file sealed in chunks
+/// in a blob store, say, opened a chunk at a time ([`open_stream_source`]).
+pub trait ByteSource: Read + Seek + Send + Sync {
+    /// The length in bytes.
+    fn byte_len(&self) -> u64;
+    /// Another reader of the same bytes, at their start (read only for the formats
+    /// decoded whole, when the first reader was already handed to a container reader).
+    fn reopen(&self) -> Box<dyn ByteSource>;
+}
+
+/// Where a stream's bytes come from: a file, bytes in memory, or a caller's source.
 enum Source {
     File(File),
     Bytes(Cursor<SharedBytes>),
+    Other(Box<dyn ByteSource>),
 }
 
 impl Read for Source {
@@ -94,6 +105,7 @@ impl Read for Source {
         match self {
             Self::File(f) => f.read(buf),
             Self::Bytes(c) => c.read(buf),
+            Self::Other(o) => o.read(buf),
         }
     }
 }
@@ -103,6 +115,7 @@ impl Seek for Source {
         match self {
             Self::File(f) => f.seek(pos),
             Self::Bytes(c) => c.seek(pos),
+            Self::Other(o) => o.seek(pos),
         }
     }
 }
@@ -112,6 +125,7 @@ impl MediaSource for Source {
         match self {
             Self::File(f) => f.is_seekable(),
             Self::Bytes(c) => c.is_seekable(),
+            Self::Other(_) => true,
         }
     }
 
@@ -119,6 +133,7 @@ impl MediaSource for Source {
         match self {
             Self::File(f) => f.byte_len(),
             Self::Bytes(c) => c.byte_len(),
+            Self::Other(o) => Some(o.byte_len()),
         }
     }
 }
@@ -226,6 +241,28 @@ pub fn open_stream_bytes(
     let source = Source::Bytes(Cursor::new(bytes.clone()));
     open_source(source, len, format_hint, limits, || {
         crate::decode_bytes(bytes.as_slice(), format_hint, limits)
+    })
+}
+
+/// Opens an encoded file read from `source` for decoding block by block, seeking in it
+/// as the container needs: exactly the samples, checks and errors of
+/// [`crate::decode_bytes`] over the source's bytes. The formats that are decoded whole
+/// (see the module's notes) are read whole from `source` first.
+///
+/// # Errors
+/// As [`crate::decode_bytes`]; a source that fails to read is [`MediaError::Io`].
+pub fn open_stream_source(
+    source: Box<dyn ByteSource>,
+    format_hint: Option<&str>,
+    limits: &Limits,
+) -> Result<AudioStream, MediaError> {
+    let len = source.byte_len();
+    let again = source.reopen();
+    open_source(Source::Other(source), len, format_hint, limits, move || {
+        let mut again = again;
+        let mut bytes = Vec::new();
+        again.read_to_end(&mut bytes).map_err(MediaError::io)?;
+        crate::decode_bytes(&bytes, format_hint, limits)
     })
 }
 

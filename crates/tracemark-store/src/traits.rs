@@ -491,8 +491,21 @@ pub trait BlobStore: Send + Sync {
     /// Writes `bytes` at `key`, replacing nothing that differs: a second put of the same
     /// key overwrites (blobs are content-addressed by the caller). Durable on return.
     fn put(&self, key: &BlobKey, bytes: &[u8]) -> Result<(), StoreError>;
+    /// Writes the blob read from `from` to its end, as [`BlobStore::put`] does (whole or
+    /// not at all, durable on return), without holding it whole: a long original is
+    /// sealed chunk by chunk straight into the store. Returns the bytes written.
+    fn put_from(&self, key: &BlobKey, from: &mut dyn std::io::Read) -> Result<u64, StoreError>;
     /// Reads a blob, or `None`.
     fn get(&self, key: &BlobKey) -> Result<Option<Vec<u8>>, StoreError>;
+    /// A blob's length in bytes, or `None` when it is missing.
+    fn size(&self, key: &BlobKey) -> Result<Option<u64>, StoreError>;
+    /// Bytes `range` of a blob, or `None` when it is missing. A range reaching past the
+    /// blob's end is an error ([`StoreError::Invalid`]), never a short read.
+    fn get_range(
+        &self,
+        key: &BlobKey,
+        range: std::ops::Range<u64>,
+    ) -> Result<Option<Vec<u8>>, StoreError>;
     /// Every key, sorted.
     fn list(&self) -> Result<Vec<BlobKey>, StoreError>;
 }

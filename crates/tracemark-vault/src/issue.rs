@@ -2,8 +2,8 @@
 //! the vault's watermark key, encoded, hashed and logged.
 
 use tracemark_media::{
-    EncodeOptions, Format, Limits, SampleChoice, SampleRate, SharedBytes, StreamEncoder,
-    open_stream_bytes,
+    AudioStream, EncodeOptions, Format, Limits, MediaError, SampleChoice, SampleRate, SharedBytes,
+    StreamEncoder, open_stream_bytes, open_stream_source,
 };
 use tracemark_store::{Draft, NewIssuance, Stored};
 use tracemark_tardos::{Biases, Codeword, Cutoff};
@@ -48,7 +48,7 @@ pub struct Assigned {
 pub(crate) struct Marking {
     /// The recording, named in a decoding error ([`VaultError::StoredMedia`]).
     recording: String,
-    bytes: SharedBytes,
+    source: Original,
     format_hint: String,
     limits: Limits,
     survey: SurveyResult,
@@ -56,12 +56,32 @@ pub(crate) struct Marking {
     channels: usize,
 }
 
+/// Where an original's file is read from by each pass.
+pub(crate) enum Original {
+    /// Opened whole (an original sealed whole), shared by every pass.
+    Bytes(SharedBytes),
+    /// Sealed in chunks and already checked against its hash: each pass reads it from
+    /// the blob store a chunk at a time.
+    Sealed(crate::sealed::SealedBlob),
+}
+
+impl Original {
+    fn stream(&self, format: &str, limits: &Limits) -> Result<AudioStream, MediaError> {
+        match self {
+            Self::Bytes(bytes) => open_stream_bytes(bytes.clone(), Some(format), limits),
+            Self::Sealed(sealed) => {
+                open_stream_source(Box::new(sealed.clone()), Some(format), limits)
+            }
+        }
+    }
+}
+
 impl Marking {
-    /// Opens recording `recording`'s original file `bytes` (in its stored `format`) and
-    /// runs the first pass over them. A decoding error is [`VaultError::StoredMedia`].
+    /// Opens recording `recording`'s original file (in its stored `format`) and runs the
+    /// first pass over it. A decoding error is [`VaultError::StoredMedia`].
     pub(crate) fn open(
         recording: &str,
-        bytes: Vec<u8>,
+        source: Original,
         format: &str,
         limits: &Limits,
     ) -> Result<Self, VaultError> {
@@ -69,8 +89,7 @@ impl Marking {
             recording: recording.to_string(),
             source,
         };
-        let bytes = SharedBytes::from(bytes);
-        let mut stream = open_stream_bytes(bytes.clone(), Some(format), limits).map_err(stored)?;
+        let mut stream = source.stream(format, limits).map_err(stored)?;
         let (rate, channels) = (stream.rate(), stream.channel_count());
         let mut survey = Survey::new(rate, channels)?;
         while let Some(block) = stream.next_block().map_err(stored)? {
@@ -78,7 +97,7 @@ impl Marking {
         }
         Ok(Self {
             recording: recording.to_string(),
-            bytes,
+            source,
             format_hint: format.to_string(),
             limits: *limits,
             survey: survey.finish()?,
@@ -98,9 +117,10 @@ impl Marking {
             recording: self.recording.clone(),
             source,
         };
-        let mut stream =
-            open_stream_bytes(self.bytes.clone(), Some(&self.format_hint), &self.limits)
-                .map_err(stored)?;
+        let mut stream = self
+            .source
+            .stream(&self.format_hint, &self.limits)
+            .map_err(stored)?;
         let mut embedder =
             Embedder::new(self.survey.clone(), key, message, &EmbedParams::default())?;
         // No source sample format, as `encode_bytes` encodes a marked `AudioBuffer` (which
@@ -595,8 +615,13 @@ mod tests {
         let stereo = encode_bytes(&stereo, Format::Flac, &EncodeOptions::default()).expect("flac");
         let key = WatermarkKey::from_bytes([3; 32]);
         for (bytes, rate) in [(&demo, 8_000), (&stereo, 16_000)] {
-            let marking =
-                Marking::open("rec-test", bytes.clone(), "flac", &Limits::default()).expect("open");
+            let marking = Marking::open(
+                "rec-test",
+                Original::Bytes(bytes.clone().into()),
+                "flac",
+                &Limits::default(),
+            )
+            .expect("open");
             let n = symbol_count(marking.survey.frames() as usize, rate).expect("slots");
             let symbols: Vec<bool> = (0..n).map(|i| (i * 7 + 3) % 5 < 2).collect();
             let message = Message {

@@ -156,8 +156,7 @@ impl Vault {
         check_bound(bound)?;
         let bytes = std::fs::read(upload).map_err(VaultError::io(upload))?;
         let sha = Sha256::digest(&bytes);
-        let sealed = self.secret.seal(&bytes, &sha.0)?;
-        self.blobs.put(&BlobKey::leak(&sha), &sealed)?;
+        self.put_sealed(&BlobKey::leak(&sha), &bytes, &sha)?;
         let request = TraceRequest {
             actor: actor.clone(),
             leak_sha256: sha,
@@ -380,8 +379,7 @@ impl Vault {
             )? {
                 crate::issue::check_reissued(&issued, &sha, recipient)?;
             }
-            self.blobs
-                .put(&BlobKey::copy(&sha), &self.secret.seal(bytes, &sha.0)?)?;
+            self.put_sealed(&BlobKey::copy(&sha), bytes, &sha)?;
             copies.push(IssuedCopyRef {
                 recipient: recipient.name.clone(),
                 recipient_id: recipient.id.clone(),

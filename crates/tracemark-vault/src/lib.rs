@@ -28,6 +28,7 @@ mod finding;
 mod issue;
 mod jobs;
 mod reference;
+mod sealed;
 mod secret;
 #[cfg(test)]
 mod testing;

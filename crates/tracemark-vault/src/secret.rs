@@ -98,14 +98,6 @@ impl Secret {
         self.seal_framed(framed, context)
     }
 
-    /// [`Secret::seal`] of a buffer it may keep: `plain` is encrypted where it lies (the
-    /// nonce moved in before it, the tag after), so a long original is never held twice.
-    pub fn seal_owned(&self, mut plain: Vec<u8>, context: &[u8]) -> Result<Vec<u8>, VaultError> {
-        plain.reserve_exact(NONCE_LEN + TAG_LEN);
-        plain.splice(0..0, [0; NONCE_LEN]);
-        self.seal_framed(plain, context)
-    }
-
     /// Seals `framed`, room for the nonce followed by the plaintext: the nonce drawn and
     /// written, the plaintext encrypted in place, the tag appended.
     fn seal_framed(&self, mut framed: Vec<u8>, context: &[u8]) -> Result<Vec<u8>, VaultError> {
@@ -130,10 +122,19 @@ impl Secret {
         Ok(framed)
     }
 
-    /// Reverses [`Secret::seal`], decrypting in place: the buffer given becomes the
-    /// plaintext. A blob too short, altered, sealed under another key or for another
+    /// Reverses [`Secret::seal`], and opens blobs sealed in chunks (originals and copies
+    /// since they stream: `crate::sealed`), decrypting in place: the buffer given becomes
+    /// the plaintext. A blob too short, altered, sealed under another key or for another
     /// `context` is [`VaultError::Tampered`], naming `what`.
-    pub fn open(
+    pub fn open(&self, sealed: Vec<u8>, context: &[u8], what: &str) -> Result<Vec<u8>, VaultError> {
+        if crate::sealed::is_chunked(&sealed) {
+            return self.open_chunked(sealed, context, what);
+        }
+        self.open_whole(sealed, context, what)
+    }
+
+    /// Opens a blob sealed whole ([`Secret::seal`]).
+    fn open_whole(
         &self,
         mut sealed: Vec<u8>,
         context: &[u8],
@@ -157,7 +158,7 @@ impl Secret {
         Ok(sealed)
     }
 
-    fn cipher(&self) -> XChaCha20Poly1305 {
+    pub(crate) fn cipher(&self) -> XChaCha20Poly1305 {
         XChaCha20Poly1305::new(&self.derive("tracemark/v1/vault/at-rest").into())
     }
 }

@@ -31,7 +31,7 @@ pub fn system_clock() -> i64 {
 pub struct Vault {
     pub(crate) dir: PathBuf,
     pub(crate) store: Box<dyn Store>,
-    pub(crate) blobs: Box<dyn BlobStore>,
+    pub(crate) blobs: Arc<dyn BlobStore>,
     pub(crate) secret: Secret,
     pub(crate) signer: NoteSigner,
     pub(crate) clock: Clock,
@@ -118,7 +118,7 @@ impl Vault {
         let vault = Self {
             dir: dir.to_path_buf(),
             store,
-            blobs,
+            blobs: Arc::from(blobs),
             secret,
             signer,
             clock,
@@ -472,13 +472,11 @@ impl Vault {
                 fingerprinter.push(piece)?;
                 reference.push(piece)
             })?;
-        let bytes = Arc::try_unwrap(shared).unwrap_or_else(|shared| shared.to_vec());
         let fingerprint = single_fingerprint(&id, fingerprinter.finish()?)?;
         reference.finish()?;
         let duration_s = frames as f64 / f64::from(sample_rate);
-        let sealed = self.secret.seal_owned(bytes, &sha.0)?;
-        self.blobs.put(&BlobKey::original(&id), &sealed)?;
-        drop(sealed);
+        self.put_sealed(&BlobKey::original(&id), &shared, &sha)?;
+        drop(shared);
         let draft = Draft::Recording {
             recording: NewRecording {
                 id: id.clone(),
@@ -627,14 +625,40 @@ impl Vault {
         Ok(plain)
     }
 
-    /// The original opened for marking copies, without decoding it whole.
+    /// Seals `plain` under its SHA-256 `sha` (also the associated data) at `key`, in
+    /// chunks (`crate::sealed`), written to the store as they are sealed.
+    pub(crate) fn put_sealed(
+        &self,
+        key: &BlobKey,
+        plain: &[u8],
+        sha: &Sha256,
+    ) -> Result<(), VaultError> {
+        let mut sealing = self.secret.sealing(plain, &sha.0)?;
+        self.blobs.put_from(key, &mut sealing)?;
+        Ok(())
+    }
+
+    /// The original opened for marking copies, without decoding it whole, and, when it is
+    /// sealed in chunks, without opening it whole: its SHA-256 is checked in one pass a
+    /// chunk at a time, and every copy reads it a chunk at a time. Originals sealed whole
+    /// (vaults from before chunked sealing) are opened whole.
     pub(crate) fn marking(&self, r: &Recording) -> Result<crate::issue::Marking, VaultError> {
-        crate::issue::Marking::open(
+        let key = BlobKey::original(&r.id);
+        let source = match crate::sealed::SealedBlob::open(
+            &self.secret,
+            Arc::clone(&self.blobs),
+            &key,
+            &r.sha256.0,
+            "stored original",
             r.id.as_str(),
-            self.original_bytes(r)?,
-            &r.format,
-            &self.limits,
-        )
+        )? {
+            Some(sealed) => {
+                sealed.verify(&r.sha256)?;
+                crate::issue::Original::Sealed(sealed)
+            }
+            None => crate::issue::Original::Bytes(self.original_bytes(r)?.into()),
+        };
+        crate::issue::Marking::open(r.id.as_str(), source, &r.format, &self.limits)
     }
 
     /// The original, decoded.
