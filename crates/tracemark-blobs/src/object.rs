@@ -178,21 +178,36 @@ impl BlobStore for ObjectBlobs {
     }
 
     fn get_range(&self, key: &BlobKey, range: Range<u64>) -> Result<Option<Vec<u8>>, StoreError> {
-        let Some(len) = self.size(key)? else {
-            return Ok(None);
-        };
-        crate::checked_range(key, &range, len)?;
-        if range.is_empty() {
-            return Ok(Some(Vec::new()));
-        }
         let loc = self.location(key);
-        self.runtime.block_on(async {
-            match self.store.get_range(&loc, range).await {
-                Ok(b) => Ok(Some(b.to_vec())),
-                Err(object_store::Error::NotFound { .. }) => Ok(None),
-                Err(e) => Err(err(e)),
+        let read = if range.is_empty() {
+            None
+        } else {
+            Some(
+                self.runtime
+                    .block_on(self.store.get_range(&loc, range.clone())),
+            )
+        };
+        match read {
+            // The store returns exactly the bytes asked for or fails: one request per read.
+            Some(Ok(b)) if b.len() as u64 == range.end - range.start => Ok(Some(b.to_vec())),
+            // An empty range, or a failed read: the blob's length says which error it is.
+            _ => {
+                let Some(len) = self.size(key)? else {
+                    return Ok(None);
+                };
+                crate::checked_range(key, &range, len)?;
+                match read {
+                    None => Ok(Some(Vec::new())),
+                    Some(Err(e)) => Err(err(e)),
+                    Some(Ok(b)) => Err(err(format!(
+                        "{}: {} bytes read for a range of {}",
+                        key.as_str(),
+                        b.len(),
+                        range.end - range.start
+                    ))),
+                }
             }
-        })
+        }
     }
 
     fn list(&self) -> Result<Vec<BlobKey>, StoreError> {

@@ -164,10 +164,7 @@ impl Vault {
 
 fn random_bytes<const N: usize>() -> Result<[u8; N], VaultError> {
     let mut b = [0u8; N];
-    getrandom::fill(&mut b).map_err(|e| VaultError::Invalid {
-        what: "system randomness",
-        reason: e.to_string(),
-    })?;
+    crate::secret::fill_random(&mut b)?;
     Ok(b)
 }
 

@@ -214,10 +214,7 @@ impl Vault {
         access: LogEntry,
     ) -> Result<Job, VaultError> {
         let mut random = [0u8; 8];
-        getrandom::fill(&mut random).map_err(|e| VaultError::Invalid {
-            what: "system randomness",
-            reason: e.to_string(),
-        })?;
+        crate::secret::fill_random(&mut random)?;
         let input = serde_json::to_string(request).map_err(|e| VaultError::Invalid {
             what: "job request",
             reason: e.to_string(),

@@ -128,24 +128,23 @@ fn aad(header: &[u8; HEADER_LEN], context: &[u8]) -> Vec<u8> {
     [&header[..], context].concat()
 }
 
-/// Opens chunk `i` of `layout` in place: `sealed` (ciphertext and tag) becomes its
-/// plaintext.
+/// Opens chunk `i` of `layout` in place: `sealed` (ciphertext and tag) begins with its
+/// plaintext on return, whose length is returned.
 fn open_chunk(
     cipher: &XChaCha20Poly1305,
     layout: &Layout,
     aad: &[u8],
     i: u64,
-    sealed: &mut Vec<u8>,
+    sealed: &mut [u8],
     tampered: &dyn Fn() -> VaultError,
-) -> Result<(), VaultError> {
+) -> Result<usize, VaultError> {
     let body = sealed.len().checked_sub(TAG_LEN).ok_or_else(tampered)?;
     let (text, tag) = sealed.split_at_mut(body);
     let tag = Tag::<XChaCha20Poly1305>::try_from(&*tag).map_err(|_| tampered())?;
     cipher
         .decrypt_inout_detached(&layout.nonce(i), aad, text.into(), &tag)
         .map_err(|_| tampered())?;
-    sealed.truncate(body);
-    Ok(())
+    Ok(body)
 }
 
 impl Secret {
@@ -161,17 +160,21 @@ impl Secret {
         };
         let layout = Layout::read(&sealed, sealed.len() as u64, &tampered)?;
         let (cipher, aad) = (self.cipher(), aad(&layout.header, context));
-        let mut chunk = Vec::new();
         let mut at = 0usize;
         for i in 0..layout.chunks {
             let r = layout.sealed_range(i);
             // Within the blob: `Layout::read` checked its length.
             let (start, end) = (r.start as usize, r.end as usize);
-            chunk.clear();
-            chunk.extend_from_slice(&sealed[start..end]);
-            open_chunk(&cipher, &layout, &aad, i, &mut chunk, &tampered)?;
-            sealed[at..at + chunk.len()].copy_from_slice(&chunk);
-            at += chunk.len();
+            let n = open_chunk(
+                &cipher,
+                &layout,
+                &aad,
+                i,
+                &mut sealed[start..end],
+                &tampered,
+            )?;
+            sealed.copy_within(start..start + n, at);
+            at += n;
         }
         sealed.truncate(at);
         Ok(sealed)
@@ -188,10 +191,7 @@ impl Secret {
         let mut header = [0u8; HEADER_LEN];
         header[..MAGIC.len()].copy_from_slice(&MAGIC);
         header[MAGIC.len()..MAGIC.len() + 4].copy_from_slice(&CHUNK.to_le_bytes());
-        getrandom::fill(&mut header[MAGIC.len() + 4..]).map_err(|e| VaultError::Invalid {
-            what: "system randomness",
-            reason: e.to_string(),
-        })?;
+        crate::secret::fill_random(&mut header[MAGIC.len() + 4..])?;
         Ok(SealingReader {
             cipher: self.cipher(),
             aad: aad(&header, context),
@@ -389,7 +389,7 @@ impl SealedBlob {
             .blobs
             .get_range(&self.key, self.layout.sealed_range(i))?
             .ok_or_else(|| self.tampered())?;
-        open_chunk(
+        let n = open_chunk(
             &self.cipher,
             &self.layout,
             &self.aad,
@@ -397,6 +397,7 @@ impl SealedBlob {
             &mut sealed,
             &|| self.tampered(),
         )?;
+        sealed.truncate(n);
         Ok(sealed)
     }
 }

@@ -26,10 +26,7 @@ impl Secret {
     /// Fresh randomness from the operating system.
     pub fn generate() -> Result<Self, VaultError> {
         let mut b = [0u8; 32];
-        getrandom::fill(&mut b).map_err(|e| VaultError::Invalid {
-            what: "system randomness",
-            reason: e.to_string(),
-        })?;
+        crate::secret::fill_random(&mut b)?;
         Ok(Self(b))
     }
 
@@ -102,10 +99,7 @@ impl Secret {
     /// written, the plaintext encrypted in place, the tag appended.
     fn seal_framed(&self, mut framed: Vec<u8>, context: &[u8]) -> Result<Vec<u8>, VaultError> {
         let mut nonce = [0u8; NONCE_LEN];
-        getrandom::fill(&mut nonce).map_err(|e| VaultError::Invalid {
-            what: "system randomness",
-            reason: e.to_string(),
-        })?;
+        crate::secret::fill_random(&mut nonce)?;
         framed[..NONCE_LEN].copy_from_slice(&nonce);
         let tag = self
             .cipher()
@@ -161,6 +155,14 @@ impl Secret {
     pub(crate) fn cipher(&self) -> XChaCha20Poly1305 {
         XChaCha20Poly1305::new(&self.derive("tracemark/v1/vault/at-rest").into())
     }
+}
+
+/// Fills `buf` from the operating system's randomness.
+pub(crate) fn fill_random(buf: &mut [u8]) -> Result<(), VaultError> {
+    getrandom::fill(buf).map_err(|e| VaultError::Invalid {
+        what: "system randomness",
+        reason: e.to_string(),
+    })
 }
 
 /// XChaCha20's extended nonce (draft-irtf-cfrg-xchacha-03, section 2) and Poly1305's tag

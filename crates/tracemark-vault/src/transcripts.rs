@@ -478,10 +478,7 @@ impl Vault {
     /// Gives a report a fresh trace id and the clock's time.
     pub(crate) fn stamp(&self, mut report: TraceReport) -> Result<TraceReport, VaultError> {
         let mut random = [0u8; 8];
-        getrandom::fill(&mut random).map_err(|e| VaultError::Invalid {
-            what: "system randomness",
-            reason: e.to_string(),
-        })?;
+        crate::secret::fill_random(&mut random)?;
         report.id = tracemark_types::TraceId::from_random(random);
         report.created_at = self.now();
         Ok(report)

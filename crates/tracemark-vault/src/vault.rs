@@ -323,10 +323,7 @@ impl Vault {
         let mut secret = [0u8; 32];
         let mut id = [0u8; 8];
         for buf in [&mut secret[..], &mut id[..]] {
-            getrandom::fill(buf).map_err(|e| VaultError::Invalid {
-                what: "system randomness",
-                reason: e.to_string(),
-            })?;
+            crate::secret::fill_random(buf)?;
         }
         let secret = format!("tmk_{}", hex::encode(secret));
         let stored = self.append_one(Draft::Token {
