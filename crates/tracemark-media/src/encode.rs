@@ -1,5 +1,6 @@
 //! Encoding to WAV, FLAC and MP3, and the public entry points for every format.
 
+use std::io::{Seek, SeekFrom, Write};
 use std::path::Path;
 
 use tracemark_dsp::AudioBuffer;
@@ -136,14 +137,19 @@ fn mp3_default_kbps(rate: u32, channels: usize) -> u32 {
 const MP3_CHUNK: usize = 1152 * 16;
 
 /// An MP3 stream being coded: LAME fed in chunks of [`MP3_CHUNK`] frames whatever the blocks
-/// pushed, so the bytes do not depend on how the signal was split. Held in memory: the MP3
-/// bytes so far, one chunk of samples and LAME's state.
-pub(crate) struct Mp3Stream {
+/// pushed, so the bytes do not depend on how the signal was split. Held in memory: one
+/// chunk of samples, its MP3 bytes on their way to the output, and LAME's state.
+pub(crate) struct Mp3Stream<W: Write + Seek> {
     encoder: mp3lame_encoder::Encoder,
     channels: usize,
     /// Samples not yet fed, per channel (fewer than [`MP3_CHUNK`]).
     pending: Vec<Vec<f32>>,
-    out: Vec<u8>,
+    /// LAME's output for the chunk just fed, before it is written.
+    coded: Vec<u8>,
+    out: W,
+    /// Where the file starts in `out`, and how many bytes of it are written.
+    start: u64,
+    written: u64,
 }
 
 fn mp3_error(what: &str, e: &dyn std::fmt::Debug) -> MediaError {
@@ -153,8 +159,10 @@ fn mp3_error(what: &str, e: &dyn std::fmt::Debug) -> MediaError {
     }
 }
 
-impl Mp3Stream {
+impl<W: Write + Seek> Mp3Stream<W> {
+    /// An MP3 stream written to `out` (from its current position) as LAME codes it.
     pub(crate) fn new(
+        mut out: W,
         rate: u32,
         channels: usize,
         opts: &EncodeOptions,
@@ -195,11 +203,15 @@ impl Mp3Stream {
         b.set_to_write_vbr_tag(true)
             .map_err(|e| err("LAME tag", &e))?;
         let encoder = b.build().map_err(|e| err("LAME params", &e))?;
+        let start = out.stream_position().map_err(MediaError::io)?;
         Ok(Self {
             encoder,
             channels,
             pending: vec![Vec::with_capacity(MP3_CHUNK); channels],
-            out: Vec::new(),
+            coded: Vec::new(),
+            out,
+            start,
+            written: 0,
         })
     }
 
@@ -227,41 +239,57 @@ impl Mp3Stream {
         if frames == 0 {
             return Ok(());
         }
-        self.out
+        self.coded
             .reserve(mp3lame_encoder::max_required_buffer_size(frames));
         let r = match self.pending.as_slice() {
-            [mono] => self.encoder.encode_to_vec(MonoPcm(mono), &mut self.out),
+            [mono] => self.encoder.encode_to_vec(MonoPcm(mono), &mut self.coded),
             [left, right] => {
                 let pcm = DualPcm { left, right };
-                self.encoder.encode_to_vec(pcm, &mut self.out)
+                self.encoder.encode_to_vec(pcm, &mut self.coded)
             }
             _ => return Err(mp3_error("encode", &"1 or 2 channels")),
         };
         r.map_err(|e| mp3_error("encode", &e))?;
         self.pending.iter_mut().for_each(Vec::clear);
+        self.write_coded()
+    }
+
+    /// Writes what LAME gave to the output.
+    fn write_coded(&mut self) -> Result<(), MediaError> {
+        self.out.write_all(&self.coded).map_err(MediaError::io)?;
+        self.written += self.coded.len() as u64;
+        self.coded.clear();
         Ok(())
     }
 
-    pub(crate) fn finish(mut self) -> Result<Vec<u8>, MediaError> {
+    pub(crate) fn finish(mut self) -> Result<W, MediaError> {
         use mp3lame_encoder::FlushGap;
         self.feed()?;
-        let (enc, mut out) = (&mut self.encoder, self.out);
         // LAME's flush needs up to 7200 bytes (lame.h, lame_encode_flush). `FlushGap` is
         // `lame_encode_flush`, which drains every buffered sample; the "nogap" variant keeps
         // the tail for a following track and would cut the end of ours.
-        out.reserve(7_200);
-        enc.flush_to_vec::<FlushGap>(&mut out)
+        self.coded.reserve(7_200);
+        self.encoder
+            .flush_to_vec::<FlushGap>(&mut self.coded)
             .map_err(|e| mp3_error("flush", &e))?;
+        self.write_coded()?;
         // LAME wrote a placeholder Info frame first; overwrite it with the final tag, which
         // carries the frame count and the encoder delay/padding used for gapless decoding.
-        let mut tag = Vec::with_capacity(enc.lame_tag_size());
-        if enc.lame_tag_encode_to_vec(&mut tag).is_some() {
-            let at = enc.id3v2_tag_size();
-            if let Some(dst) = out.get_mut(at..at + tag.len()) {
-                dst.copy_from_slice(&tag);
+        let mut tag = Vec::with_capacity(self.encoder.lame_tag_size());
+        if self.encoder.lame_tag_encode_to_vec(&mut tag).is_some() {
+            let at = self.encoder.id3v2_tag_size() as u64;
+            if at + tag.len() as u64 <= self.written {
+                let io = MediaError::io;
+                self.out
+                    .seek(SeekFrom::Start(self.start + at))
+                    .map_err(io)?;
+                self.out.write_all(&tag).map_err(io)?;
+                self.out
+                    .seek(SeekFrom::Start(self.start + self.written))
+                    .map_err(io)?;
             }
         }
-        Ok(out)
+        Ok(self.out)
     }
 }
 

@@ -1,15 +1,19 @@
-//! Encoding block by block into memory: [`StreamEncoder`].
+//! Encoding block by block, into memory or into any seekable output: [`StreamEncoder`].
 //!
-//! What each format holds while encoding (never the PCM signal):
+//! What each format holds while encoding, besides its output (never the PCM signal):
 //!
 //! | format | held |
 //! |---|---|
-//! | WAV | the file's bytes so far and a 256 KiB write buffer |
-//! | FLAC | the compressed frames so far, one frame of samples (4096 per channel), the coder's state; once, if dither turns out to be needed after frames were coded, a second copy of the frames while they are recoded (`src/flac_encode.rs`) |
-//! | MP3 | the MP3 bytes so far, up to 18432 samples per channel, LAME's state |
-//! | Opus | the Ogg bytes so far, one 20 ms frame, one packet, the encoder's and (off the Opus rates) the resamplers' state |
+//! | WAV | a 256 KiB write buffer and one block's bytes |
+//! | FLAC | one frame of samples (4096 per channel) and the coder's state; while dither may still turn out to be needed and every sample so far lay on the integer grid, the frames of that prefix, and once a second copy while they are recoded (`src/flac_encode.rs`) |
+//! | MP3 | up to 18432 samples per channel and their MP3 bytes, LAME's state |
+//! | Opus | one 20 ms frame, one packet, one Ogg page, the encoder's and (off the Opus rates) the resamplers' state |
+//!
+//! Each format also goes back once to the file's start when it ends (WAV's sizes, FLAC's
+//! STREAMINFO, MP3's LAME tag), hence a seekable output; WAV also reads back its samples
+//! when dither turned out to be needed after they were written.
 
-use std::io::Cursor;
+use std::io::{Cursor, Read, Seek, Write};
 
 use tracemark_dsp::{SampleFormat, SampleRate};
 
@@ -20,10 +24,12 @@ use crate::quantize::{SampleChoice, resolve_for};
 use crate::wav_stream::WavSink;
 use crate::{EncodeOptions, Format, MediaError};
 
-/// Encodes audio that arrives block by block into an in-memory file, byte for byte as
-/// [`crate::encode_bytes_as`] encodes the whole signal: [`Self::push`] blocks of any length
-/// in order, then [`Self::finish`]. (For FLAC, MP3 and Opus, [`crate::encode_bytes_as`] is
-/// this encoder fed one block; WAV is checked against hound's writer.)
+/// Encodes audio that arrives block by block, byte for byte as [`crate::encode_bytes_as`]
+/// encodes the whole signal: [`Self::push`] blocks of any length in order, then
+/// [`Self::finish`] (in memory) or [`Self::finish_output`]. (For FLAC, MP3 and Opus,
+/// [`crate::encode_bytes_as`] is this encoder fed one block; WAV is checked against hound's
+/// writer.) [`Self::new`] encodes into memory; [`Self::with_output`] into a file or any
+/// other seekable output, which then holds the only copy of the encoded bytes.
 ///
 /// ```
 /// use tracemark_media::{encode_bytes_as, EncodeOptions, Format, SampleChoice, StreamEncoder};
@@ -41,20 +47,20 @@ use crate::{EncodeOptions, Format, MediaError};
 /// assert_eq!(streamed, encode_bytes_as(&audio, Format::Flac, &opts, SampleChoice::Source)?);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub struct StreamEncoder {
-    inner: Inner,
+pub struct StreamEncoder<W: Read + Write + Seek = Cursor<Vec<u8>>> {
+    inner: Inner<W>,
     format: Format,
 }
 
-enum Inner {
-    Wav(WavSink<Cursor<Vec<u8>>>),
+enum Inner<W: Read + Write + Seek> {
+    Wav(WavSink<W>),
     /// Boxed: the coder's state is some 470 bytes, the other variants' under 200.
-    Flac(Box<FlacStream>),
-    Mp3(Mp3Stream),
-    Opus(Box<OpusStream>),
+    Flac(Box<FlacStream<W>>),
+    Mp3(Mp3Stream<W>),
+    Opus(Box<OpusStream<W>>),
 }
 
-impl std::fmt::Debug for StreamEncoder {
+impl<W: Read + Write + Seek> std::fmt::Debug for StreamEncoder<W> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StreamEncoder")
             .field("format", &self.format)
@@ -63,13 +69,41 @@ impl std::fmt::Debug for StreamEncoder {
 }
 
 impl StreamEncoder {
-    /// An encoder of `format` for `channels` channels at `rate`, whose source format (as
-    /// [`crate::AudioBuffer::source_format`] records it) is `source_format`; `opts` and
-    /// `samples` as [`crate::encode_bytes_as`] takes them.
+    /// An encoder into memory of `format` for `channels` channels at `rate`, whose source
+    /// format (as [`crate::AudioBuffer::source_format`] records it) is `source_format`;
+    /// `opts` and `samples` as [`crate::encode_bytes_as`] takes them.
     ///
     /// # Errors
     /// As [`crate::encode_bytes_as`] for audio of this rate, channel count and source format.
     pub fn new(
+        format: Format,
+        rate: SampleRate,
+        channels: usize,
+        source_format: Option<SampleFormat>,
+        opts: &EncodeOptions,
+        samples: SampleChoice,
+    ) -> Result<Self, MediaError> {
+        let out = Cursor::new(Vec::new());
+        Self::with_output(out, format, rate, channels, source_format, opts, samples)
+    }
+
+    /// Ends the signal and gives the file.
+    ///
+    /// # Errors
+    /// [`MediaError::Encode`] when the encoder fails.
+    pub fn finish(self) -> Result<Vec<u8>, MediaError> {
+        self.finish_output().map(Cursor::into_inner)
+    }
+}
+
+impl<W: Read + Write + Seek> StreamEncoder<W> {
+    /// [`StreamEncoder::new`], writing the file into `out` as it is encoded. `out` must be
+    /// empty: the file starts at its position 0.
+    ///
+    /// # Errors
+    /// As [`StreamEncoder::new`], and [`MediaError::Io`] when `out` cannot be written.
+    pub fn with_output(
+        out: W,
         format: Format,
         rate: SampleRate,
         channels: usize,
@@ -87,14 +121,14 @@ impl StreamEncoder {
         let inner = match format {
             Format::Wav => {
                 let pcm = resolve_for(source_format, format, samples)?;
-                Inner::Wav(WavSink::new(Cursor::new(Vec::new()), hz, channels, pcm)?)
+                Inner::Wav(WavSink::new(out, hz, channels, pcm)?)
             }
             Format::Flac => {
                 let pcm = resolve_for(source_format, format, samples)?;
-                Inner::Flac(Box::new(FlacStream::new(hz, channels, pcm)?))
+                Inner::Flac(Box::new(FlacStream::new(out, hz, channels, pcm)?))
             }
-            Format::Mp3 => Inner::Mp3(Mp3Stream::new(hz, channels, opts)?),
-            Format::Opus => Inner::Opus(Box::new(OpusStream::new(hz, channels, opts)?)),
+            Format::Mp3 => Inner::Mp3(Mp3Stream::new(out, hz, channels, opts)?),
+            Format::Opus => Inner::Opus(Box::new(OpusStream::new(out, hz, channels, opts)?)),
         };
         Ok(Self { inner, format })
     }
@@ -114,13 +148,14 @@ impl StreamEncoder {
         }
     }
 
-    /// Ends the signal and gives the file.
+    /// Ends the signal and gives back the output, positioned at the end of the file.
     ///
     /// # Errors
-    /// [`MediaError::Encode`] when the encoder fails.
-    pub fn finish(self) -> Result<Vec<u8>, MediaError> {
+    /// [`MediaError::Encode`] when the encoder fails, [`MediaError::Io`] when the output
+    /// cannot be written.
+    pub fn finish_output(self) -> Result<W, MediaError> {
         match self.inner {
-            Inner::Wav(w) => w.finish().map(Cursor::into_inner).map_err(MediaError::io),
+            Inner::Wav(w) => w.finish().map_err(MediaError::io),
             Inner::Flac(f) => f.finish(),
             Inner::Mp3(m) => m.finish(),
             Inner::Opus(o) => o.finish(),

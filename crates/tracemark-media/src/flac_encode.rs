@@ -4,19 +4,25 @@
 //!
 //! It runs flacenc's own `encode_with_fixed_block_size` loop by hand (the same frame buffer,
 //! context, MD5, frame numbers and STREAMINFO updates), so the bytes are those of that call;
-//! but each frame is serialised as soon as it is coded and only its bytes are kept. Held in
-//! memory: the compressed frames so far, one frame of integer samples (4096 per channel) and
-//! the coder's state, never the PCM signal.
+//! but each frame is serialised as soon as it is coded and written to the output: a
+//! placeholder of STREAMINFO's length first, then the frames as they come, then STREAMINFO
+//! written over the placeholder when the stream ends (its MD5 and sample count are known
+//! only then). Held in memory: one frame of integer samples (4096 per channel) and the
+//! coder's state, never the PCM signal.
 //!
 //! Dither (see `src/quantize.rs`) is needed only if some sample lies off the integer grid,
-//! which a stream learns late. Frames are coded plain until such a sample arrives; then the
-//! frames already coded are decoded (claxon, from the bytes kept), dithered as the
-//! whole-buffer path dithers them, and coded again, once, with the MD5 restarted.
+//! which a stream learns late. While dither may still be needed and every sample so far lay
+//! on the grid, the frames are kept in memory rather than written; when a sample off the
+//! grid arrives they are decoded (claxon, from the bytes kept), dithered as the whole-buffer
+//! path dithers them, and coded again, once, with the MD5 restarted, and from then on frames
+//! go out as they are coded. So what is held is the frames of the longest prefix on the
+//! grid: for a marked copy, its leading digital silence.
 
 use flacenc::component::{BitRepr, Stream, StreamInfo};
 use flacenc::config::Encoder as Config;
 use flacenc::error::{Verified, Verify};
 use flacenc::source::{Context, Fill, FrameBuf};
+use std::io::{Seek, SeekFrom, Write};
 
 use crate::quantize::{Pcm, Redither, StreamQuantizer};
 use crate::wav_stream::block_frames;
@@ -29,8 +35,8 @@ fn err(reason: String) -> MediaError {
     }
 }
 
-/// A FLAC stream being coded frame by frame.
-pub(crate) struct FlacStream {
+/// A FLAC stream being coded frame by frame into `W`.
+pub(crate) struct FlacStream<W: Write + Seek> {
     config: Verified<Config>,
     channels: usize,
     bits: u8,
@@ -39,6 +45,14 @@ pub(crate) struct FlacStream {
     quantizer: StreamQuantizer,
     /// Whether the samples written plain before dither was found needed have been redone.
     redithered: bool,
+    /// Whether frames can go out as they are coded: no frame coded so far will be
+    /// recoded (dither is off, or it started and the plain prefix was redone).
+    settled: bool,
+    out: W,
+    /// Where the file starts in `out`, the placeholder's length, and the frame bytes written.
+    start: u64,
+    header_len: usize,
+    written: u64,
 }
 
 /// What flacenc's loop keeps: STREAMINFO as frames update it, the frame buffer, the context
@@ -107,10 +121,15 @@ impl Coder {
     }
 }
 
-impl FlacStream {
+impl<W: Write + Seek> FlacStream<W> {
     /// A FLAC stream of `channels` channels at `rate` Hz in `pcm` (float becomes 16-bit,
-    /// rounded).
-    pub(crate) fn new(rate: u32, channels: usize, pcm: Pcm) -> Result<Self, MediaError> {
+    /// rounded), written to `out` from its current position.
+    pub(crate) fn new(
+        mut out: W,
+        rate: u32,
+        channels: usize,
+        pcm: Pcm,
+    ) -> Result<Self, MediaError> {
         // FLAC carries 1 to 8 channels (RFC 9639 §9.1.3).
         if channels > 8 {
             return Err(MediaError::EncodeChannels {
@@ -127,6 +146,10 @@ impl FlacStream {
             .into_verified()
             .map_err(|(_, e)| err(format!("config: {e:?}")))?;
         let coder = Coder::new(&config, rate, channels, bits)?;
+        // STREAMINFO's length does not depend on its contents (RFC 9639 §8.2).
+        let placeholder = coder.header()?;
+        let start = out.stream_position().map_err(MediaError::io)?;
+        out.write_all(&placeholder).map_err(MediaError::io)?;
         Ok(Self {
             config,
             channels,
@@ -135,7 +158,24 @@ impl FlacStream {
             coder,
             quantizer: StreamQuantizer::new(bits, dither),
             redithered: false,
+            settled: false,
+            out,
+            start,
+            header_len: placeholder.len(),
+            written: 0,
         })
+    }
+
+    /// Writes the frames coded so far, once they can no longer be recoded.
+    fn write_frames(&mut self) -> Result<(), MediaError> {
+        if self.settled && !self.coder.frames.is_empty() {
+            self.out
+                .write_all(&self.coder.frames)
+                .map_err(MediaError::io)?;
+            self.written += self.coder.frames.len() as u64;
+            self.coder.frames.clear();
+        }
+        Ok(())
     }
 
     /// Appends a block: `block[c]` holds channel `c`'s frames, all of one length.
@@ -155,7 +195,9 @@ impl FlacStream {
             self.redithered = true;
             self.redither(plain)?;
         }
-        Ok(())
+        // Once the quantiser has settled, every plain sample before it has been redone.
+        self.settled = self.quantizer.settled();
+        self.write_frames()
     }
 
     /// Recodes everything so far with the first `plain` samples dithered.
@@ -190,14 +232,29 @@ impl FlacStream {
         Ok(())
     }
 
-    /// The finished FLAC file.
-    pub(crate) fn finish(mut self) -> Result<Vec<u8>, MediaError> {
+    /// Ends the stream: the last frame, then STREAMINFO over the placeholder. Gives back
+    /// the output, positioned at the file's end.
+    pub(crate) fn finish(mut self) -> Result<W, MediaError> {
         if !self.coder.pending.is_empty() {
             self.coder.code_pending(&self.config)?;
         }
-        let mut bytes = self.coder.header()?;
-        bytes.extend_from_slice(&self.coder.frames);
-        Ok(bytes)
+        // Nothing can be recoded now.
+        self.settled = true;
+        self.write_frames()?;
+        let header = self.coder.header()?;
+        if header.len() != self.header_len {
+            return Err(err(format!(
+                "STREAMINFO came to {} bytes, not the {} reserved for it",
+                header.len(),
+                self.header_len
+            )));
+        }
+        let io = MediaError::io;
+        self.out.seek(SeekFrom::Start(self.start)).map_err(io)?;
+        self.out.write_all(&header).map_err(io)?;
+        let end = self.start + self.header_len as u64 + self.written;
+        self.out.seek(SeekFrom::Start(end)).map_err(io)?;
+        Ok(self.out)
     }
 }
 
@@ -245,7 +302,9 @@ mod tests {
     }
 
     fn streamed(audio: &AudioBuffer, pcm: Pcm, block: usize) -> Vec<u8> {
-        let mut s = FlacStream::new(audio.rate().hz(), audio.channel_count(), pcm).expect("new");
+        let out = std::io::Cursor::new(Vec::new());
+        let mut s =
+            FlacStream::new(out, audio.rate().hz(), audio.channel_count(), pcm).expect("new");
         let mut at = 0;
         while at < audio.frames() {
             let end = (at + block).min(audio.frames());
@@ -253,7 +312,7 @@ mod tests {
             s.push(&piece).expect("push");
             at = end;
         }
-        s.finish().expect("finish")
+        s.finish().expect("finish").into_inner()
     }
 
     #[test]

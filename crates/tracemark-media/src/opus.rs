@@ -202,9 +202,9 @@ const DEFAULT_KBPS_PER_CHANNEL: u32 = 64;
 /// the stream with a final granule that trims the padding (RFC 7845 §4.4). The last packet
 /// is known only at the end, so one coded packet is held back. Held in memory: the Ogg bytes
 /// so far, one packet, one 20 ms frame of samples, and the encoder's and resamplers' state.
-pub(crate) struct OpusStream {
+pub(crate) struct OpusStream<W: std::io::Write> {
     encoder: Encoder,
-    writer: OggOpusWriter<Vec<u8>>,
+    writer: OggOpusWriter<W>,
     /// One per channel, when the input is not at an Opus rate.
     resamplers: Option<Vec<tracemark_dsp::StreamResampler>>,
     resampled: Vec<Vec<f32>>,
@@ -230,8 +230,10 @@ fn encode_error(e: OpusError) -> MediaError {
     }
 }
 
-impl OpusStream {
+impl<W: std::io::Write> OpusStream<W> {
+    /// An Ogg Opus stream written to `out` as its pages fill.
     pub(crate) fn new(
+        out: W,
         original: u32,
         channels: usize,
         opts: &EncodeOptions,
@@ -280,7 +282,7 @@ impl OpusStream {
         let pre_skip = usize::from(head.pre_skip);
         Ok(Self {
             encoder,
-            writer: OggOpusWriter::new(Vec::new(), head).map_err(encode_error)?,
+            writer: OggOpusWriter::new(out, head).map_err(encode_error)?,
             resamplers,
             resampled: vec![Vec::new(); channels],
             channels,
@@ -343,7 +345,7 @@ impl OpusStream {
         Ok(())
     }
 
-    pub(crate) fn finish(mut self) -> Result<Vec<u8>, MediaError> {
+    pub(crate) fn finish(mut self) -> Result<W, MediaError> {
         if let Some(resamplers) = self.resamplers.take() {
             let mut planes = std::mem::take(&mut self.resampled);
             for (mut r, out) in resamplers.into_iter().zip(&mut planes) {

@@ -202,6 +202,12 @@ impl StreamQuantizer {
     pub(crate) fn plain_prefix(&self) -> Option<u64> {
         self.dithering_from.filter(|&n| n > 0)
     }
+
+    /// Whether every sample still to come is quantised as it will stay: dither is off, or
+    /// it has started (so nothing written from now on is redone).
+    pub(crate) fn settled(&self) -> bool {
+        !self.dither || self.dithering_from.is_some()
+    }
 }
 
 /// The dither [`interleave`] gives the samples a [`StreamQuantizer`] wrote plain, from the

@@ -123,7 +123,7 @@ impl<W: Read + Write + Seek> WavSink<W> {
     }
 
     /// Finishes the file (and, where dither turned out to be needed, dithers the samples
-    /// written before that was known); gives back the output.
+    /// written before that was known); gives back the output, positioned at the file's end.
     pub(crate) fn finish(self) -> std::io::Result<W> {
         let data = self.written * u64::from(self.width());
         let (offset, pcm) = (self.data_offset, self.pcm);
@@ -142,6 +142,7 @@ impl<W: Read + Write + Seek> WavSink<W> {
         if let (Some(count), Pcm::Int { bits, .. }) = (prefix, pcm) {
             dither_prefix(&mut out, offset, bits, count)?;
         }
+        out.seek(SeekFrom::Start(offset + data))?;
         out.flush()?;
         Ok(out)
     }

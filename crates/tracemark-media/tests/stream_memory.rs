@@ -348,3 +348,35 @@ fn a_block_of_the_wrong_shape_is_an_error() {
         ));
     }
 }
+
+#[test]
+fn streamed_into_a_file_gives_the_bytes_encoded_in_memory_and_ends_at_its_end() {
+    use std::io::{Read, Seek, SeekFrom};
+    for (name, audio, format, samples) in encoder_cases() {
+        let want =
+            encode_bytes_as(&audio, format, &EncodeOptions::default(), samples).expect("encode");
+        let file = tempfile::tempfile().expect("temporary file");
+        let mut enc = StreamEncoder::with_output(
+            file,
+            format,
+            audio.rate(),
+            audio.channel_count(),
+            audio.source_format(),
+            &EncodeOptions::default(),
+            samples,
+        )
+        .expect("encoder");
+        for at in (0..audio.frames()).step_by(4_113) {
+            let end = (at + 4_113).min(audio.frames());
+            let block: Vec<&[f32]> = audio.channels().iter().map(|c| &c[at..end]).collect();
+            enc.push(&block).expect("push");
+        }
+        let mut file = enc.finish_output().expect("finish");
+        let end = file.stream_position().expect("position");
+        assert_eq!(end, want.len() as u64, "{name}: left at the file's end");
+        let mut got = Vec::new();
+        file.seek(SeekFrom::Start(0)).expect("rewind");
+        file.read_to_end(&mut got).expect("read back");
+        assert!(got == want, "{name}: the file's bytes differ from memory's");
+    }
+}
