@@ -1,6 +1,9 @@
 //! Issuing marked copies: one Tardos codeword per (recording, recipient), embedded with
 //! the vault's watermark key, encoded, hashed and logged.
 
+use std::io::{Cursor, Read, Seek, SeekFrom, Write};
+
+use sha2::Digest;
 use tracemark_media::{
     AudioStream, EncodeOptions, Format, Limits, MediaError, SampleChoice, SampleRate, SharedBytes,
     StreamEncoder, open_stream_bytes, open_stream_source,
@@ -40,8 +43,8 @@ pub struct Assigned {
 ///
 /// Each copy decodes the bytes again, block by block, through the watermark crate's
 /// second pass (`Embedder`) into a block-by-block encoder: what a copy holds is the
-/// decoder's and the embedder's state and the encoded file so far, never a signal of the
-/// recording's length. The samples are bit for bit `embed`'s (the watermark crate's
+/// decoder's and the embedder's state, never a signal of the recording's length; the
+/// encoded file goes to the copy's output as it is made ([`Vault::issue_into`]). The samples are bit for bit `embed`'s (the watermark crate's
 /// `streaming_embedder_matches_embed_bit_for_bit`) and the file byte for byte
 /// `encode_bytes`'s of them (`a_streamed_copy_is_the_whole_signal_path_byte_for_byte`
 /// below).
@@ -66,7 +69,8 @@ pub(crate) enum Original {
 }
 
 impl Original {
-    fn stream(&self, format: &str, limits: &Limits) -> Result<AudioStream, MediaError> {
+    /// A stream over the original, decoded as `format`.
+    pub(crate) fn stream(&self, format: &str, limits: &Limits) -> Result<AudioStream, MediaError> {
         match self {
             Self::Bytes(bytes) => open_stream_bytes(bytes.clone(), Some(format), limits),
             Self::Sealed(sealed) => {
@@ -106,13 +110,15 @@ impl Marking {
         })
     }
 
-    /// One copy marked with `message` under `key`, encoded for `delivery`.
-    pub(crate) fn copy(
+    /// One copy marked with `message` under `key`, encoded for `delivery` into `out`
+    /// (empty), which is given back positioned at the file's end.
+    pub(crate) fn copy<W: Read + Write + Seek>(
         &self,
         key: &WatermarkKey,
         message: &Message<'_>,
         delivery: Delivery,
-    ) -> Result<Vec<u8>, VaultError> {
+        out: W,
+    ) -> Result<W, VaultError> {
         let stored = |source| VaultError::StoredMedia {
             recording: self.recording.clone(),
             source,
@@ -125,7 +131,8 @@ impl Marking {
             Embedder::new(self.survey.clone(), key, message, &EmbedParams::default())?;
         // No source sample format, as `encode_bytes` encodes a marked `AudioBuffer` (which
         // records none): copies stay byte for byte what earlier releases issued.
-        let mut encoder = StreamEncoder::new(
+        let mut encoder = StreamEncoder::with_output(
+            out,
             delivery.format,
             self.rate,
             self.channels,
@@ -143,7 +150,31 @@ impl Marking {
         }
         embedder.finish(&mut out)?;
         encoder.push(&out)?;
-        Ok(encoder.finish()?)
+        Ok(encoder.finish_output()?)
+    }
+}
+
+/// The SHA-256 of everything in `file`, read from its start; leaves it rewound.
+fn hash_rewound<F: Read + Seek>(file: &mut F) -> std::io::Result<Sha256> {
+    file.seek(SeekFrom::Start(0))?;
+    let mut hasher = sha2::Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        match file.read(&mut buf)? {
+            0 => break,
+            n => hasher.update(&buf[..n]),
+        }
+    }
+    file.seek(SeekFrom::Start(0))?;
+    Ok(Sha256(hasher.finalize().into()))
+}
+
+/// A copy's output failing, named as the copy it was for.
+fn copy_io(recipient: &Recipient, extension: &str) -> impl Fn(std::io::Error) -> VaultError {
+    let path = std::path::PathBuf::from(format!("<copy for {}>.{extension}", recipient.name));
+    move |source| VaultError::Io {
+        path: path.clone(),
+        source,
     }
 }
 
@@ -176,7 +207,23 @@ pub fn is_text_only(r: &Recording) -> bool {
     r.format == crate::TEXT_FORMAT && r.sample_rate == 0
 }
 
-/// One issued copy.
+/// One issued copy, written to the output [`Vault::issue_into`] was given for it.
+#[derive(Debug)]
+pub struct IssuedFile<F> {
+    /// Who received it.
+    pub recipient: Recipient,
+    /// The stored issuance.
+    pub issuance: Issuance,
+    /// The file, rewound to its start; it holds exactly the bytes the issuance's
+    /// `copy_sha256` names.
+    pub file: F,
+    /// File extension for the format.
+    pub extension: &'static str,
+    /// True when this recipient already had this copy (nothing new was logged).
+    pub reissued: bool,
+}
+
+/// One issued copy, in memory.
 #[derive(Debug, Clone)]
 pub struct IssuedCopy {
     /// Who received it.
@@ -251,36 +298,42 @@ impl Delivery {
 }
 
 impl Vault {
-    /// Marks and encodes one recipient's copy; returns its bytes and the issuance to record.
-    pub(crate) fn render_copy(
+    /// Marks and encodes one recipient's copy into `file` (empty); returns it rewound,
+    /// and the issuance to record.
+    #[allow(clippy::too_many_arguments)] // The issue loop's state, passed through.
+    pub(crate) fn render_copy<F: Read + Write + Seek>(
         &self,
         original: &Marking,
         recording: &Recording,
         biases: &Biases,
         key: &WatermarkKey,
-        recipient: &RecipientId,
+        recipient: &Recipient,
         delivery: Delivery,
-    ) -> Result<(Vec<u8>, NewIssuance), VaultError> {
-        let codeword = self.codeword(recording, biases, recipient);
+        file: F,
+    ) -> Result<(F, NewIssuance), VaultError> {
+        let codeword = self.codeword(recording, biases, &recipient.id);
         let symbols: Vec<bool> = codeword.symbols().collect();
-        let payload = self.payload(recording, recipient);
-        let bytes = original.copy(
+        let payload = self.payload(recording, &recipient.id);
+        let mut file = original.copy(
             key,
             &Message {
                 payload,
                 symbols: Some(&symbols),
             },
             delivery,
+            file,
         )?;
+        let copy_sha256 =
+            hash_rewound(&mut file).map_err(copy_io(recipient, delivery.format.extension()))?;
         let issuance = NewIssuance {
             recording_id: recording.id.clone(),
-            recipient_id: recipient.clone(),
+            recipient_id: recipient.id.clone(),
             payload: PayloadBytes(payload.bytes()),
             codeword_commitment: Sha256(codeword.commitment()),
             format: delivery.label(),
-            copy_sha256: Sha256::digest(&bytes),
+            copy_sha256,
         };
-        Ok((bytes, issuance))
+        Ok((file, issuance))
     }
 
     /// The recording's code biases (one per 80 ms slot).
@@ -353,12 +406,50 @@ impl Vault {
     /// [`Vault::issue`], handing each copy to `each` (with the copies done and the total)
     /// as soon as it is recorded, so memory does not grow with the number of recipients.
     /// An error from `each` stops the issue; the copies recorded so far stay recorded.
+    /// Each copy is held in memory while it is made: [`Vault::issue_into`] writes them to
+    /// files instead.
     pub fn issue_each(
         &self,
         recording_id: &str,
         names: &[String],
         delivery: Delivery,
         mut each: impl FnMut(usize, usize, IssuedCopy) -> Result<(), VaultError>,
+    ) -> Result<(), VaultError> {
+        self.issue_into(
+            recording_id,
+            names,
+            delivery,
+            |_, _| Ok(Cursor::new(Vec::new())),
+            |done, total, c| {
+                each(
+                    done,
+                    total,
+                    IssuedCopy {
+                        recipient: c.recipient,
+                        issuance: c.issuance,
+                        bytes: c.file.into_inner(),
+                        extension: c.extension,
+                        reissued: c.reissued,
+                    },
+                )
+            },
+        )
+    }
+
+    /// [`Vault::issue_each`], writing each copy into an output of the caller's as it is
+    /// encoded: `create(recipient, extension)` gives an empty file (a temporary file in
+    /// the directory the copy will be moved into, say), and `each` gets it back, rewound,
+    /// once the copy is recorded (and checked against what was issued before), to keep.
+    /// Nothing of a copy is held in memory beyond the encoder's state, so memory depends
+    /// neither on the recording's length nor on the number of recipients. A file whose
+    /// copy fails is dropped, never handed to `each`.
+    pub fn issue_into<F: Read + Write + Seek + Send>(
+        &self,
+        recording_id: &str,
+        names: &[String],
+        delivery: Delivery,
+        mut create: impl FnMut(&Recipient, &'static str) -> Result<F, VaultError>,
+        mut each: impl FnMut(usize, usize, IssuedFile<F>) -> Result<(), VaultError>,
     ) -> Result<(), VaultError> {
         let recording = self.recording(recording_id)?;
         let recipients: Vec<Recipient> = names
@@ -380,21 +471,28 @@ impl Vault {
             let original = self.marking(&recording)?;
             let biases = self.biases(&recording)?;
             let key = self.secret.watermark_key();
-            // Copies are marked and encoded side by side, one per thread, then recorded
-            // and handed over in order: at most `threads` copies are held at once, each
-            // as its encoded file.
+            let extension = delivery.format.extension();
+            // Copies are marked and encoded side by side, one per thread, each into its
+            // own output, then recorded and handed over in order.
             let threads = self.issue_threads;
             let mut rendered = Vec::new();
             for chunk in recipients.chunks(threads) {
+                let files = chunk
+                    .iter()
+                    .map(|r| create(r, extension))
+                    .collect::<Result<Vec<F>, _>>()?;
                 rendered.clear();
                 std::thread::scope(|scope| {
                     let handles: Vec<_> = chunk
                         .iter()
-                        .map(|r| {
+                        .zip(files)
+                        .map(|(r, file)| {
                             let (original, recording, biases, key) =
                                 (&original, &recording, &biases, &key);
                             scope.spawn(move || {
-                                self.render_copy(original, recording, biases, key, &r.id, delivery)
+                                self.render_copy(
+                                    original, recording, biases, key, r, delivery, file,
+                                )
                             })
                         })
                         .collect();
@@ -408,16 +506,31 @@ impl Vault {
                     }
                 });
                 for (recipient, copy) in chunk.iter().zip(rendered.drain(..)) {
-                    let (bytes, issuance) = copy?;
+                    let (file, issuance) = copy?;
                     done += 1;
-                    self.record_copy(recipient, bytes, issuance, delivery, done, total, &mut each)?;
+                    self.record_copy(recipient, file, issuance, delivery, done, total, &mut each)?;
                 }
             }
         }
         if let Some(t) = &transcript {
             for copy in self.issue_transcripts(&recording, t, &recipients)? {
                 done += 1;
-                each(done, total, copy)?;
+                let io = copy_io(&copy.recipient, copy.extension);
+                let mut file = create(&copy.recipient, copy.extension)?;
+                file.write_all(&copy.bytes)
+                    .and_then(|()| file.seek(SeekFrom::Start(0)))
+                    .map_err(io)?;
+                each(
+                    done,
+                    total,
+                    IssuedFile {
+                        recipient: copy.recipient,
+                        issuance: copy.issuance,
+                        file,
+                        extension: copy.extension,
+                        reissued: copy.reissued,
+                    },
+                )?;
             }
         }
         Ok(())
@@ -425,15 +538,15 @@ impl Vault {
 
     /// Records one rendered copy and hands it to `each`.
     #[allow(clippy::too_many_arguments)] // The issue loop's state, passed through.
-    fn record_copy(
+    fn record_copy<F>(
         &self,
         recipient: &Recipient,
-        bytes: Vec<u8>,
+        file: F,
         issuance: NewIssuance,
         delivery: Delivery,
         done: usize,
         total: usize,
-        each: &mut impl FnMut(usize, usize, IssuedCopy) -> Result<(), VaultError>,
+        each: &mut impl FnMut(usize, usize, IssuedFile<F>) -> Result<(), VaultError>,
     ) -> Result<(), VaultError> {
         let rendered = issuance.copy_sha256;
         let (issuance, existing) = match self.append_one(Draft::Issuance(issuance))? {
@@ -444,10 +557,10 @@ impl Vault {
         each(
             done,
             total,
-            IssuedCopy {
+            IssuedFile {
                 recipient: recipient.clone(),
                 issuance,
-                bytes,
+                file,
                 extension: delivery.format.extension(),
                 reissued: existing,
             },
@@ -532,6 +645,26 @@ impl Vault {
         delivery: Delivery,
         each: impl FnMut(usize, usize, IssuedCopy) -> Result<(), VaultError>,
     ) -> Result<(), VaultError> {
+        self.check_issued(recording_id, names)?;
+        self.issue_each(recording_id, names, delivery, each)
+    }
+
+    /// [`Vault::render`], writing each copy into an output of the caller's as
+    /// [`Vault::issue_into`] does.
+    pub fn render_into<F: Read + Write + Seek + Send>(
+        &self,
+        recording_id: &str,
+        names: &[String],
+        delivery: Delivery,
+        create: impl FnMut(&Recipient, &'static str) -> Result<F, VaultError>,
+        each: impl FnMut(usize, usize, IssuedFile<F>) -> Result<(), VaultError>,
+    ) -> Result<(), VaultError> {
+        self.check_issued(recording_id, names)?;
+        self.issue_into(recording_id, names, delivery, create, each)
+    }
+
+    /// Refuses, by name, a recipient never issued `recording_id`.
+    fn check_issued(&self, recording_id: &str, names: &[String]) -> Result<(), VaultError> {
         let recording = self.recording(recording_id)?;
         let issued: std::collections::HashSet<RecipientId> = self
             .store
@@ -551,7 +684,7 @@ impl Vault {
                 });
             }
         }
-        self.issue_each(recording_id, names, delivery, each)
+        Ok(())
     }
 
     /// Every issuance of `recording_id`.
@@ -630,7 +763,10 @@ mod tests {
             };
             for label in ["wav", "flac", "mp3-64k", "opus-24k"] {
                 let delivery = Delivery::parse(label).expect("delivery");
-                let streamed = marking.copy(&key, &message, delivery).expect("copy");
+                let streamed = marking
+                    .copy(&key, &message, delivery, Cursor::new(Vec::new()))
+                    .expect("copy")
+                    .into_inner();
                 let whole = whole_signal_copy(bytes, "flac", &key, &message, delivery);
                 assert!(
                     streamed == whole,
@@ -639,6 +775,70 @@ mod tests {
                     whole.len()
                 );
             }
+        }
+    }
+
+    #[test]
+    fn copies_issued_into_files_are_the_copies_issued_in_memory_and_named_by_their_hash() {
+        let dir = tempfile::tempdir().expect("dir");
+        let vault = crate::testing::vault(dir.path());
+        let demo = std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../assets/call-en-8k-excerpt.flac"),
+        )
+        .expect("the committed demo recording");
+        let rec = vault.ingest(&demo, "call.flac", "Call").expect("ingest");
+        let names = vec!["Ann".to_string(), "Ben".to_string(), "Cal".to_string()];
+        vault.add_recipients(&names).expect("recipients");
+        for label in ["flac", "wav", "mp3-64k", "opus-16k"] {
+            let delivery = Delivery::parse(label).expect("delivery");
+            let mut created = Vec::new();
+            let mut files = Vec::new();
+            vault
+                .issue_into(
+                    rec.id.as_str(),
+                    &names,
+                    delivery,
+                    |r, ext| {
+                        created.push((r.name.clone(), ext));
+                        tempfile::tempfile().map_err(|source| VaultError::Io {
+                            path: "tmp".into(),
+                            source,
+                        })
+                    },
+                    |_, _, mut c| {
+                        let mut bytes = Vec::new();
+                        c.file.read_to_end(&mut bytes).expect("read the copy back");
+                        files.push((c.recipient.name, c.issuance, bytes, c.reissued));
+                        Ok(())
+                    },
+                )
+                .expect("issue into files");
+            let ext = delivery.format.extension();
+            let want: Vec<_> = names.iter().map(|n| (n.clone(), ext)).collect();
+            assert_eq!(created, want, "{label}: one output per recipient, in order");
+            let again = vault
+                .issue(rec.id.as_str(), &names, delivery, |_, _| {})
+                .expect("issue in memory");
+            assert_eq!(files.len(), names.len());
+            for ((name, issuance, bytes, reissued), copy) in files.iter().zip(&again) {
+                assert!(!reissued, "{label} {name}: first issue");
+                assert!(copy.reissued, "{label} {name}: the same copy again");
+                assert_eq!(name, &copy.recipient.name);
+                assert_eq!(
+                    issuance.copy_sha256,
+                    Sha256::digest(bytes),
+                    "{label} {name}"
+                );
+                assert!(
+                    bytes == &copy.bytes,
+                    "{label} {name}: file and memory differ"
+                );
+            }
+            assert!(
+                files[0].2 != files[1].2,
+                "{label}: copies differ by recipient"
+            );
         }
     }
 }

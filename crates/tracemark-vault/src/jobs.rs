@@ -365,7 +365,7 @@ impl Vault {
         // Stored before the job's end is recorded: a crash leaves at most an orphan blob
         // (the same bytes again next time: marking is deterministic).
         let mut keep = |recipient: &Recipient,
-                        bytes: &[u8],
+                        plain: &mut dyn std::io::Read,
                         issuance: NewIssuance|
          -> Result<(), VaultError> {
             let sha = issuance.copy_sha256;
@@ -376,7 +376,7 @@ impl Vault {
             )? {
                 crate::issue::check_reissued(&issued, &sha, recipient)?;
             }
-            self.put_sealed(&BlobKey::copy(&sha), bytes, &sha)?;
+            self.put_sealed_from(&BlobKey::copy(&sha), plain, &sha)?;
             copies.push(IssuedCopyRef {
                 recipient: recipient.name.clone(),
                 recipient_id: recipient.id.clone(),
@@ -397,21 +397,22 @@ impl Vault {
                         reason: "the lease was lost".into(),
                     });
                 }
-                let (bytes, issuance) = self.render_copy(
-                    &original,
-                    &recording,
-                    &biases,
-                    &key,
-                    &recipient.id,
-                    delivery,
+                // Each copy is encoded into an unnamed temporary file and sealed from it,
+                // so none is held in memory.
+                let spool = tempfile::tempfile().map_err(|source| VaultError::Io {
+                    path: std::env::temp_dir(),
+                    source,
+                })?;
+                let (mut file, issuance) = self.render_copy(
+                    &original, &recording, &biases, &key, recipient, delivery, spool,
                 )?;
-                keep(recipient, &bytes, issuance)?;
+                keep(recipient, &mut file, issuance)?;
                 progress.store(((n + 1) as f64 / total as f64).to_bits(), Ordering::SeqCst);
             }
         }
         if let Some(t) = &transcript {
             for (recipient, bytes, issuance) in self.text_copies(&recording, t, &recipients)? {
-                keep(&recipient, &bytes, issuance)?;
+                keep(&recipient, &mut bytes.as_slice(), issuance)?;
             }
         }
         Ok((

@@ -42,7 +42,9 @@ pub use accounts::{
 };
 pub use error::VaultError;
 pub use finding::{POWER_TRIALS, SLOT_S};
-pub use issue::{Assigned, CODEWORD_BATCH, CODEWORD_FORMAT, Delivery, IssuedCopy, is_text_only};
+pub use issue::{
+    Assigned, CODEWORD_BATCH, CODEWORD_FORMAT, Delivery, IssuedCopy, IssuedFile, is_text_only,
+};
 pub use jobs::{
     IssueRequest, IssueResult, IssuedCopyRef, JOB_ISSUE, JOB_TRACE, MAX_ATTEMPTS, TraceRequest,
     TraceResult, Worked, WorkerOptions, is_infrastructure,
@@ -56,7 +58,7 @@ pub use tracemark_types::{
 };
 pub use transcripts::{
     MIN_MATCHED_WORDS, TEXT_BIAS_CUTOFF, TEXT_FORMAT, combine_p_values, is_transcript_upload,
-    looks_like_text,
+    looks_like_text, names_media_format,
 };
 pub use vault::{Clock, Vault, system_clock};
 pub use verify::LogReport;

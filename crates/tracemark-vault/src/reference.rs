@@ -174,16 +174,20 @@ impl Vault {
             Some(s) => s,
             None => {
                 let mut writer = ReferenceWriter::new(self, &r.id, &r.sha256);
-                self.stream_mix(self.original_bytes(r)?, Some(&r.format), |piece| {
-                    writer.push(piece)
-                })
-                .map_err(|e| match e {
-                    VaultError::Media(source) => VaultError::StoredMedia {
-                        recording: r.id.to_string(),
-                        source,
-                    },
-                    other => other,
-                })?;
+                // Read a chunk at a time where it was sealed in chunks.
+                let stored = |source| VaultError::StoredMedia {
+                    recording: r.id.to_string(),
+                    source,
+                };
+                let stream = self
+                    .original_source(r)?
+                    .stream(&r.format, &self.limits)
+                    .map_err(stored)?;
+                self.stream_mix(stream, |piece| writer.push(piece))
+                    .map_err(|e| match e {
+                        VaultError::Media(source) => stored(source),
+                        other => other,
+                    })?;
                 writer.finish()?;
                 self.blobs.get(&key)?.ok_or_else(|| VaultError::NotFound {
                     kind: "detection reference",

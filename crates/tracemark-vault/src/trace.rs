@@ -134,7 +134,8 @@ impl Vault {
         // it, never held at its own rate and channels (a 4-hour 96 kHz stereo upload would
         // be 11 GB of samples; its mix is 460 MB).
         let mut mix = Vec::new();
-        let (frames, rate, _) = self.stream_mix(bytes, ext.as_deref(), |piece| {
+        let stream = tracemark_media::open_stream_bytes(bytes, ext.as_deref(), &self.limits)?;
+        let (frames, rate, _) = self.stream_mix(stream, |piece| {
             mix.extend_from_slice(piece);
             Ok(())
         })?;

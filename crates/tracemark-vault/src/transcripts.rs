@@ -19,7 +19,7 @@ use tracemark_types::{
 
 use crate::VaultError;
 use crate::issue::IssuedCopy;
-use crate::vault::{Vault, unexpected};
+use crate::vault::{Upload, Vault, unexpected};
 
 /// The delivery label of a transcript copy (and the file extension it is written with).
 pub const TEXT_FORMAT: &str = "txt";
@@ -123,9 +123,34 @@ impl Vault {
         let Some(text_bytes) = transcript else {
             return Ok((self.ingest_owned(bytes, file_name, title)?, None));
         };
+        self.ingest_upload_with_transcript(Upload::Bytes(bytes), file_name, title, text_bytes)
+    }
+
+    /// [`Vault::ingest_with_transcript`] of the media file at `path`, read from the disk
+    /// as [`Vault::ingest_file`] reads it.
+    pub fn ingest_file_with_transcript(
+        &self,
+        path: &Path,
+        title: &str,
+        transcript: Option<&[u8]>,
+    ) -> Result<(Recording, Option<Transcript>), VaultError> {
+        let Some(text_bytes) = transcript else {
+            return Ok((self.ingest_file(path, title)?, None));
+        };
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        self.ingest_upload_with_transcript(Upload::File(path), name, title, text_bytes)
+    }
+
+    fn ingest_upload_with_transcript(
+        &self,
+        upload: Upload<'_>,
+        file_name: &str,
+        title: &str,
+        text_bytes: &[u8],
+    ) -> Result<(Recording, Option<Transcript>), VaultError> {
         let text = utf8(text_bytes, "transcript")?;
         let marked = marked(text, "transcript")?;
-        let (draft, id) = self.recording_draft(bytes, file_name, title)?;
+        let (draft, id) = self.recording_draft(upload, file_name, title)?;
         let transcript = self.transcript_draft(&id, text, &marked)?;
         let (recording, transcript) =
             recording_and_transcript(self.append(vec![draft, transcript])?)?;
@@ -667,15 +692,20 @@ fn combine_reports(
 /// ([`looks_like_text`]) and its name does not claim a media format (a file called
 /// `song.mp3` that holds HTML is a bad upload, not a transcript).
 pub fn is_transcript_upload(bytes: &[u8], file_name: &str) -> bool {
+    !names_media_format(file_name) && looks_like_text(bytes)
+}
+
+/// Whether `file_name`'s extension names an audio or video format (so the file is never
+/// taken for a transcript, whatever it holds).
+pub fn names_media_format(file_name: &str) -> bool {
     const MEDIA: &[&str] = &[
         "wav", "wave", "flac", "mp3", "opus", "ogg", "oga", "m4a", "mp4", "mov", "mkv", "webm",
         "amr", "awb", "3gp", "aac", "aif", "aiff", "caf", "wma",
     ];
-    let media = Path::new(file_name)
+    Path::new(file_name)
         .extension()
         .and_then(|e| e.to_str())
-        .is_some_and(|e| MEDIA.contains(&e.to_ascii_lowercase().as_str()));
-    !media && looks_like_text(bytes)
+        .is_some_and(|e| MEDIA.contains(&e.to_ascii_lowercase().as_str()))
 }
 
 #[cfg(test)]

@@ -416,7 +416,25 @@ impl Vault {
         if let Some(existing) = self.store.recording_by_content(&Sha256::digest(&bytes))? {
             return Ok(existing);
         }
-        let (draft, _) = self.recording_draft(bytes, file_name, title)?;
+        self.ingest_upload(Upload::Bytes(bytes), file_name, title)
+    }
+
+    /// [`Vault::ingest`] of the file at `path`, read from the disk as it is hashed, decoded
+    /// and sealed (three passes), never held whole: memory does not grow with the file. A
+    /// file that changes while it is ingested is refused (its hash when sealed is not the
+    /// one it was decoded under).
+    pub fn ingest_file(&self, path: &Path, title: &str) -> Result<Recording, VaultError> {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        self.ingest_upload(Upload::File(path), name, title)
+    }
+
+    fn ingest_upload(
+        &self,
+        upload: Upload<'_>,
+        file_name: &str,
+        title: &str,
+    ) -> Result<Recording, VaultError> {
+        let (draft, _) = self.recording_draft(upload, file_name, title)?;
         match self.append_one(draft)? {
             Stored::Recording { recording, .. } => Ok(recording),
             other => Err(unexpected(&other)),
@@ -429,12 +447,12 @@ impl Vault {
     /// store answers it with the existing row.
     pub(crate) fn recording_draft(
         &self,
-        bytes: Vec<u8>,
+        upload: Upload<'_>,
         file_name: &str,
         title: &str,
     ) -> Result<(Draft, RecordingId), VaultError> {
         let title = records::check_title(title)?;
-        let sha = Sha256::digest(&bytes);
+        let sha = upload.sha256()?;
         let id = RecordingId::from_content(&sha);
         if let Some(existing) = self.store.recording_by_content(&sha)? {
             let draft = Draft::Recording {
@@ -462,18 +480,47 @@ impl Vault {
         const _: () = assert!(tracemark_fingerprint::SAMPLE_RATE_HZ == DETECT_RATE);
         let mut reference = crate::reference::ReferenceWriter::new(self, &id, &sha);
         let mut fingerprinter = tracemark_fingerprint::Fingerprinter::new();
-        // The decoder reads the bytes in place; they come back for sealing once it is done.
-        let shared = Arc::new(bytes);
-        let (frames, sample_rate, channels) =
-            self.stream_mix(Arc::clone(&shared), Some(&ext), |piece| {
-                fingerprinter.push(piece)?;
-                reference.push(piece)
-            })?;
+        // The decoder reads bytes in place; they come back for sealing once it is done.
+        let (stream, upload) = match upload {
+            Upload::Bytes(bytes) => {
+                let shared = Arc::new(bytes);
+                let stream = open_stream_bytes(Arc::clone(&shared), Some(&ext), &self.limits)?;
+                (stream, Sealable::Bytes(shared))
+            }
+            Upload::File(path) => (
+                tracemark_media::open_stream(path, &self.limits)?,
+                Sealable::File(path),
+            ),
+        };
+        let (frames, sample_rate, channels) = self.stream_mix(stream, |piece| {
+            fingerprinter.push(piece)?;
+            reference.push(piece)
+        })?;
         let fingerprint = single_fingerprint(&id, fingerprinter.finish()?)?;
         reference.finish()?;
         let duration_s = frames as f64 / f64::from(sample_rate);
-        self.put_sealed(&BlobKey::original(&id), &shared, &sha)?;
-        drop(shared);
+        let key = BlobKey::original(&id);
+        match upload {
+            Sealable::Bytes(shared) => self.put_sealed(&key, &shared, &sha)?,
+            Sealable::File(path) => {
+                let io = |source| VaultError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                };
+                let mut file = HashingReader::new(std::fs::File::open(path).map_err(io)?);
+                self.put_sealed_from(&key, &mut file, &sha)?;
+                if file.finish() != sha {
+                    return Err(VaultError::Invalid {
+                        what: "recording",
+                        reason: format!(
+                            "{} changed while it was being ingested; ingest it again once \
+                             it is complete",
+                            path.display()
+                        ),
+                    });
+                }
+            }
+        }
         let draft = Draft::Recording {
             recording: NewRecording {
                 id: id.clone(),
@@ -493,18 +540,16 @@ impl Vault {
         Ok((draft, id))
     }
 
-    /// Decodes the media file `bytes` (`ext`: its format's extension, a hint) block by
-    /// block into its 8 kHz mono mix, handing each piece to `sink` as it is made: each
-    /// block downmixed as [`AudioBuffer::downmix`] does, then resampled by a stream
-    /// resampler, so the pieces join bit for bit into `resample(downmix(decoded))`. The
-    /// file is never held decoded. Returns the file's frames, rate and channels.
+    /// Decodes `stream` block by block into its 8 kHz mono mix, handing each piece to
+    /// `sink` as it is made: each block downmixed as [`AudioBuffer::downmix`] does, then
+    /// resampled by a stream resampler, so the pieces join bit for bit into
+    /// `resample(downmix(decoded))`. The file is never held decoded. Returns the file's
+    /// frames, rate and channels.
     pub(crate) fn stream_mix(
         &self,
-        bytes: impl Into<tracemark_media::SharedBytes>,
-        ext: Option<&str>,
+        mut stream: tracemark_media::AudioStream,
         mut sink: impl FnMut(&[f32]) -> Result<(), VaultError>,
     ) -> Result<(u64, u32, u32), VaultError> {
-        let mut stream = open_stream_bytes(bytes, ext, &self.limits)?;
         let (rate, channels) = (stream.rate().hz(), stream.channel_count());
         let mut resampler = tracemark_dsp::StreamResampler::new(rate, DETECT_RATE)?;
         let (mut mixed, mut narrow) = (Vec::new(), Vec::new());
@@ -630,6 +675,17 @@ impl Vault {
         plain: &[u8],
         sha: &Sha256,
     ) -> Result<(), VaultError> {
+        self.put_sealed_from(key, &mut { plain }, sha)
+    }
+
+    /// [`Vault::put_sealed`] of what `plain` reads (whose SHA-256 the caller has checked
+    /// is `sha`), a chunk at a time.
+    pub(crate) fn put_sealed_from(
+        &self,
+        key: &BlobKey,
+        plain: &mut dyn std::io::Read,
+        sha: &Sha256,
+    ) -> Result<(), VaultError> {
         let mut sealing = self.secret.sealing(plain, &sha.0)?;
         self.blobs.put_from(key, &mut sealing)?;
         Ok(())
@@ -640,6 +696,16 @@ impl Vault {
     /// chunk at a time, and every copy reads it a chunk at a time. Originals sealed whole
     /// (vaults from before chunked sealing) are opened whole.
     pub(crate) fn marking(&self, r: &Recording) -> Result<crate::issue::Marking, VaultError> {
+        let source = self.original_source(r)?;
+        crate::issue::Marking::open(r.id.as_str(), source, &r.format, &self.limits)
+    }
+
+    /// The original, to be read as a stream: a chunked one checked against its hash in
+    /// one pass and then read a chunk at a time, one sealed whole opened whole.
+    pub(crate) fn original_source(
+        &self,
+        r: &Recording,
+    ) -> Result<crate::issue::Original, VaultError> {
         let key = BlobKey::original(&r.id);
         let source = match crate::sealed::SealedBlob::open(
             &self.secret,
@@ -655,7 +721,7 @@ impl Vault {
             }
             None => crate::issue::Original::Bytes(self.original_bytes(r)?.into()),
         };
-        crate::issue::Marking::open(r.id.as_str(), source, &r.format, &self.limits)
+        Ok(source)
     }
 
     /// The original, decoded.
@@ -683,5 +749,108 @@ pub(crate) fn unexpected(stored: &Stored) -> VaultError {
     VaultError::Invalid {
         what: "store answer",
         reason: format!("unexpected {stored:?}"),
+    }
+}
+
+/// Where an ingested file's bytes are: in memory (the vault's to keep), or on the disk.
+pub(crate) enum Upload<'a> {
+    Bytes(Vec<u8>),
+    File(&'a Path),
+}
+
+impl Upload<'_> {
+    /// The file's SHA-256 (read once, a block at a time, for a file on the disk).
+    fn sha256(&self) -> Result<Sha256, VaultError> {
+        match self {
+            Self::Bytes(bytes) => Ok(Sha256::digest(bytes)),
+            Self::File(path) => {
+                let io = |source| VaultError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                };
+                let mut file = HashingReader::new(std::fs::File::open(path).map_err(io)?);
+                std::io::copy(&mut file, &mut std::io::sink()).map_err(io)?;
+                Ok(file.finish())
+            }
+        }
+    }
+}
+
+/// An upload once decoded, to be sealed.
+enum Sealable<'a> {
+    Bytes(Arc<Vec<u8>>),
+    File(&'a Path),
+}
+
+/// A reader that hashes what it reads.
+struct HashingReader<R> {
+    inner: R,
+    hasher: sha2::Sha256,
+}
+
+impl<R> HashingReader<R> {
+    fn new(inner: R) -> Self {
+        Self {
+            inner,
+            hasher: <sha2::Sha256 as sha2::Digest>::new(),
+        }
+    }
+
+    /// The SHA-256 of everything read.
+    fn finish(self) -> Sha256 {
+        Sha256(sha2::Digest::finalize(self.hasher).into())
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        sha2::Digest::update(&mut self.hasher, &buf[..n]);
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_ingested_from_the_disk_is_the_file_ingested_from_memory() {
+        let demo =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/call-en-8k-excerpt.flac");
+        let bytes = std::fs::read(&demo).expect("the committed demo recording");
+        let (a, b) = (
+            tempfile::tempdir().expect("dir"),
+            tempfile::tempdir().expect("dir"),
+        );
+        let (from_disk, from_memory) = (
+            crate::testing::vault(a.path()),
+            crate::testing::vault(b.path()),
+        );
+        let r = from_disk
+            .ingest_file(&demo, "Call")
+            .expect("ingest from the disk");
+        let m = from_memory
+            .ingest(&bytes, "call-en-8k-excerpt.flac", "Call")
+            .expect("ingest");
+        assert_eq!(
+            (&r.id, &r.sha256, r.duration_s, r.sample_rate),
+            (&m.id, &m.sha256, m.duration_s, m.sample_rate)
+        );
+        assert_eq!(r.format, "flac");
+        assert!(
+            from_disk.original_bytes(&r).expect("original") == bytes,
+            "sealed as read"
+        );
+        let fingerprint =
+            |v: &Vault, r: &Recording| v.store.fingerprint(&r.id).expect("fingerprint");
+        assert_eq!(fingerprint(&from_disk, &r), fingerprint(&from_memory, &m));
+        let again = from_disk.ingest_file(&demo, "Call again").expect("again");
+        assert_eq!(again.id, r.id, "the same file is the same recording");
+        let missing = a.path().join("nothing-here.flac");
+        match from_disk.ingest_file(&missing, "Missing") {
+            Err(VaultError::Io { path, .. }) => assert_eq!(path, missing),
+            other => panic!("a missing file: {other:?}"),
+        }
     }
 }
