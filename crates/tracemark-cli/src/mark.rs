@@ -49,8 +49,7 @@ pub(crate) fn decode(path: &Path) -> Result<AudioBuffer> {
 /// `tracemark embed`: marks `input` into `output` in two passes over the input (see
 /// `tracemark_watermark::Survey`), block by block, so that memory stays bounded whatever
 /// the recording's length: a WAV copy is written as it is marked, other formats are
-/// encoded as it is marked (`StreamEncoder`) and hold their compressed file until it is
-/// written. The bytes are those of `tracemark_watermark::embed` followed by
+/// encoded as it is marked (`StreamEncoder`) into the output file. The bytes are those of `tracemark_watermark::embed` followed by
 /// `tracemark_media::encode_file`. Decoding runs on a thread of its own, ahead of the
 /// marking, and so does writing a WAV copy.
 pub(crate) fn embed(
@@ -84,34 +83,43 @@ pub(crate) fn embed(
     }
     let mut embedder = Embedder::new(survey, key, message, params).with_context(marking)?;
     if format != Format::Wav {
-        // Encoded block by block as marked (byte for byte `encode_bytes_as`), so what is
-        // held is the compressed file so far, never the marked signal.
-        let mut encoder = StreamEncoder::new(
-            format,
-            rate,
-            channels,
-            source,
-            &EncodeOptions {
-                bitrate_kbps: bitrate,
-            },
-            SampleChoice::Source,
-        )?;
-        let mut marked = vec![Vec::new(); channels];
-        read_ahead(stream, |next| {
-            while let Some(block) = next()? {
-                embedder
-                    .push(&planes(&block), &mut marked)
-                    .with_context(marking)?;
-                encoder.push(&marked)?;
-                marked.iter_mut().for_each(Vec::clear);
-            }
-            Ok(())
-        })?;
-        embedder.finish(&mut marked).with_context(marking)?;
-        encoder.push(&marked)?;
-        let bytes = encoder.finish()?;
+        // Encoded block by block as marked (byte for byte `encode_bytes_as`) straight into
+        // the partial file, so neither the marked signal nor the compressed file is held.
         return via_partial(output, |partial| {
-            std::fs::write(partial, bytes).with_context(|| format!("writing {}", partial.display()))
+            let io = || format!("writing {}", partial.display());
+            let file = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(partial)
+                .with_context(io)?;
+            let mut encoder = StreamEncoder::with_output(
+                file,
+                format,
+                rate,
+                channels,
+                source,
+                &EncodeOptions {
+                    bitrate_kbps: bitrate,
+                },
+                SampleChoice::Source,
+            )?;
+            let mut marked = vec![Vec::new(); channels];
+            read_ahead(stream, |next| {
+                while let Some(block) = next()? {
+                    embedder
+                        .push(&planes(&block), &mut marked)
+                        .with_context(marking)?;
+                    encoder.push(&marked)?;
+                    marked.iter_mut().for_each(Vec::clear);
+                }
+                Ok(())
+            })?;
+            embedder.finish(&mut marked).with_context(marking)?;
+            encoder.push(&marked)?;
+            encoder.finish_output()?;
+            Ok(())
         });
     }
     let writer = |partial: &Path| WavStreamWriter::create(partial, rate, channels, source);

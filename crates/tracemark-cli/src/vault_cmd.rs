@@ -130,11 +130,19 @@ pub fn ingest(
     json: bool,
 ) -> Result<i32> {
     let v = open(at)?;
-    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
     let text = transcript
         .map(|p| std::fs::read(p).with_context(|| format!("reading {}", p.display())))
         .transpose()?;
+    // A file named as media is read from the disk as it is ingested (never held whole);
+    // anything else may be a transcript, which is read to tell.
+    if tracemark_vault::names_media_format(name) {
+        let (r, t) = v
+            .ingest_file_with_transcript(file, title, text.as_deref())
+            .with_context(|| format!("ingesting {}", file.display()))?;
+        return print_ingested(&r, t.as_ref(), json);
+    }
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let (r, t) = if tracemark_vault::is_transcript_upload(&bytes, name) {
         if transcript.is_some() {
             bail!(
@@ -150,14 +158,22 @@ pub fn ingest(
         v.ingest_with_transcript(bytes, name, title, text.as_deref())
             .with_context(|| format!("ingesting {}", file.display()))?
     };
+    print_ingested(&r, t.as_ref(), json)
+}
+
+fn print_ingested(
+    r: &tracemark_vault::Recording,
+    t: Option<&tracemark_vault::Transcript>,
+    json: bool,
+) -> Result<i32> {
     if json {
-        let mut value = serde_json::to_value(&r)?;
-        if let (Some(t), Some(o)) = (&t, value.as_object_mut()) {
+        let mut value = serde_json::to_value(r)?;
+        if let (Some(t), Some(o)) = (t, value.as_object_mut()) {
             o.insert("transcript".into(), serde_json::to_value(t)?);
         }
         println!("{value}");
     } else {
-        match &t {
+        match t {
             Some(t) => println!(
                 "{}\ttranscript: {} words, {} variant sites",
                 r.id, t.words, t.sites
@@ -223,34 +239,50 @@ pub fn issue(
         bitrate_kbps: bitrate,
     };
     let mut written = Vec::new();
-    let mut write = |done: usize, total: usize, c: tracemark_vault::IssuedCopy| {
-        bar.set_length(total as u64);
-        bar.set_position(done as u64);
-        let path = out.join(format!(
-            "{}.{}",
-            safe_file_name(&c.recipient.name),
-            c.extension
-        ));
-        std::fs::write(&path, &c.bytes).map_err(|e| tracemark_vault::VaultError::Io {
-            path: path.clone(),
-            source: e,
-        })?;
-        written.push(format!(
-            "{}\t{}{}",
-            c.recipient.name,
-            path.display(),
-            if c.reissued {
-                "\t(same copy as issued before)"
-            } else {
-                ""
-            }
-        ));
-        Ok(())
+    // Each copy is encoded into a temporary file in `out` and renamed to its name once it
+    // is recorded: a copy that fails is removed (when its file is dropped) and never
+    // appears under a recipient's name; none is held in memory.
+    let create = |r: &tracemark_vault::Recipient, extension: &str| {
+        tempfile::Builder::new()
+            .prefix(&format!(".{}.", safe_file_name(&r.name)))
+            .suffix(&format!(".{extension}.partial"))
+            .tempfile_in(out)
+            .map_err(|source| tracemark_vault::VaultError::Io {
+                path: out.to_path_buf(),
+                source,
+            })
     };
+    let mut write =
+        |done: usize, total: usize, c: tracemark_vault::IssuedFile<tempfile::NamedTempFile>| {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+            let path = out.join(format!(
+                "{}.{}",
+                safe_file_name(&c.recipient.name),
+                c.extension
+            ));
+            c.file
+                .persist(&path)
+                .map_err(|e| tracemark_vault::VaultError::Io {
+                    path: path.clone(),
+                    source: e.error,
+                })?;
+            written.push(format!(
+                "{}\t{}{}",
+                c.recipient.name,
+                path.display(),
+                if c.reissued {
+                    "\t(same copy as issued before)"
+                } else {
+                    ""
+                }
+            ));
+            Ok(())
+        };
     if render {
-        v.render(recording, to, delivery, &mut write)?;
+        v.render_into(recording, to, delivery, create, &mut write)?;
     } else {
-        v.issue_each(recording, to, delivery, &mut write)?;
+        v.issue_into(recording, to, delivery, create, &mut write)?;
     }
     bar.finish_and_clear();
     for line in written {
