@@ -468,6 +468,48 @@ mod tests {
         out
     }
 
+    proptest::proptest! {
+        /// A stored header is untrusted: whatever chunk size and blob length it comes
+        /// with, a layout that is accepted tiles the blob exactly (chunks contiguous, each
+        /// full but the last, which is not empty unless the blob is one empty chunk), so
+        /// no range read of a chunk goes past the blob's end or allocates more than it.
+        #[test]
+        fn an_accepted_layout_tiles_the_blob_exactly(
+            chunk in proptest::prop_oneof![0u32..4096, CHUNK_RANGE, proptest::num::u32::ANY],
+            len in proptest::prop_oneof![0u64..100_000, proptest::num::u64::ANY],
+            prefix in proptest::array::uniform19(proptest::num::u8::ANY),
+        ) {
+            let mut header = [0u8; HEADER_LEN];
+            header[..MAGIC.len()].copy_from_slice(&MAGIC);
+            header[MAGIC.len()..MAGIC.len() + 4].copy_from_slice(&chunk.to_le_bytes());
+            header[MAGIC.len() + 4..].copy_from_slice(&prefix);
+            let tampered = || VaultError::Tampered { what: "fuzzed".into() };
+            let Ok(layout) = Layout::read(&header, len, &tampered) else {
+                // Refused: only a chunk size out of range or a length no layout gives.
+                return Ok(());
+            };
+            proptest::prop_assert!(CHUNK_RANGE.contains(&chunk));
+            proptest::prop_assert!(layout.chunks >= 1 && layout.chunks <= u64::from(u32::MAX));
+            let (first, last) = (layout.sealed_range(0), layout.sealed_range(layout.chunks - 1));
+            proptest::prop_assert_eq!(first.start, HEADER_LEN as u64);
+            proptest::prop_assert_eq!(last.end, len);
+            let last_plain = last.end - last.start - TAG_LEN as u64;
+            proptest::prop_assert!(last_plain <= u64::from(chunk));
+            proptest::prop_assert!(last_plain > 0 || layout.chunks == 1);
+            proptest::prop_assert_eq!(
+                layout.plain_len,
+                (layout.chunks - 1) * u64::from(chunk) + last_plain
+            );
+            if layout.chunks > 1 {
+                let (a, b) = (layout.sealed_range(0), layout.sealed_range(1));
+                proptest::prop_assert_eq!(a.end, b.start);
+                proptest::prop_assert_eq!(a.end - a.start, u64::from(chunk) + TAG_LEN as u64);
+                let before = layout.sealed_range(layout.chunks - 2);
+                proptest::prop_assert_eq!(before.end, last.start);
+            }
+        }
+    }
+
     #[test]
     fn chunked_blobs_open_whole_and_by_range_at_every_length() {
         let s = Secret::from_bytes([4; 32]);
