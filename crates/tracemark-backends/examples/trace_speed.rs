@@ -19,10 +19,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = PathBuf::from(&args[1]);
     let n: usize = args.get(3).map_or(Ok(1000), |s| s.parse())?;
     let reps: usize = args.get(4).map_or(Ok(5), |s| s.parse())?;
-    let wav = Delivery {
-        format: Format::Wav,
-        bitrate_kbps: None,
-    };
+    let wav = Delivery::of(Format::Wav);
     let fresh = !dir.join("vault.db").exists();
     let here = Location::embedded(&dir);
     let vault = if fresh {

@@ -115,10 +115,7 @@ fn crash_worker() {
         blobs: None,
     };
     let vault = place.open().expect("worker open");
-    let flac = Delivery {
-        format: Format::Flac,
-        bitrate_kbps: None,
-    };
+    let flac = Delivery::of(Format::Flac);
     let latest_recording = |v: &Vault| {
         v.recordings()
             .expect("recordings")

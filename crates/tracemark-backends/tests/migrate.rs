@@ -20,10 +20,7 @@ fn a_migrated_vault_verifies_and_traces_the_same_on_every_backend() {
         .ingest(&common::asset(), "call.flac", "Call")
         .expect("ingest");
     let names: Vec<String> = ["Alice", "Bob", "Carol"].map(String::from).to_vec();
-    let flac = Delivery {
-        format: Format::Flac,
-        bitrate_kbps: None,
-    };
+    let flac = Delivery::of(Format::Flac);
     let copies = vault
         .issue(rec.id.as_str(), &names, flac, |_, _| {})
         .expect("issue");

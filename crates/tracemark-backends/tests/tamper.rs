@@ -301,10 +301,7 @@ fn populated(db: &Db, keys: &std::path::Path) -> tracemark_store::Dump {
         .issue(
             rec.id.as_str(),
             &["Bob".to_string()],
-            Delivery {
-                format: Format::Flac,
-                bitrate_kbps: None,
-            },
+            Delivery::of(Format::Flac),
             |_, _| {},
         )
         .expect("issue");

@@ -114,10 +114,7 @@ pub fn run(out: Option<PathBuf>) -> Result<()> {
     let copies = vault.issue(
         rec.id.as_str(),
         &names,
-        Delivery {
-            format: Format::Flac,
-            bitrate_kbps: None,
-        },
+        Delivery::of(Format::Flac),
         |_, _| {},
     )?;
     let copy_dir = out.join("copies");

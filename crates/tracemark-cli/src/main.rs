@@ -158,7 +158,9 @@ enum Command {
         /// Output directory.
         #[arg(long, required_unless_present = "no_copies")]
         out: Option<PathBuf>,
-        /// wav, flac, mp3 or opus.
+        /// wav, flac, mp3 or opus. WAV and FLAC copies keep the original's samples (a
+        /// 16-bit original gives 16-bit copies, dithered) unless one is named: wav-s16,
+        /// wav-s24, wav-f32, flac-s24...; mp3-64k, opus-16k name a bit rate.
         #[arg(long, default_value = "flac")]
         format: String,
         /// Bit rate for mp3 and opus, kbit/s.
@@ -176,7 +178,9 @@ enum Command {
         /// Output directory.
         #[arg(long)]
         out: PathBuf,
-        /// wav, flac, mp3 or opus.
+        /// wav, flac, mp3 or opus. WAV and FLAC copies keep the original's samples (a
+        /// 16-bit original gives 16-bit copies, dithered) unless one is named: wav-s16,
+        /// wav-s24, wav-f32, flac-s24...; mp3-64k, opus-16k name a bit rate.
         #[arg(long, default_value = "flac")]
         format: String,
         /// Bit rate for mp3 and opus, kbit/s.

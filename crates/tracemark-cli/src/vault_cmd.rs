@@ -5,7 +5,6 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use tracemark_backends::Location;
-use tracemark_media::Format;
 use tracemark_vault::{Delivery, Sha256, Vault};
 
 /// One line describing an encoded log entry.
@@ -224,9 +223,10 @@ pub fn issue(
     bitrate: Option<u32>,
     render: bool,
 ) -> Result<i32> {
-    let Some(format) = Format::from_extension(format) else {
-        bail!("unknown format {format:?}: use wav, flac, mp3 or opus");
-    };
+    let mut delivery = Delivery::parse(format)?;
+    if bitrate.is_some() && !delivery.format.is_lossless() {
+        delivery.bitrate_kbps = bitrate;
+    }
     let v = open(at)?;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let bar = ProgressBar::new(to.len() as u64);
@@ -234,10 +234,6 @@ pub fn issue(
         ProgressStyle::with_template("{bar:30} {pos}/{len} copies {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let delivery = Delivery {
-        format,
-        bitrate_kbps: bitrate,
-    };
     let mut written = Vec::new();
     // Each copy is encoded into a temporary file in `out` and renamed to its name once it
     // is recorded: a copy that fails is removed (when its file is dropped) and never

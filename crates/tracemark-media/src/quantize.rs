@@ -35,6 +35,30 @@ pub enum SampleChoice {
     Exactly(SampleFormat),
 }
 
+impl SampleChoice {
+    /// The choice that writes, for audio whose source format is `source_format`, the file
+    /// this one writes, whatever the source: [`SampleChoice::Exactly`] the sample format
+    /// written (its container: a 12-bit source is written as 16-bit WAV), or
+    /// [`SampleChoice::FormatDefault`] where that is FLAC's undithered 16 bits, which no
+    /// `Exactly` writes. A lossy format ignores the choice, so gets `FormatDefault`. An
+    /// `Exactly` the format cannot store is an error. What a log records of a copy: the
+    /// same choice writes the same file again.
+    pub fn settled(
+        self,
+        source_format: Option<SampleFormat>,
+        format: Format,
+    ) -> Result<Self, MediaError> {
+        if !format.is_lossless() {
+            return Ok(Self::FormatDefault);
+        }
+        Ok(match resolve_for(source_format, format, self)? {
+            Pcm::Int { dither: false, .. } => Self::FormatDefault,
+            Pcm::Float32 => Self::Exactly(SampleFormat::Float { bits: 32 }),
+            Pcm::Int { bits, .. } => Self::Exactly(SampleFormat::Int { bits }),
+        })
+    }
+}
+
 /// How one lossless file is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Pcm {
@@ -383,5 +407,70 @@ mod tests {
         );
         let float32 = SampleChoice::Exactly(SampleFormat::Float { bits: 32 });
         assert!(resolve(&b, Format::Flac, float32).is_err());
+    }
+
+    #[test]
+    fn a_settled_choice_writes_what_the_choice_wrote_whatever_the_source() {
+        let int = |bits| Some(SampleFormat::Int { bits });
+        let sources = [
+            None,
+            int(8),
+            int(12),
+            int(16),
+            int(24),
+            int(32),
+            Some(SampleFormat::Float { bits: 32 }),
+            Some(SampleFormat::Float { bits: 64 }),
+        ];
+        let choices = [
+            SampleChoice::Source,
+            SampleChoice::FormatDefault,
+            SampleChoice::Exactly(SampleFormat::Int { bits: 16 }),
+            SampleChoice::Exactly(SampleFormat::Int { bits: 20 }),
+            SampleChoice::Exactly(SampleFormat::Float { bits: 32 }),
+        ];
+        for format in [Format::Wav, Format::Flac] {
+            for source in sources {
+                for choice in choices {
+                    let Ok(written) = resolve_for(source, format, choice) else {
+                        assert!(choice.settled(source, format).is_err());
+                        continue;
+                    };
+                    let settled = choice.settled(source, format).expect("settles");
+                    assert!(!matches!(settled, SampleChoice::Source));
+                    // The settled choice needs no source to write the same samples.
+                    for other in sources {
+                        assert_eq!(
+                            resolve_for(other, format, settled).expect("writes"),
+                            written,
+                            "{format:?} {source:?} {choice:?} -> {settled:?}, then {other:?}"
+                        );
+                    }
+                }
+            }
+        }
+        let s16 = SampleChoice::Source.settled(int(16), Format::Flac);
+        assert_eq!(
+            s16.expect("16-bit FLAC"),
+            SampleChoice::Exactly(SampleFormat::Int { bits: 16 })
+        );
+        assert_eq!(
+            SampleChoice::Source
+                .settled(None, Format::Wav)
+                .expect("wav"),
+            SampleChoice::Exactly(SampleFormat::Float { bits: 32 })
+        );
+        assert_eq!(
+            SampleChoice::Source
+                .settled(None, Format::Flac)
+                .expect("flac"),
+            SampleChoice::FormatDefault
+        );
+        assert_eq!(
+            SampleChoice::Source
+                .settled(int(16), Format::Mp3)
+                .expect("mp3"),
+            SampleChoice::FormatDefault
+        );
     }
 }

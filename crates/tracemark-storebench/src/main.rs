@@ -155,10 +155,7 @@ fn measure(db: &Db, cli: &Cli, clip: &[u8]) -> Result<Row> {
     // Trace: 100 copies issued (WAV); recipient 7's copy, 30 s of it as MP3 64k, traced.
     let rec = vault.ingest(clip, "call.flac", "Bench call")?;
     let names: Vec<String> = (0..100).map(|i| format!("Single {i:06}")).collect();
-    let wav = Delivery {
-        format: Format::Wav,
-        bitrate_kbps: None,
-    };
+    let wav = Delivery::of(Format::Wav);
     let copies = vault.issue(rec.id.as_str(), &names, wav, |_, _| {})?;
     let audio = decode_bytes(&copies[7].bytes, Some("wav"), &Limits::default())?;
     let rate = audio.rate().hz() as usize;

@@ -16,10 +16,7 @@ use tracemark_vault::{DEFAULT_BOUND, Delivery, Recording, Secret, TraceReport, V
 use tracemark_watermark::symbol_count;
 
 /// Copies are issued as WAV: no lossy step at issue time, the leak's codec comes after.
-const WAV: Delivery = Delivery {
-    format: Format::Wav,
-    bitrate_kbps: None,
-};
+const WAV: Delivery = Delivery::of(Format::Wav);
 
 /// A vault with one recording issued to `names.len()` recipients.
 pub struct IssuedVault {

@@ -5,8 +5,8 @@ use std::io::{Cursor, Read, Seek, SeekFrom, Write};
 
 use sha2::Digest;
 use tracemark_media::{
-    AudioStream, EncodeOptions, Format, Limits, MediaError, SampleChoice, SampleRate, SharedBytes,
-    StreamEncoder, open_stream_bytes, open_stream_source,
+    AudioStream, EncodeOptions, Format, Limits, MediaError, SampleChoice, SampleFormat, SampleRate,
+    SharedBytes, StreamEncoder, open_stream_bytes, open_stream_source,
 };
 use tracemark_store::{Draft, NewIssuance, Stored};
 use tracemark_tardos::{Biases, Codeword, Cutoff};
@@ -44,10 +44,11 @@ pub struct Assigned {
 /// Each copy decodes the bytes again, block by block, through the watermark crate's
 /// second pass (`Embedder`) into a block-by-block encoder: what a copy holds is the
 /// decoder's and the embedder's state, never a signal of the recording's length; the
-/// encoded file goes to the copy's output as it is made ([`Vault::issue_into`]). The samples are bit for bit `embed`'s (the watermark crate's
+/// encoded file goes to the copy's output as it is made ([`Vault::issue_into`]). The
+/// samples are bit for bit `embed`'s (the watermark crate's
 /// `streaming_embedder_matches_embed_bit_for_bit`) and the file byte for byte
-/// `encode_bytes`'s of them (`a_streamed_copy_is_the_whole_signal_path_byte_for_byte`
-/// below).
+/// `encode_bytes_as`'s of them, in the original's sample format where the delivery
+/// follows it (`a_streamed_copy_is_the_whole_signal_path_byte_for_byte` below).
 pub(crate) struct Marking {
     /// The recording, named in a decoding error ([`VaultError::StoredMedia`]).
     recording: String,
@@ -57,6 +58,8 @@ pub(crate) struct Marking {
     survey: SurveyResult,
     rate: SampleRate,
     channels: usize,
+    /// The original's samples, which a lossless copy follows unless asked otherwise.
+    source_format: Option<SampleFormat>,
 }
 
 /// Where an original's file is read from by each pass.
@@ -95,6 +98,7 @@ impl Marking {
         };
         let mut stream = source.stream(format, limits).map_err(stored)?;
         let (rate, channels) = (stream.rate(), stream.channel_count());
+        let source_format = stream.source_format();
         let mut survey = Survey::new(rate, channels)?;
         while let Some(block) = stream.next_block().map_err(stored)? {
             survey.push(&slices(block))?;
@@ -107,6 +111,7 @@ impl Marking {
             survey: survey.finish()?,
             rate,
             channels,
+            source_format,
         })
     }
 
@@ -129,18 +134,16 @@ impl Marking {
             .map_err(stored)?;
         let mut embedder =
             Embedder::new(self.survey.clone(), key, message, &EmbedParams::default())?;
-        // No source sample format, as `encode_bytes` encodes a marked `AudioBuffer` (which
-        // records none): copies stay byte for byte what earlier releases issued.
         let mut encoder = StreamEncoder::with_output(
             out,
             delivery.format,
             self.rate,
             self.channels,
-            None,
+            self.source_format,
             &EncodeOptions {
                 bitrate_kbps: delivery.bitrate_kbps,
             },
-            SampleChoice::Source,
+            delivery.samples,
         )?;
         let mut out = vec![Vec::new(); self.channels];
         while let Some(block) = stream.next_block().map_err(stored)? {
@@ -239,43 +242,116 @@ pub struct IssuedCopy {
 }
 
 /// How copies are delivered.
+///
+/// A lossless copy's samples follow the original's unless asked otherwise
+/// ([`SampleChoice::Source`]: a 16-bit WAV in gives a 16-bit WAV out, TPDF-dithered), and
+/// the label recorded for each copy names what was written: `wav-s16`, `wav-s24`,
+/// `flac-s16`, `flac-s24`... integers of that width, dithered; `wav-f32` 32-bit float; a
+/// bare `flac` 16-bit FLAC rounded without dither, what an original FLAC cannot follow
+/// gives (a lossy or floating-point one). A recorded label asked again for the same
+/// original writes the same file. Releases before sample formats were followed recorded
+/// `wav` (32-bit float) and `flac` (16-bit, undithered) whatever the original: asked again
+/// for an integer original, those now give a copy of the original's samples, under its own
+/// label, beside the old one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Delivery {
     /// File format.
     pub format: Format,
     /// Bit rate for lossy formats, kbit/s.
     pub bitrate_kbps: Option<u32>,
+    /// The samples of a lossless copy (ignored by lossy formats).
+    pub samples: SampleChoice,
 }
 
 impl Delivery {
-    /// The label recorded in the log, e.g. `flac` or `mp3-64k`.
-    pub fn label(&self) -> String {
-        match self.bitrate_kbps {
-            Some(k) if !self.format.is_lossless() => format!("{}-{k}k", self.format.extension()),
-            _ => self.format.extension().to_string(),
+    /// `format` at its default bit rate, its samples following the original's.
+    pub const fn of(format: Format) -> Self {
+        Self {
+            format,
+            bitrate_kbps: None,
+            samples: SampleChoice::Source,
         }
+    }
+
+    /// The label recorded in the log, e.g. `flac`, `wav-s16` or `mp3-64k`: what
+    /// [`Delivery::parse`] reads back. A delivery following the original's samples is
+    /// labelled by its format alone until [`Delivery::settled`] for an original.
+    pub fn label(&self) -> String {
+        let name = self.format.extension();
+        if !self.format.is_lossless() {
+            return match self.bitrate_kbps {
+                Some(k) => format!("{name}-{k}k"),
+                None => name.to_string(),
+            };
+        }
+        match self.samples {
+            SampleChoice::Exactly(SampleFormat::Int { bits }) => format!("{name}-s{bits}"),
+            SampleChoice::Exactly(SampleFormat::Float { bits }) => format!("{name}-f{bits}"),
+            _ => name.to_string(),
+        }
+    }
+
+    /// This delivery for an original whose samples are `source`: the samples it writes
+    /// stated so that they no longer depend on the original ([`SampleChoice::settled`]),
+    /// which is what its label records. An exact format the file format cannot store
+    /// (`flac-f32`) is refused.
+    pub fn settled(self, source: Option<SampleFormat>) -> Result<Self, VaultError> {
+        let samples =
+            self.samples
+                .settled(source, self.format)
+                .map_err(|e| VaultError::Invalid {
+                    what: "delivery format",
+                    reason: format!("{}: {e}", self.label()),
+                })?;
+        Ok(Self { samples, ..self })
     }
 }
 
 impl Delivery {
-    /// Reads a delivery label: `wav`, `flac`, `mp3`, `opus`, or a lossy format with its
-    /// bit rate, `mp3-64k`, `opus-16k` (6 to 512 kbit/s).
+    /// Reads a delivery label: `wav` or `flac` (samples as the original's), either with a
+    /// sample format (`wav-s16`, `wav-s24`, `wav-s32`, `wav-f32`, `flac-s16`, `flac-s24`:
+    /// integers of 8 to 32 bits, or 32-bit float), `mp3`, `opus`, or a lossy format with
+    /// its bit rate, `mp3-64k`, `opus-16k` (6 to 512 kbit/s).
     pub fn parse(label: &str) -> Result<Self, VaultError> {
         let invalid = |reason: String| VaultError::Invalid {
             what: "delivery format",
             reason,
         };
-        let (name, rate) = match label.split_once('-') {
+        let (name, rest) = match label.split_once('-') {
             Some((n, r)) => (n, Some(r)),
             None => (label, None),
         };
         let format = Format::from_extension(name)
             .filter(|_| !name.starts_with('.'))
             .ok_or_else(|| invalid(format!("{label:?}: use wav, flac, mp3 or opus")))?;
-        let bitrate_kbps = match rate {
-            None => None,
-            Some(_) if format.is_lossless() => {
-                return Err(invalid(format!("{label:?}: {name} takes no bit rate")));
+        let mut delivery = Self::of(format);
+        match rest {
+            None => {}
+            Some(r) if format.is_lossless() => {
+                let bad = || {
+                    invalid(format!(
+                        "{label:?}: {name} takes a sample format, e.g. {name}-s16, {name}-s24 or wav-f32"
+                    ))
+                };
+                let (float, bits) = match r.as_bytes().first() {
+                    Some(b's') => (false, &r[1..]),
+                    Some(b'f') => (true, &r[1..]),
+                    _ => return Err(bad()),
+                };
+                let bits = bits
+                    .parse::<u8>()
+                    .ok()
+                    .filter(|_| bits.len() <= 2 && !bits.starts_with('0'))
+                    .ok_or_else(bad)?;
+                let samples = match (float, bits) {
+                    (false, 8..=32) => SampleFormat::Int { bits },
+                    (true, 32) => SampleFormat::Float { bits },
+                    _ => return Err(bad()),
+                };
+                delivery.samples = SampleChoice::Exactly(samples);
+                // Refuses what the format cannot store (flac-f32, flac-s32) now, not
+                // once a copy is being made.
+                delivery.settled(None)?;
             }
             Some(r) => {
                 let k = r
@@ -287,13 +363,10 @@ impl Delivery {
                             "{label:?}: the bit rate is 6k to 512k, e.g. mp3-64k"
                         ))
                     })?;
-                Some(k)
+                delivery.bitrate_kbps = Some(k);
             }
-        };
-        Ok(Self {
-            format,
-            bitrate_kbps,
-        })
+        }
+        Ok(delivery)
     }
 }
 
@@ -311,6 +384,7 @@ impl Vault {
         delivery: Delivery,
         file: F,
     ) -> Result<(F, NewIssuance), VaultError> {
+        let delivery = delivery.settled(original.source_format)?;
         let codeword = self.codeword(recording, biases, &recipient.id);
         let symbols: Vec<bool> = codeword.symbols().collect();
         let payload = self.payload(recording, &recipient.id);
@@ -698,7 +772,7 @@ impl Vault {
 mod tests {
     use super::*;
 
-    use tracemark_media::{AudioBuffer, decode_bytes, encode_bytes};
+    use tracemark_media::{AudioBuffer, decode_bytes, encode_bytes, encode_bytes_as};
 
     /// The whole-signal path a copy took before copies streamed: decode the original
     /// whole, `embed`, `encode_bytes`.
@@ -712,13 +786,16 @@ mod tests {
         let audio = decode_bytes(bytes, Some(hint), &Limits::default()).expect("decode");
         let marked = tracemark_watermark::embed(&audio, key, message, &EmbedParams::default())
             .expect("embed");
-        let marked = AudioBuffer::try_new(marked.rate(), marked.into_channels()).expect("buffer");
-        encode_bytes(
+        let marked = AudioBuffer::try_new(marked.rate(), marked.into_channels())
+            .expect("buffer")
+            .with_source_format(audio.source_format());
+        encode_bytes_as(
             &marked,
             delivery.format,
             &EncodeOptions {
                 bitrate_kbps: delivery.bitrate_kbps,
             },
+            delivery.samples,
         )
         .expect("encode")
     }
@@ -761,7 +838,9 @@ mod tests {
                 payload: Payload::from_bytes([1, 2, 3, 4, 5, 6, 7, 8]),
                 symbols: Some(&symbols),
             };
-            for label in ["wav", "flac", "mp3-64k", "opus-24k"] {
+            for label in [
+                "wav", "wav-f32", "wav-s24", "flac", "flac-s24", "mp3-64k", "opus-24k",
+            ] {
                 let delivery = Delivery::parse(label).expect("delivery");
                 let streamed = marking
                     .copy(&key, &message, delivery, Cursor::new(Vec::new()))
@@ -839,6 +918,70 @@ mod tests {
                 files[0].2 != files[1].2,
                 "{label}: copies differ by recipient"
             );
+        }
+    }
+
+    #[test]
+    fn a_lossless_copy_keeps_the_originals_samples_and_its_label_says_which() {
+        let dir = tempfile::tempdir().expect("dir");
+        let vault = crate::testing::vault(dir.path());
+        let demo = std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../assets/call-en-8k-excerpt.flac"),
+        )
+        .expect("the committed demo recording");
+        let source = decode_bytes(&demo, Some("flac"), &Limits::default()).expect("decode");
+        assert_eq!(
+            source.source_format(),
+            Some(SampleFormat::Int { bits: 16 }),
+            "the demo call is 16-bit FLAC"
+        );
+        let rec = vault.ingest(&demo, "call.flac", "Call").expect("ingest");
+        let names = vec!["Ann".to_string()];
+        vault.add_recipients(&names).expect("recipients");
+        let int = |bits| Some(SampleFormat::Int { bits });
+        // (asked, recorded, the copy's samples as decoding reads them)
+        let cases = [
+            ("wav", "wav-s16", int(16)),
+            ("flac", "flac-s16", int(16)),
+            ("wav-s24", "wav-s24", int(24)),
+            ("wav-f32", "wav-f32", Some(SampleFormat::Float { bits: 32 })),
+            ("mp3-64k", "mp3-64k", None),
+        ];
+        for (asked, recorded, samples) in cases {
+            let delivery = Delivery::parse(asked).expect("delivery");
+            let copy = vault
+                .issue(rec.id.as_str(), &names, delivery, |_, _| {})
+                .expect("issue")
+                .remove(0);
+            assert_eq!(copy.issuance.format, recorded, "asked {asked}");
+            let decoded = decode_bytes(&copy.bytes, Some(copy.extension), &Limits::default())
+                .expect("the copy decodes");
+            assert_eq!(decoded.source_format(), samples, "asked {asked}");
+            // The recorded label writes the same file again.
+            let again = vault
+                .issue(
+                    rec.id.as_str(),
+                    &names,
+                    Delivery::parse(recorded).expect("recorded label"),
+                    |_, _| {},
+                )
+                .expect("issue again")
+                .remove(0);
+            assert!(again.reissued, "{recorded}: the same copy again");
+            assert!(again.bytes == copy.bytes, "{recorded}: the same bytes");
+            if let Some(SampleFormat::Int { bits: 16 }) = samples {
+                // Same length of 16-bit samples as the 16-bit original: not larger.
+                assert_eq!(decoded.frames(), source.frames(), "asked {asked}");
+            }
+        }
+        let f32_flac = Delivery::parse("flac-f32").expect_err("FLAC holds no floats");
+        assert!(f32_flac.to_string().contains("flac-f32"), "{f32_flac}");
+        for bad in [
+            "wav-16", "wav-s0", "wav-s33", "wav-s016", "wav-f64", "flac-s", "wav-64k",
+        ] {
+            let e = Delivery::parse(bad).expect_err(bad);
+            assert!(e.to_string().contains(bad), "{bad}: {e}");
         }
     }
 }

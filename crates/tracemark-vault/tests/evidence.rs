@@ -32,10 +32,7 @@ fn traced_leak(dir: &Path) -> (Vault, String) {
     .expect("asset");
     let rec = vault.ingest(&audio, "call.flac", "Call").expect("ingest");
     let names: Vec<String> = NAMES.iter().map(|s| s.to_string()).collect();
-    let delivery = Delivery {
-        format: Format::Flac,
-        bitrate_kbps: None,
-    };
+    let delivery = Delivery::of(Format::Flac);
     let copies = vault
         .issue(rec.id.as_str(), &names, delivery, |_, _| {})
         .expect("issue");

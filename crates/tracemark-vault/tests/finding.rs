@@ -69,10 +69,7 @@ fn setup(recipients: usize) -> Setup {
         .issue(
             rec.id.as_str(),
             &names,
-            Delivery {
-                format: Format::Flac,
-                bitrate_kbps: None,
-            },
+            Delivery::of(Format::Flac),
             |_, _| {},
         )
         .expect("issue")

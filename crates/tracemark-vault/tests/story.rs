@@ -40,10 +40,7 @@ fn three_leaks_are_traced_to_their_sources() {
         .issue(
             rec.id.as_str(),
             &names,
-            Delivery {
-                format: Format::Flac,
-                bitrate_kbps: None,
-            },
+            Delivery::of(Format::Flac),
             |_, _| {},
         )
         .expect("issue");
@@ -53,10 +50,7 @@ fn three_leaks_are_traced_to_their_sources() {
         .issue(
             rec.id.as_str(),
             &names[..1],
-            Delivery {
-                format: Format::Flac,
-                bitrate_kbps: None,
-            },
+            Delivery::of(Format::Flac),
             |_, _| {},
         )
         .expect("reissue");
