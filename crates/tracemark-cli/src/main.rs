@@ -64,8 +64,9 @@ enum Command {
         /// loses the job to another after this long.
         #[arg(long, default_value_t = 30)]
         lease_secs: u64,
-        /// Longest audio accepted in an upload or a leak, in seconds (decoding needs about
-        /// 4 bytes per sample per channel in memory: 2 h of 48 kHz stereo is 2.8 GB).
+        /// Longest audio accepted in an upload or a leak, in seconds (recordings are decoded
+        /// block by block, so this bounds work, not memory; a leak's 8 kHz mix is held, 32
+        /// KB a second).
         #[arg(long, default_value_t = DEFAULT_MAX_DURATION_S)]
         max_duration: f64,
     },

@@ -187,7 +187,19 @@ impl MediaError {
     }
 
     /// Attaches `file` to a decode-side error that has no path yet.
-    pub(crate) fn with_path(mut self, file: &Path) -> Self {
+    pub(crate) fn with_path(self, file: &Path) -> Self {
+        self.name_file(file, false)
+    }
+
+    /// Names `file` in a decode-side error in place of the path it was read from: for a
+    /// file known by another name than its path's (an upload spooled under a temporary
+    /// name, whose path means nothing to the one who sent it).
+    #[must_use]
+    pub fn renamed(self, file: &Path) -> Self {
+        self.name_file(file, true)
+    }
+
+    fn name_file(mut self, file: &Path, replace: bool) -> Self {
         match &mut self {
             Self::Io { path, .. }
             | Self::Limit { path, .. }
@@ -200,7 +212,7 @@ impl MediaError {
             | Self::SampleRate { path, .. }
             | Self::Channels { path, .. }
             | Self::Buffer { path, .. } => {
-                if path.is_none() {
+                if replace || path.is_none() {
                     *path = Some(file.to_path_buf());
                 }
             }

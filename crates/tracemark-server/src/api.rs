@@ -383,6 +383,11 @@ async fn ingest(
         .to_string();
     let r = s
         .blocking(move |v| {
+            if tracemark_vault::names_media_format(&up.file_name) {
+                // Read from the spool as it is hashed, decoded and sealed: memory does not
+                // grow with the upload.
+                return v.ingest_file_as(up.file.path(), &up.file_name, &title);
+            }
             // The spooled upload is the server's own file: failing to read it back is the
             // server's fault (503), not the request's.
             let bytes = std::fs::read(up.file.path()).map_err(|source| {

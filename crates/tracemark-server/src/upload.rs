@@ -63,8 +63,17 @@ pub async fn receive(
                 .filter(|c| !c.is_control())
                 .take(200)
                 .collect();
+            // The spool keeps the upload's extension (letters and digits, at most 8), the
+            // format hint the decoder reads from a path.
+            let suffix = std::path::Path::new(&file_name)
+                .extension()
+                .and_then(|e| e.to_str())
+                .filter(|e| e.len() <= 8 && e.chars().all(|c| c.is_ascii_alphanumeric()))
+                .map(|e| format!(".{e}"))
+                .unwrap_or_default();
             let mut spool = tempfile::Builder::new()
                 .prefix("tracemark-upload-")
+                .suffix(&suffix)
                 .tempfile_in(dir)
                 .map_err(|e| ApiError::unavailable(format!("cannot spool the upload: {e}")))?;
             let mut bytes = 0u64;

@@ -818,6 +818,24 @@ async fn malformed_requests_get_a_4xx_with_a_reason_never_a_5xx() {
         ))
         .await;
     assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{}", r.text());
+    // A media upload is decoded from its spool file: errors name the file as it was sent,
+    // never the server's spool path.
+    assert!(r.text().contains("song.mp3"), "{}", r.text());
+    assert!(!r.text().contains("tracemark-upload-"), "{}", r.text());
+    let mut cut = call_wav(0.0, 1.0);
+    cut.truncate(cut.len() / 2 + 1);
+    let r = t
+        .send(upload(
+            "cut.wav",
+            cut,
+            vec![("title", "x")],
+            Role::Distributor,
+            "/api/v1/recordings",
+        ))
+        .await;
+    assert!(r.status.is_client_error(), "{} {}", r.status, r.text());
+    assert!(r.text().contains("cut.wav"), "{}", r.text());
+    assert!(!r.text().contains("tracemark-upload-"), "{}", r.text());
     let r = t
         .send(upload(
             "leak.wav",

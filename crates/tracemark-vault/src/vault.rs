@@ -425,7 +425,20 @@ impl Vault {
     /// one it was decoded under).
     pub fn ingest_file(&self, path: &Path, title: &str) -> Result<Recording, VaultError> {
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        self.ingest_upload(Upload::File(path), name, title)
+        self.ingest_file_as(path, name, title)
+    }
+
+    /// [`Vault::ingest_file`] of a file known by another name than its path's (an upload
+    /// spooled under a temporary name): `file_name` is the one recorded and the one a
+    /// decoding error names. The format is recognised from the content and the *path's*
+    /// extension, so a spool file should keep the upload's.
+    pub fn ingest_file_as(
+        &self,
+        path: &Path,
+        file_name: &str,
+        title: &str,
+    ) -> Result<Recording, VaultError> {
+        self.ingest_upload(Upload::File(path), file_name, title)
     }
 
     fn ingest_upload(
@@ -488,14 +501,21 @@ impl Vault {
                 (stream, Sealable::Bytes(shared))
             }
             Upload::File(path) => (
-                tracemark_media::open_stream(path, &self.limits)?,
+                tracemark_media::open_stream(path, &self.limits)
+                    .map_err(|e| e.renamed(Path::new(file_name)))?,
                 Sealable::File(path),
             ),
         };
-        let (frames, sample_rate, channels) = self.stream_mix(stream, |piece| {
-            fingerprinter.push(piece)?;
-            reference.push(piece)
-        })?;
+        let (frames, sample_rate, channels) = self
+            .stream_mix(stream, |piece| {
+                fingerprinter.push(piece)?;
+                reference.push(piece)
+            })
+            // A decoding error names the file as the caller knows it, not the path read.
+            .map_err(|e| match e {
+                VaultError::Media(m) => VaultError::Media(m.renamed(Path::new(file_name))),
+                other => other,
+            })?;
         let fingerprint = single_fingerprint(&id, fingerprinter.finish()?)?;
         reference.finish()?;
         let duration_s = frames as f64 / f64::from(sample_rate);
