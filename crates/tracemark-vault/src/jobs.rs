@@ -154,9 +154,9 @@ impl Vault {
         bound: f64,
     ) -> Result<Job, VaultError> {
         check_bound(bound)?;
-        let bytes = std::fs::read(upload).map_err(VaultError::io(upload))?;
-        let sha = Sha256::digest(&bytes);
-        self.put_sealed(&BlobKey::leak(&sha), &bytes, &sha)?;
+        // Hashed, then sealed a chunk at a time: the upload is never held.
+        let sha = crate::vault::file_sha256(upload)?;
+        self.put_sealed_file(&BlobKey::leak(&sha), upload, &sha, "uploaded leak")?;
         let request = TraceRequest {
             actor: actor.clone(),
             leak_sha256: sha,
@@ -426,9 +426,24 @@ impl Vault {
     }
 
     fn run_trace(&self, request: &TraceRequest) -> Result<(TraceResult, Vec<Draft>), VaultError> {
-        let bytes = self.leak_bytes(&request.leak_sha256)?;
-        // The opened upload is the decoder's to read in place (held once, with its mix).
-        let report = self.trace_report(bytes, &request.file_name, request.bound)?;
+        let sha = &request.leak_sha256;
+        let key = BlobKey::leak(sha);
+        // An upload sealed in chunks is checked against its hash and then decoded a chunk
+        // at a time (only its 8 kHz mix is held); one sealed whole is opened whole.
+        let report = match crate::sealed::SealedBlob::open(
+            &self.secret,
+            std::sync::Arc::clone(&self.blobs),
+            &key,
+            &sha.0,
+            "uploaded leak",
+            key.as_str(),
+        )? {
+            Some(sealed) => {
+                sealed.verify(sha)?;
+                self.trace_report_sealed(sealed, sha, &request.file_name, request.bound)?
+            }
+            None => self.trace_report(self.leak_bytes(sha)?, &request.file_name, request.bound)?,
+        };
         let access = self.access_entry(&request.actor, report.id.as_str(), "trace")?;
         let drafts = vec![self.trace_draft(&report), Draft::Event(access)];
         Ok((

@@ -64,6 +64,34 @@ pub(crate) fn screen_seeds(screen: &Screen, seeds: &[[u8; 32]]) -> Result<Shortl
     Ok(merged.finish()?)
 }
 
+/// Bytes read from the start of a sealed leak to tell text from audio.
+const TEXT_SNIFF: usize = 64 << 10;
+
+/// The decoder's format hint: `file_name`'s extension, lower case.
+fn hint(file_name: &str) -> Option<String> {
+    std::path::Path::new(file_name)
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+}
+
+/// Whether a file that begins with `head` may be text by [`crate::looks_like_text`]:
+/// `false` only when `head` already holds what makes the whole file fail it (a byte that is
+/// not UTF-8, or a control character), so a file refused here is not text, whatever
+/// follows. A character cut at the end of `head` is not held against it.
+fn may_be_text(head: &[u8]) -> bool {
+    let valid = match std::str::from_utf8(head) {
+        Ok(text) => text,
+        // Invalid bytes inside the head: not text. Only an incomplete last character
+        // (`error_len` of `None`) may be completed by what follows.
+        Err(e) if e.error_len().is_some() => return false,
+        Err(e) => std::str::from_utf8(&head[..e.valid_up_to()]).unwrap_or_default(),
+    };
+    !valid
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r' | '\x0c'))
+}
+
 /// The default bound on the probability of accusing any innocent recipient.
 pub const DEFAULT_BOUND: f64 = 1e-6;
 
@@ -124,17 +152,58 @@ impl Vault {
             return self.stamp(self.text_report(&bytes, bound)?);
         }
         let leak_sha256 = Sha256::digest(&bytes);
-        let ext = std::path::Path::new(file_name)
-            .extension()
-            .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase);
+        let ext = hint(file_name);
+        let stream = tracemark_media::open_stream_bytes(bytes, ext.as_deref(), &self.limits)?;
+        self.audio_report(stream, leak_sha256, bound)
+    }
+
+    /// [`Vault::trace_report`] of an uploaded leak sealed in chunks (its hash `sha`
+    /// checked), read a chunk at a time: the file is never held, only its 8 kHz mix. A leak
+    /// that may be text (its first bytes are) is read whole and traced as
+    /// `trace_report` traces it.
+    pub(crate) fn trace_report_sealed(
+        &self,
+        mut sealed: crate::sealed::SealedBlob,
+        sha: &Sha256,
+        file_name: &str,
+        bound: f64,
+    ) -> Result<TraceReport, VaultError> {
+        use std::io::{Read, Seek, SeekFrom};
+        crate::jobs::check_bound(bound)?;
+        let io = |source| VaultError::Io {
+            path: std::path::PathBuf::from(format!("<uploaded leak {file_name}>")),
+            source,
+        };
+        let mut head = Vec::new();
+        (&mut sealed)
+            .take(TEXT_SNIFF as u64)
+            .read_to_end(&mut head)
+            .map_err(io)?;
+        sealed.seek(SeekFrom::Start(0)).map_err(io)?;
+        if may_be_text(&head) {
+            let mut bytes = Vec::new();
+            sealed.read_to_end(&mut bytes).map_err(io)?;
+            return self.trace_report(bytes, file_name, bound);
+        }
+        let ext = hint(file_name);
+        let stream =
+            tracemark_media::open_stream_source(Box::new(sealed), ext.as_deref(), &self.limits)?;
+        self.audio_report(stream, *sha, bound)
+    }
+
+    /// The report of a leak that is audio, decoded from `stream`.
+    fn audio_report(
+        &self,
+        stream: tracemark_media::AudioStream,
+        leak_sha256: Sha256,
+        bound: f64,
+    ) -> Result<TraceReport, VaultError> {
         // Everything a trace reads of the leak is its 8 kHz mono mix (the fingerprint, both
         // detectors and the finding's simulation bring the leak there first, and a mono
         // 8 kHz buffer is its own mix): the file is decoded block by block straight into
         // it, never held at its own rate and channels (a 4-hour 96 kHz stereo upload would
         // be 11 GB of samples; its mix is 460 MB).
         let mut mix = Vec::new();
-        let stream = tracemark_media::open_stream_bytes(bytes, ext.as_deref(), &self.limits)?;
         let (frames, rate, _) = self.stream_mix(stream, |piece| {
             mix.extend_from_slice(piece);
             Ok(())
@@ -479,6 +548,74 @@ mod tests {
                 accused
             );
             assert_eq!(streamed, read_whole);
+            // An upload sealed in chunks, traced a chunk at a time: the same report.
+            let sha = Sha256::digest(&leak);
+            let key = tracemark_store::BlobKey::leak(&sha);
+            v.put_sealed(&key, &leak, &sha).expect("seal");
+            let sealed = crate::sealed::SealedBlob::open(
+                &v.secret,
+                std::sync::Arc::clone(&v.blobs),
+                &key,
+                &sha.0,
+                "uploaded leak",
+                key.as_str(),
+            )
+            .expect("open")
+            .expect("sealed in chunks");
+            let mut from_blob = v
+                .trace_report_sealed(sealed, &sha, "leak.mp3", 1e-6)
+                .expect("trace the sealed leak");
+            from_blob.id = streamed.id.clone();
+            from_blob.created_at = streamed.created_at;
+            assert_eq!(from_blob, streamed);
+        }
+        // And a text upload is still traced as text.
+        let text = b"Nothing in this article was said on the call.".to_vec();
+        let sha = Sha256::digest(&text);
+        let key = tracemark_store::BlobKey::leak(&sha);
+        v.put_sealed(&key, &text, &sha).expect("seal");
+        let sealed = crate::sealed::SealedBlob::open(
+            &v.secret,
+            std::sync::Arc::clone(&v.blobs),
+            &key,
+            &sha.0,
+            "uploaded leak",
+            key.as_str(),
+        )
+        .expect("open")
+        .expect("sealed in chunks");
+        let mut from_blob = v
+            .trace_report_sealed(sealed, &sha, "article.txt", 1e-6)
+            .expect("trace the sealed text");
+        let mut direct = v
+            .trace_report(text, "article.txt", 1e-6)
+            .expect("trace the text");
+        from_blob.id = direct.id.clone();
+        from_blob.created_at = direct.created_at;
+        direct.leak_sha256 = from_blob.leak_sha256;
+        assert_eq!(from_blob, direct);
+    }
+
+    #[test]
+    fn a_head_is_refused_as_text_only_for_what_the_whole_file_would_fail_on() {
+        assert!(may_be_text(b"Minutes of the call\n"));
+        assert!(
+            may_be_text(b"1234 5678"),
+            "no letter yet: what follows may have one"
+        );
+        // "é" (c3 a9) cut after its first byte: the rest may complete it.
+        assert!(may_be_text(b"caf\xc3"));
+        assert!(
+            !may_be_text(b"caf\xc3("),
+            "an invalid sequence inside the head"
+        );
+        assert!(!may_be_text(b"RIFF\x24\x00\x00\x00WAVE"), "a NUL");
+        assert!(!may_be_text(b"ID3\x04"), "a control character");
+        assert!(!may_be_text(&[0xff, 0xfb, 0x90]), "not UTF-8");
+        // Whatever follows a refused head, the whole file is not text.
+        for head in [&b"caf\xc3("[..], b"ID3\x04", &[0xff, 0xfb]] {
+            let whole = [head, b" and then plain words"].concat();
+            assert!(!crate::looks_like_text(&whole));
         }
     }
 }

@@ -522,24 +522,7 @@ impl Vault {
         let key = BlobKey::original(&id);
         match upload {
             Sealable::Bytes(shared) => self.put_sealed(&key, &shared, &sha)?,
-            Sealable::File(path) => {
-                let io = |source| VaultError::Io {
-                    path: path.to_path_buf(),
-                    source,
-                };
-                let mut file = HashingReader::new(std::fs::File::open(path).map_err(io)?);
-                self.put_sealed_from(&key, &mut file, &sha)?;
-                if file.finish() != sha {
-                    return Err(VaultError::Invalid {
-                        what: "recording",
-                        reason: format!(
-                            "{} changed while it was being ingested; ingest it again once \
-                             it is complete",
-                            path.display()
-                        ),
-                    });
-                }
-            }
+            Sealable::File(path) => self.put_sealed_file(&key, path, &sha, "recording")?,
         }
         let draft = Draft::Recording {
             recording: NewRecording {
@@ -687,6 +670,31 @@ impl Vault {
         Ok(plain)
     }
 
+    /// Seals the file at `path`, whose SHA-256 was `sha` when it was read before, at
+    /// `key`, reading it a chunk at a time; a file that changed since (hashed again on the
+    /// way) is refused, naming it as `what`.
+    pub(crate) fn put_sealed_file(
+        &self,
+        key: &BlobKey,
+        path: &Path,
+        sha: &Sha256,
+        what: &'static str,
+    ) -> Result<(), VaultError> {
+        let file = std::fs::File::open(path).map_err(VaultError::io(path))?;
+        let mut file = HashingReader::new(file);
+        self.put_sealed_from(key, &mut file, sha)?;
+        if file.finish() != *sha {
+            return Err(VaultError::Invalid {
+                what,
+                reason: format!(
+                    "{} changed while it was being stored; send it again once it is complete",
+                    path.display()
+                ),
+            });
+        }
+        Ok(())
+    }
+
     /// Seals `plain` under its SHA-256 `sha` (also the associated data) at `key`, in
     /// chunks (`crate::sealed`), written to the store as they are sealed.
     pub(crate) fn put_sealed(
@@ -783,15 +791,7 @@ impl Upload<'_> {
     fn sha256(&self) -> Result<Sha256, VaultError> {
         match self {
             Self::Bytes(bytes) => Ok(Sha256::digest(bytes)),
-            Self::File(path) => {
-                let io = |source| VaultError::Io {
-                    path: path.to_path_buf(),
-                    source,
-                };
-                let mut file = HashingReader::new(std::fs::File::open(path).map_err(io)?);
-                std::io::copy(&mut file, &mut std::io::sink()).map_err(io)?;
-                Ok(file.finish())
-            }
+            Self::File(path) => file_sha256(path),
         }
     }
 }
@@ -800,6 +800,19 @@ impl Upload<'_> {
 enum Sealable<'a> {
     Bytes(Arc<Vec<u8>>),
     File(&'a Path),
+}
+
+/// The SHA-256 of the file at `path`, read a buffer at a time.
+pub(crate) fn file_sha256(path: &Path) -> Result<Sha256, VaultError> {
+    let io = VaultError::io(path);
+    let mut file = match std::fs::File::open(path) {
+        Ok(f) => HashingReader::new(f),
+        Err(e) => return Err(io(e)),
+    };
+    match std::io::copy(&mut file, &mut std::io::sink()) {
+        Ok(_) => Ok(file.finish()),
+        Err(e) => Err(io(e)),
+    }
 }
 
 /// A reader that hashes what it reads.
