@@ -163,8 +163,12 @@ fn a_short_copy_is_marked_but_unresolved_and_a_short_noisy_one_says_its_power_is
     let html = tracemark_report::render_fragment(&r, "key");
     assert!(html.contains("more seconds"), "{html}");
 
-    // 4 s of a copy in white noise at 10 dB: the presence test cannot see the mark either.
-    // The finding is "no issued copy's mark", and its power says how little that is worth.
+    // 4 s of a copy in white noise at 10 dB: the presence test usually cannot see the mark
+    // (its p-value was about 0.08 against a level of 1e-3, but that depends on the vault's
+    // key, drawn afresh each run: one run in nine saw it on 2026-12-03). Either finding is
+    // true of this leak, and each must say what it is worth: "no issued copy's mark" with
+    // a power that says how little that means here, or "marked" with the seconds needed.
+    // Never an accusation, and never "no issued copy" with a strong power.
     let leak = encode(
         &damaged(&s.copies[5], 20.0, 24.0, Some(10.0), 7),
         Format::Flac,
@@ -174,14 +178,23 @@ fn a_short_copy_is_marked_but_unresolved_and_a_short_noisy_one_says_its_power_is
         .vault
         .trace(&leak, "leak.flac", DEFAULT_BOUND)
         .expect("trace");
-    assert_eq!(r.finding(), FindingKind::NoIssuedCopy, "{}", r.verdict());
-    let power = r.power().expect("a power");
-    assert!(power.high < 0.5, "{power:?}");
-    assert!(
-        r.finding_statement().contains("weak evidence"),
-        "{}",
-        r.finding_statement()
-    );
+    match r.finding() {
+        FindingKind::NoIssuedCopy => {
+            let power = r.power().expect("a power");
+            assert!(power.high < 0.5, "{power:?}");
+            assert!(
+                r.finding_statement().contains("weak evidence"),
+                "{}",
+                r.finding_statement()
+            );
+        }
+        FindingKind::MarkedUnresolved => {
+            assert!(r.power().is_none());
+            let more = r.more_seconds_needed().expect("seconds needed");
+            assert!(more > 0.0, "{more}");
+        }
+        other => panic!("{other:?}: {}", r.verdict()),
+    }
 }
 
 /// The validation: where the power is intermediate (4 s of the call, FLAC; or the channel
