@@ -49,8 +49,8 @@ pub(crate) fn decode(path: &Path) -> Result<AudioBuffer> {
 /// `tracemark embed`: marks `input` into `output` in two passes over the input (see
 /// `tracemark_watermark::Survey`), block by block, so that memory stays bounded whatever
 /// the recording's length: a WAV copy is written as it is marked, other formats are
-/// encoded as it is marked (`StreamEncoder`) into the output file. The bytes are those of `tracemark_watermark::embed` followed by
-/// `tracemark_media::encode_file`. Decoding runs on a thread of its own, ahead of the
+/// encoded as it is marked (`StreamEncoder`) into the output file. The bytes are those of
+/// `tracemark_watermark::embed` followed by `tracemark_media::encode_file`. Decoding runs on a thread of its own, ahead of the
 /// marking, and so does writing a WAV copy.
 pub(crate) fn embed(
     key: &WatermarkKey,

@@ -550,6 +550,17 @@ mod tests {
         }
     }
 
+    /// Uniform noise in [-1, 1) from `seed` (xorshift64, Marsaglia 2003).
+    fn noise(seed: u64) -> impl FnMut() -> f32 {
+        let mut s = seed | 1;
+        move || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            (s >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
+        }
+    }
+
     proptest! {
         /// The stream limiter, fed in pieces of any sizes, gives `add_limited`'s samples
         /// bit for bit, and the same counts and least gain.
@@ -562,11 +573,7 @@ mod tests {
             channels in 1usize..3,
             cuts in proptest::collection::vec(1usize..700, 1..12),
         ) {
-            let mut s = seed | 1;
-            let mut next = move || {
-                s ^= s << 13; s ^= s >> 7; s ^= s << 17;
-                (s >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
-            };
+            let mut next = noise(seed);
             let len = 3_000;
             // Loud bursts between quiet stretches, so stretches open and close.
             let host: Vec<Vec<f32>> = (0..channels)
@@ -603,11 +610,7 @@ mod tests {
             w in 0usize..64,
             channels in 1usize..3,
         ) {
-            let mut s = seed | 1;
-            let mut next = move || {
-                s ^= s << 13; s ^= s >> 7; s ^= s << 17;
-                (s >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
-            };
+            let mut next = noise(seed);
             let host: Vec<Vec<f32>> =
                 (0..channels).map(|_| (0..2_000).map(|_| next() * level).collect()).collect();
             let added: Vec<Vec<f32>> =

@@ -1,6 +1,6 @@
 //! Encoding to WAV, FLAC and MP3, and the public entry points for every format.
 
-use std::io::{Seek, SeekFrom, Write};
+use std::io::{Seek, Write};
 use std::path::Path;
 
 use tracemark_dsp::AudioBuffer;
@@ -279,14 +279,8 @@ impl<W: Write + Seek> Mp3Stream<W> {
         if self.encoder.lame_tag_encode_to_vec(&mut tag).is_some() {
             let at = self.encoder.id3v2_tag_size() as u64;
             if at + tag.len() as u64 <= self.written {
-                let io = MediaError::io;
-                self.out
-                    .seek(SeekFrom::Start(self.start + at))
-                    .map_err(io)?;
-                self.out.write_all(&tag).map_err(io)?;
-                self.out
-                    .seek(SeekFrom::Start(self.start + self.written))
-                    .map_err(io)?;
+                let end = self.start + self.written;
+                crate::encode_stream::overwrite(&mut self.out, self.start + at, &tag, end)?;
             }
         }
         Ok(self.out)

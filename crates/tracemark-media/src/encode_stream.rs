@@ -162,3 +162,18 @@ impl<W: Read + Write + Seek> StreamEncoder<W> {
         }
     }
 }
+
+/// Writes `bytes` over the file at `at` (a header whose contents were known only at the
+/// end) and goes back to `end`, the file's end.
+pub(crate) fn overwrite<W: Write + Seek>(
+    out: &mut W,
+    at: u64,
+    bytes: &[u8],
+    end: u64,
+) -> Result<(), MediaError> {
+    out.seek(std::io::SeekFrom::Start(at))
+        .and_then(|_| out.write_all(bytes))
+        .and_then(|()| out.seek(std::io::SeekFrom::Start(end)))
+        .map(|_| ())
+        .map_err(MediaError::io)
+}

@@ -22,7 +22,7 @@ use flacenc::component::{BitRepr, Stream, StreamInfo};
 use flacenc::config::Encoder as Config;
 use flacenc::error::{Verified, Verify};
 use flacenc::source::{Context, Fill, FrameBuf};
-use std::io::{Seek, SeekFrom, Write};
+use std::io::{Seek, Write};
 
 use crate::quantize::{Pcm, Redither, StreamQuantizer};
 use crate::wav_stream::block_frames;
@@ -45,9 +45,6 @@ pub(crate) struct FlacStream<W: Write + Seek> {
     quantizer: StreamQuantizer,
     /// Whether the samples written plain before dither was found needed have been redone.
     redithered: bool,
-    /// Whether frames can go out as they are coded: no frame coded so far will be
-    /// recoded (dither is off, or it started and the plain prefix was redone).
-    settled: bool,
     out: W,
     /// Where the file starts in `out`, the placeholder's length, and the frame bytes written.
     start: u64,
@@ -158,7 +155,6 @@ impl<W: Write + Seek> FlacStream<W> {
             coder,
             quantizer: StreamQuantizer::new(bits, dither),
             redithered: false,
-            settled: false,
             out,
             start,
             header_len: placeholder.len(),
@@ -166,9 +162,9 @@ impl<W: Write + Seek> FlacStream<W> {
         })
     }
 
-    /// Writes the frames coded so far, once they can no longer be recoded.
+    /// Writes the frames coded so far (call it once they can no longer be recoded).
     fn write_frames(&mut self) -> Result<(), MediaError> {
-        if self.settled && !self.coder.frames.is_empty() {
+        if !self.coder.frames.is_empty() {
             self.out
                 .write_all(&self.coder.frames)
                 .map_err(MediaError::io)?;
@@ -195,9 +191,12 @@ impl<W: Write + Seek> FlacStream<W> {
             self.redithered = true;
             self.redither(plain)?;
         }
-        // Once the quantiser has settled, every plain sample before it has been redone.
-        self.settled = self.quantizer.settled();
-        self.write_frames()
+        // Once the quantiser has settled (dither is off, or it started and the plain prefix
+        // was redone above), no frame coded so far will be recoded.
+        if self.quantizer.settled() {
+            self.write_frames()?;
+        }
+        Ok(())
     }
 
     /// Recodes everything so far with the first `plain` samples dithered.
@@ -239,7 +238,6 @@ impl<W: Write + Seek> FlacStream<W> {
             self.coder.code_pending(&self.config)?;
         }
         // Nothing can be recoded now.
-        self.settled = true;
         self.write_frames()?;
         let header = self.coder.header()?;
         if header.len() != self.header_len {
@@ -249,11 +247,8 @@ impl<W: Write + Seek> FlacStream<W> {
                 self.header_len
             )));
         }
-        let io = MediaError::io;
-        self.out.seek(SeekFrom::Start(self.start)).map_err(io)?;
-        self.out.write_all(&header).map_err(io)?;
         let end = self.start + self.header_len as u64 + self.written;
-        self.out.seek(SeekFrom::Start(end)).map_err(io)?;
+        crate::encode_stream::overwrite(&mut self.out, self.start, &header, end)?;
         Ok(self.out)
     }
 }

@@ -200,8 +200,9 @@ const DEFAULT_KBPS_PER_CHANNEL: u32 = 64;
 ///
 /// The gapless recipe from opus-pure's README: flush the encoder delay with silence, and end
 /// the stream with a final granule that trims the padding (RFC 7845 §4.4). The last packet
-/// is known only at the end, so one coded packet is held back. Held in memory: the Ogg bytes
-/// so far, one packet, one 20 ms frame of samples, and the encoder's and resamplers' state.
+/// is known only at the end, so one coded packet is held back. Held in memory: the Ogg page
+/// being filled (pages go to the output as they fill), one packet, one 20 ms frame of
+/// samples, and the encoder's and resamplers' state.
 pub(crate) struct OpusStream<W: std::io::Write> {
     encoder: Encoder,
     writer: OggOpusWriter<W>,

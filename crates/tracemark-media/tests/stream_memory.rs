@@ -66,7 +66,26 @@ fn stream_encode(
     samples: SampleChoice,
     splits: &[usize],
 ) -> Vec<u8> {
-    let mut enc = StreamEncoder::new(
+    stream_encode_into(
+        std::io::Cursor::new(Vec::new()),
+        audio,
+        format,
+        samples,
+        splits,
+    )
+    .into_inner()
+}
+
+/// [`stream_encode`] into `out`, given back where the encoder left it.
+fn stream_encode_into<W: std::io::Read + std::io::Write + std::io::Seek>(
+    out: W,
+    audio: &AudioBuffer,
+    format: Format,
+    samples: SampleChoice,
+    splits: &[usize],
+) -> W {
+    let mut enc = StreamEncoder::with_output(
+        out,
         format,
         audio.rate(),
         audio.channel_count(),
@@ -85,7 +104,7 @@ fn stream_encode(
         enc.push(&block).expect("push");
         at = end;
     }
-    enc.finish().expect("finish")
+    enc.finish_output().expect("finish")
 }
 
 const INT16: Option<SampleFormat> = Some(SampleFormat::Int { bits: 16 });
@@ -356,22 +375,7 @@ fn streamed_into_a_file_gives_the_bytes_encoded_in_memory_and_ends_at_its_end() 
         let want =
             encode_bytes_as(&audio, format, &EncodeOptions::default(), samples).expect("encode");
         let file = tempfile::tempfile().expect("temporary file");
-        let mut enc = StreamEncoder::with_output(
-            file,
-            format,
-            audio.rate(),
-            audio.channel_count(),
-            audio.source_format(),
-            &EncodeOptions::default(),
-            samples,
-        )
-        .expect("encoder");
-        for at in (0..audio.frames()).step_by(4_113) {
-            let end = (at + 4_113).min(audio.frames());
-            let block: Vec<&[f32]> = audio.channels().iter().map(|c| &c[at..end]).collect();
-            enc.push(&block).expect("push");
-        }
-        let mut file = enc.finish_output().expect("finish");
+        let mut file = stream_encode_into(file, &audio, format, samples, &[4_113]);
         let end = file.stream_position().expect("position");
         assert_eq!(end, want.len() as u64, "{name}: left at the file's end");
         let mut got = Vec::new();

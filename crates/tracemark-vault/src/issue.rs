@@ -3,7 +3,6 @@
 
 use std::io::{Cursor, Read, Seek, SeekFrom, Write};
 
-use sha2::Digest;
 use tracemark_media::{
     AudioStream, EncodeOptions, Format, Limits, MediaError, SampleChoice, SampleFormat, SampleRate,
     SharedBytes, StreamEncoder, open_stream_bytes, open_stream_source,
@@ -160,16 +159,9 @@ impl Marking {
 /// The SHA-256 of everything in `file`, read from its start; leaves it rewound.
 fn hash_rewound<F: Read + Seek>(file: &mut F) -> std::io::Result<Sha256> {
     file.seek(SeekFrom::Start(0))?;
-    let mut hasher = sha2::Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        match file.read(&mut buf)? {
-            0 => break,
-            n => hasher.update(&buf[..n]),
-        }
-    }
+    let sha = crate::vault::sha256_of(&mut *file)?;
     file.seek(SeekFrom::Start(0))?;
-    Ok(Sha256(hasher.finalize().into()))
+    Ok(sha)
 }
 
 /// A copy's output failing, named as the copy it was for.
@@ -805,11 +797,8 @@ mod tests {
         // The committed demo call (real speech, 60 s at 8 kHz), and a stereo 16 kHz
         // recording made from it (the channels differ), each with a codeword and a
         // payload, as a copy is marked.
-        let demo = std::fs::read(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../../assets/call-en-8k-excerpt.flac"),
-        )
-        .expect("the committed demo recording");
+        let demo =
+            std::fs::read(tracemark_testkit::excerpt_path()).expect("the committed demo call");
         let mono = decode_bytes(&demo, Some("flac"), &Limits::default()).expect("decode");
         let wide = tracemark_dsp::resample(&mono.channels()[0], 8_000, 16_000).expect("resample");
         let left: Vec<f32> = wide[..16_000 * 40].iter().map(|x| x * 0.9).collect();
@@ -861,11 +850,8 @@ mod tests {
     fn copies_issued_into_files_are_the_copies_issued_in_memory_and_named_by_their_hash() {
         let dir = tempfile::tempdir().expect("dir");
         let vault = crate::testing::vault(dir.path());
-        let demo = std::fs::read(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../../assets/call-en-8k-excerpt.flac"),
-        )
-        .expect("the committed demo recording");
+        let demo =
+            std::fs::read(tracemark_testkit::excerpt_path()).expect("the committed demo call");
         let rec = vault.ingest(&demo, "call.flac", "Call").expect("ingest");
         let names = vec!["Ann".to_string(), "Ben".to_string(), "Cal".to_string()];
         vault.add_recipients(&names).expect("recipients");
@@ -925,11 +911,8 @@ mod tests {
     fn a_lossless_copy_keeps_the_originals_samples_and_its_label_says_which() {
         let dir = tempfile::tempdir().expect("dir");
         let vault = crate::testing::vault(dir.path());
-        let demo = std::fs::read(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../../assets/call-en-8k-excerpt.flac"),
-        )
-        .expect("the committed demo recording");
+        let demo =
+            std::fs::read(tracemark_testkit::excerpt_path()).expect("the committed demo call");
         let source = decode_bytes(&demo, Some("flac"), &Limits::default()).expect("decode");
         assert_eq!(
             source.source_format(),

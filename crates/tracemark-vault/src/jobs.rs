@@ -427,19 +427,10 @@ impl Vault {
 
     fn run_trace(&self, request: &TraceRequest) -> Result<(TraceResult, Vec<Draft>), VaultError> {
         let sha = &request.leak_sha256;
-        let key = BlobKey::leak(sha);
-        // An upload sealed in chunks is checked against its hash and then decoded a chunk
-        // at a time (only its 8 kHz mix is held); one sealed whole is opened whole.
-        let report = match crate::sealed::SealedBlob::open(
-            &self.secret,
-            std::sync::Arc::clone(&self.blobs),
-            &key,
-            &sha.0,
-            "uploaded leak",
-            key.as_str(),
-        )? {
+        // An upload sealed in chunks is decoded a chunk at a time (only its 8 kHz mix is
+        // held); one sealed whole is opened whole.
+        let report = match self.sealed_leak(sha)? {
             Some(sealed) => {
-                sealed.verify(sha)?;
                 self.trace_report_sealed(sealed, sha, &request.file_name, request.bound)?
             }
             None => self.trace_report(self.leak_bytes(sha)?, &request.file_name, request.bound)?,
@@ -452,6 +443,27 @@ impl Vault {
             },
             drafts,
         ))
+    }
+
+    /// An uploaded leak sealed in chunks, checked against its hash, to be read a chunk at
+    /// a time; `None` for one sealed whole (read it with [`Vault::leak_bytes`]).
+    pub(crate) fn sealed_leak(
+        &self,
+        sha: &Sha256,
+    ) -> Result<Option<crate::sealed::SealedBlob>, VaultError> {
+        let key = BlobKey::leak(sha);
+        let sealed = crate::sealed::SealedBlob::open(
+            &self.secret,
+            std::sync::Arc::clone(&self.blobs),
+            &key,
+            &sha.0,
+            "uploaded leak",
+            key.as_str(),
+        )?;
+        if let Some(sealed) = &sealed {
+            sealed.verify(sha)?;
+        }
+        Ok(sealed)
     }
 
     /// An uploaded leak's bytes, decrypted and checked against its hash.

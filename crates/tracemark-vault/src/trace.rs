@@ -483,6 +483,18 @@ mod tests {
     use crate::testing::vault;
     use tracemark_media::{EncodeOptions, Format, Limits, decode_bytes, encode_bytes};
 
+    /// `leak` stored as an upload is (sealed in chunks), and opened for its trace job.
+    fn seal_leak(v: &Vault, leak: &[u8]) -> (crate::sealed::SealedBlob, Sha256) {
+        let sha = Sha256::digest(leak);
+        v.put_sealed(&tracemark_store::BlobKey::leak(&sha), leak, &sha)
+            .expect("seal");
+        let sealed = v
+            .sealed_leak(&sha)
+            .expect("open")
+            .expect("sealed in chunks");
+        (sealed, sha)
+    }
+
     /// A trace reads a leak through its streamed 8 kHz mix; reading the whole decoded
     /// file at its own rate and channels gives the same report, field for field: for a
     /// stereo MP3 leak of a copy (someone accused) and of the unmarked original (nobody,
@@ -549,19 +561,7 @@ mod tests {
             );
             assert_eq!(streamed, read_whole);
             // An upload sealed in chunks, traced a chunk at a time: the same report.
-            let sha = Sha256::digest(&leak);
-            let key = tracemark_store::BlobKey::leak(&sha);
-            v.put_sealed(&key, &leak, &sha).expect("seal");
-            let sealed = crate::sealed::SealedBlob::open(
-                &v.secret,
-                std::sync::Arc::clone(&v.blobs),
-                &key,
-                &sha.0,
-                "uploaded leak",
-                key.as_str(),
-            )
-            .expect("open")
-            .expect("sealed in chunks");
+            let (sealed, sha) = seal_leak(&v, &leak);
             let mut from_blob = v
                 .trace_report_sealed(sealed, &sha, "leak.mp3", 1e-6)
                 .expect("trace the sealed leak");
@@ -571,19 +571,7 @@ mod tests {
         }
         // And a text upload is still traced as text.
         let text = b"Nothing in this article was said on the call.".to_vec();
-        let sha = Sha256::digest(&text);
-        let key = tracemark_store::BlobKey::leak(&sha);
-        v.put_sealed(&key, &text, &sha).expect("seal");
-        let sealed = crate::sealed::SealedBlob::open(
-            &v.secret,
-            std::sync::Arc::clone(&v.blobs),
-            &key,
-            &sha.0,
-            "uploaded leak",
-            key.as_str(),
-        )
-        .expect("open")
-        .expect("sealed in chunks");
+        let (sealed, sha) = seal_leak(&v, &text);
         let mut from_blob = v
             .trace_report_sealed(sealed, &sha, "article.txt", 1e-6)
             .expect("trace the sealed text");

@@ -123,7 +123,8 @@ impl Vault {
         let Some(text_bytes) = transcript else {
             return Ok((self.ingest_owned(bytes, file_name, title)?, None));
         };
-        self.ingest_upload_with_transcript(Upload::Bytes(bytes), file_name, title, text_bytes)
+        let upload = Upload::Bytes(std::sync::Arc::new(bytes));
+        self.ingest_upload_with_transcript(upload, file_name, title, text_bytes)
     }
 
     /// [`Vault::ingest_with_transcript`] of the media file at `path`, read from the disk

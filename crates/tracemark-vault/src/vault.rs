@@ -416,7 +416,7 @@ impl Vault {
         if let Some(existing) = self.store.recording_by_content(&Sha256::digest(&bytes))? {
             return Ok(existing);
         }
-        self.ingest_upload(Upload::Bytes(bytes), file_name, title)
+        self.ingest_upload(Upload::Bytes(Arc::new(bytes)), file_name, title)
     }
 
     /// [`Vault::ingest`] of the file at `path`, read from the disk as it is hashed, decoded
@@ -493,36 +493,32 @@ impl Vault {
         const _: () = assert!(tracemark_fingerprint::SAMPLE_RATE_HZ == DETECT_RATE);
         let mut reference = crate::reference::ReferenceWriter::new(self, &id, &sha);
         let mut fingerprinter = tracemark_fingerprint::Fingerprinter::new();
-        // The decoder reads bytes in place; they come back for sealing once it is done.
-        let (stream, upload) = match upload {
-            Upload::Bytes(bytes) => {
-                let shared = Arc::new(bytes);
-                let stream = open_stream_bytes(Arc::clone(&shared), Some(&ext), &self.limits)?;
-                (stream, Sealable::Bytes(shared))
-            }
-            Upload::File(path) => (
-                tracemark_media::open_stream(path, &self.limits)
-                    .map_err(|e| e.renamed(Path::new(file_name)))?,
-                Sealable::File(path),
-            ),
+        // The decoder reads bytes in place (they are sealed from there once it is done),
+        // or the file from the disk.
+        let stream = match &upload {
+            Upload::Bytes(bytes) => open_stream_bytes(Arc::clone(bytes), Some(&ext), &self.limits),
+            Upload::File(path) => tracemark_media::open_stream(path, &self.limits),
         };
-        let (frames, sample_rate, channels) = self
-            .stream_mix(stream, |piece| {
+        let mixed = stream.map_err(VaultError::from).and_then(|stream| {
+            self.stream_mix(stream, |piece| {
                 fingerprinter.push(piece)?;
                 reference.push(piece)
             })
+        });
+        let (frames, sample_rate, channels) = match (&upload, mixed) {
             // A decoding error names the file as the caller knows it, not the path read.
-            .map_err(|e| match e {
-                VaultError::Media(m) => VaultError::Media(m.renamed(Path::new(file_name))),
-                other => other,
-            })?;
+            (Upload::File(_), Err(VaultError::Media(m))) => {
+                return Err(VaultError::Media(m.renamed(Path::new(file_name))));
+            }
+            (_, mixed) => mixed?,
+        };
         let fingerprint = single_fingerprint(&id, fingerprinter.finish()?)?;
         reference.finish()?;
         let duration_s = frames as f64 / f64::from(sample_rate);
         let key = BlobKey::original(&id);
         match upload {
-            Sealable::Bytes(shared) => self.put_sealed(&key, &shared, &sha)?,
-            Sealable::File(path) => self.put_sealed_file(&key, path, &sha, "recording")?,
+            Upload::Bytes(bytes) => self.put_sealed(&key, &bytes, &sha)?,
+            Upload::File(path) => self.put_sealed_file(&key, path, &sha, "recording")?,
         }
         let draft = Draft::Recording {
             recording: NewRecording {
@@ -780,9 +776,10 @@ pub(crate) fn unexpected(stored: &Stored) -> VaultError {
     }
 }
 
-/// Where an ingested file's bytes are: in memory (the vault's to keep), or on the disk.
+/// Where an ingested file's bytes are: in memory (the vault's to keep, shared with the
+/// decoder that reads them in place), or on the disk.
 pub(crate) enum Upload<'a> {
-    Bytes(Vec<u8>),
+    Bytes(Arc<Vec<u8>>),
     File(&'a Path),
 }
 
@@ -796,23 +793,18 @@ impl Upload<'_> {
     }
 }
 
-/// An upload once decoded, to be sealed.
-enum Sealable<'a> {
-    Bytes(Arc<Vec<u8>>),
-    File(&'a Path),
-}
-
 /// The SHA-256 of the file at `path`, read a buffer at a time.
 pub(crate) fn file_sha256(path: &Path) -> Result<Sha256, VaultError> {
-    let io = VaultError::io(path);
-    let mut file = match std::fs::File::open(path) {
-        Ok(f) => HashingReader::new(f),
-        Err(e) => return Err(io(e)),
-    };
-    match std::io::copy(&mut file, &mut std::io::sink()) {
-        Ok(_) => Ok(file.finish()),
-        Err(e) => Err(io(e)),
-    }
+    std::fs::File::open(path)
+        .and_then(sha256_of)
+        .map_err(VaultError::io(path))
+}
+
+/// The SHA-256 of everything `reader` gives, read a buffer at a time.
+pub(crate) fn sha256_of(reader: impl std::io::Read) -> std::io::Result<Sha256> {
+    let mut hashing = HashingReader::new(reader);
+    std::io::copy(&mut hashing, &mut std::io::sink())?;
+    Ok(hashing.finish())
 }
 
 /// A reader that hashes what it reads.
@@ -849,8 +841,7 @@ mod tests {
 
     #[test]
     fn a_file_ingested_from_the_disk_is_the_file_ingested_from_memory() {
-        let demo =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/call-en-8k-excerpt.flac");
+        let demo = tracemark_testkit::excerpt_path();
         let bytes = std::fs::read(&demo).expect("the committed demo recording");
         let (a, b) = (
             tempfile::tempdir().expect("dir"),
