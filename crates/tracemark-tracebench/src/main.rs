@@ -12,6 +12,7 @@
 
 mod innocents;
 mod lab;
+mod phone;
 mod report;
 mod rng;
 mod targets;
@@ -75,6 +76,13 @@ struct Cli {
     /// Seed of the trial choices.
     #[arg(long, default_value_t = 4)]
     seed: u64,
+    /// Run issue 14's phone-channel targets instead (100 copies; trials per channel from
+    /// `--trials`, default 3, `--quick` 1).
+    #[arg(long)]
+    phone: bool,
+    /// With `--phone`: only the channels whose label contains one of these.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
 }
 
 /// Resolved run parameters.
@@ -120,10 +128,21 @@ fn main() -> Result<()> {
         .corpus
         .clone()
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus"));
-    let config = cli.config();
     let started = Instant::now();
-    let results = run(&corpus, &config)?;
-    let text = report::markdown(&config, &results, started.elapsed().as_secs_f64());
+    let text = if cli.phone {
+        let config = phone::PhoneConfig {
+            recipients: cli.recipients.unwrap_or(100),
+            trials: cli.trials.unwrap_or(if cli.quick { 1 } else { 3 }),
+            seed: cli.seed,
+            only: cli.only.clone(),
+        };
+        let results = phone::run(&corpus, &config)?;
+        phone::markdown(&config, &results, started.elapsed().as_secs_f64())
+    } else {
+        let config = cli.config();
+        let results = run(&corpus, &config)?;
+        report::markdown(&config, &results, started.elapsed().as_secs_f64())
+    };
     print!("{text}");
     if let Some(out) = &cli.out {
         std::fs::write(out, &text).with_context(|| format!("writing {}", out.display()))?;

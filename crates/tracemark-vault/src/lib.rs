@@ -52,9 +52,9 @@ pub use jobs::{
 pub use secret::Secret;
 pub use trace::DEFAULT_BOUND;
 pub use tracemark_types::{
-    ApiToken, Issuance, IssuanceId, Job, JobId, JobStatus, Medium, Recipient, RecipientId,
-    RecipientStanding, Recording, RecordingId, ReportSegment, Role, Session, Sha256, TokenId,
-    TraceId, TraceReport, TraceRow, Transcript, UnixMillis, User, UserId,
+    ApiToken, FindingKind, Issuance, IssuanceId, Job, JobId, JobStatus, Medium, Recipient,
+    RecipientId, RecipientStanding, Recording, RecordingId, ReportSegment, Role, Session, Sha256,
+    TokenId, TraceId, TraceReport, TraceRow, Transcript, UnixMillis, User, UserId,
 };
 pub use transcripts::{
     MIN_MATCHED_WORDS, TEXT_BIAS_CUTOFF, TEXT_FORMAT, combine_p_values, is_transcript_upload,
