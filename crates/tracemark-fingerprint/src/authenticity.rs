@@ -12,8 +12,8 @@
 //! stretches that no segment covers, at least [`MapOptions::min_missing_s`] long, are
 //! missing.
 
-use crate::hash::{Pair, hypotheses, pairs};
-use crate::index::{BIN_TICKS, Change, Hit, Index, MATCH_MIN_HASHES, TICK_S};
+use crate::hash::{Family, Hypothesis, Pair, hypotheses, pairs};
+use crate::index::{BIN_TICKS, Candidate, Change, Hit, Index, MATCH_MIN_HASHES, TICK_S};
 use crate::peaks::{Fingerprint, TICKS_PER_HOP};
 use crate::stats::poisson_tail;
 
@@ -116,8 +116,11 @@ pub fn authenticity_map(
     let mut index = Index::new();
     // A fresh index cannot hold a duplicate id.
     let _ = index.add(0, original.clone());
+    // Every hypothesis, not the early end of `Index::query`: a pitch-shifted leak keeps
+    // enough low-band hashes under the identity to name its recording, but its map needs
+    // the pitch hypothesis that holds all of them.
     let Some(best) = index
-        .query(leak)
+        .query_exhaustive(leak)
         .into_iter()
         .next()
         .filter(|c| c.is_match())
@@ -130,7 +133,7 @@ pub fn authenticity_map(
         };
     };
     let leak_pairs = pairs(leak);
-    let hits = hits_near(&index, &leak_pairs, best.speed, best.change);
+    let hits = hits_near(&index, &leak_pairs, &best);
     let windows = window_votes(&leak_pairs, &hits, best.speed, leak, original);
     let runs = runs(&windows);
     let mut spans: Vec<Span> = runs
@@ -190,16 +193,21 @@ pub fn authenticity_map(
     }
 }
 
-/// Hits under every hypothesis of the identified family within 0.6 % of its speed, each
-/// once.
-fn hits_near(index: &Index, leak_pairs: &[Pair], speed: f64, change: Change) -> Vec<Hit> {
+/// Hits under every hypothesis of the identified family within 0.6 % of its time and
+/// frequency scales, each once.
+fn hits_near(index: &Index, leak_pairs: &[Pair], best: &Candidate) -> Vec<Hit> {
+    let found = Hypothesis {
+        time_scale: best.speed as f32,
+        freq_scale: best.freq_scale as f32,
+        family: match best.change {
+            Change::Tempo => Family::Tempo,
+            Change::Pitch => Family::Pitch,
+            _ => Family::Speed,
+        },
+    };
     let mut hits: Vec<Hit> = hypotheses()
         .iter()
-        .filter(|h| {
-            let tempo = h.freq_scale == 1.0 && h.time_scale != 1.0;
-            let family = matches!(change, Change::Tempo) == tempo || h.time_scale == 1.0;
-            family && (f64::from(h.time_scale) / speed - 1.0).abs() < 0.006
-        })
+        .filter(|h| h.near(&found, 1.006))
         .flat_map(|h| index.hits(0, leak_pairs, h))
         .collect();
     hits.sort_by_key(|h| (h.q_tick, h.o_tick));

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use crate::FingerprintError;
-use crate::hash::{Hypothesis, Pair, hash, hypotheses, pairs};
+use crate::hash::{Family, Hypothesis, Pair, hash, hypotheses, pairs};
 use crate::peaks::{Fingerprint, SAMPLE_RATE_HZ, TICK_SAMPLES};
 use crate::stats::poisson_tail;
 
@@ -81,6 +81,8 @@ pub enum Change {
     Speed,
     /// Time-stretched with pitch kept (tempo).
     Tempo,
+    /// Pitch-shifted with time kept.
+    Pitch,
 }
 
 /// One ranked answer of [`Index::query`].
@@ -94,8 +96,11 @@ pub struct Candidate {
     pub offset_s: f64,
     /// Original seconds per leak second (1.05: the leak plays 5 % fast).
     pub speed: f64,
-    /// Whether the pitch moved with the speed or was kept.
+    /// Whether the pitch moved with the speed, was kept, or moved alone.
     pub change: Change,
+    /// Original Hz per leak Hz under the winning hypothesis (1 / `speed` for a speed
+    /// change, 1 for a tempo change; a pitch shift up by a semitone gives 2^(-1/12)).
+    pub freq_scale: f64,
     /// Consistent hashes in the best 48 ms offset window (the statistic tested).
     pub window_hashes: u32,
     /// How many the best window would hold by chance (Poisson mean for an unrelated clip).
@@ -263,10 +268,14 @@ impl Index {
                     score: fit.inliers,
                     offset_s: fit.offset_ticks * TICK_S,
                     speed: fit.slope,
-                    change: if hyps[hi].freq_scale == 1.0 && hyps[hi].time_scale != 1.0 {
-                        Change::Tempo
-                    } else {
-                        Change::Speed
+                    change: match hyps[hi].family {
+                        Family::Tempo => Change::Tempo,
+                        Family::Pitch => Change::Pitch,
+                        Family::Identity | Family::Speed => Change::Speed,
+                    },
+                    freq_scale: match hyps[hi].family {
+                        Family::Speed => 1.0 / fit.slope,
+                        _ => f64::from(hyps[hi].freq_scale),
                     },
                     window_hashes: count,
                     expected_by_chance: lambda,
@@ -335,11 +344,7 @@ impl Index {
         let h = hyps[hi];
         let step = 1.012f32;
         let mut hits = Vec::new();
-        for g in hyps.iter().filter(|g| {
-            (g.freq_scale == 1.0) == (h.freq_scale == 1.0)
-                && g.time_scale / h.time_scale < step
-                && h.time_scale / g.time_scale < step
-        }) {
+        for g in hyps.iter().filter(|g| g.near(&h, step)) {
             hits.extend(self.hits(rec, clip_pairs, g));
         }
         let centre = (bin * BIN_TICKS + BIN_TICKS / 2) as f32;

@@ -17,18 +17,21 @@
 //! * [`authenticity_map`] matches a leak against one original window by window and returns
 //!   genuine and unmatched [`Segment`]s plus the [`Missing`] (cut) stretches.
 //!
-//! # Speed and tempo changes
-//! A leak may be resampled (speed: time and pitch scale together) or time-stretched with
-//! pitch kept (tempo), by up to +/-10 %. Rather than speed-invariant hashes (frequency and
-//! time ratios over peak triplets, as in Six & Leman's Panako, ISMIR 2014), the query is
-//! hashed under a grid of 81 hypotheses: the identity, 58 speed factors 0.4 % apart and 22
-//! tempo factors 1 % apart over 0.89-1.125, each mapping the clip's peak times and frequencies to where they
-//! would sit in the original. Why: the stored hashes stay plain Wang pairs with full
-//! frequency resolution (a ratio hash over the 300-3400 Hz band keeps fewer bits, and
-//! triplets fail more often because all three peaks must survive); the index is built once
-//! and never pays for the grid; the winning hypothesis is itself the speed estimate (refined
-//! by a least-squares fit of matched times), and it tells speed from tempo. The price is
-//! about 80 lookups per clip hash at query time: tens of milliseconds per clip here.
+//! # Speed, tempo and pitch changes
+//! A leak may be resampled (speed: time and pitch scale together), time-stretched with
+//! pitch kept (tempo), by up to +/-15 %, or pitch-shifted with time kept, by up to +/-2
+//! semitones (issue 14). Rather than speed-invariant hashes (frequency and time ratios over
+//! peak triplets, as in Six & Leman's Panako, ISMIR 2014), the query is hashed under a grid
+//! of hypotheses: the identity, speed factors 0.4 % apart and tempo factors 1 % apart over
+//! 0.85-1.18, and pitch ratios 0.4 % apart over +/-2.2 semitones, each mapping the clip's
+//! peak times and frequencies to where they would sit in the original. Why: the stored
+//! hashes stay plain Wang pairs with full frequency resolution (a ratio hash over the
+//! 300-3400 Hz band keeps fewer bits, and triplets fail more often because all three peaks
+//! must survive); the index is built once and never pays for the grid; the winning
+//! hypothesis is itself the estimate of the change (refined by a least-squares fit of
+//! matched times), and it tells speed from tempo from pitch. The price is one lookup per
+//! hypothesis and clip hash at query time, unless the identity alone already matches
+//! (`EARLY_MATCH_P`).
 //!
 //! # Example
 //! ```

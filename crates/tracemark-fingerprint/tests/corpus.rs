@@ -107,11 +107,11 @@ fn the_identity_search_ends_early_only_where_the_full_search_agrees() {
 }
 
 #[test]
-fn speed_changes_up_to_ten_percent_are_identified_with_their_factor() {
+fn speed_changes_up_to_fifteen_percent_are_identified_with_their_factor() {
     let c = corpus();
     let index = speech_index(&c);
     let clip = common::cut(&c.call, 15.0, 25.0);
-    for speed in [0.9, 0.95, 1.05, 1.1] {
+    for speed in [0.85, 0.9, 0.95, 1.05, 1.1, 1.15] {
         // stretch(ratio) makes the clip ratio times longer: it plays 1/ratio as fast.
         let fast = tracemark_dsp::stretch(&clip, 1.0 / speed).unwrap();
         identify(&index, &fast, 1, 15.0, speed, Change::Speed);
@@ -137,6 +137,63 @@ fn tempo_changes_with_pitch_kept_are_identified() {
             (best.speed - (1.0 + f64::from(percent) / 100.0)).abs() <= 0.01,
             "{best:?}"
         );
+    }
+}
+
+#[test]
+fn pitch_shifts_with_time_kept_are_identified_with_their_ratio() {
+    let c = corpus();
+    let index = speech_index(&c);
+    let clip = common::cut(&c.call, 5.0, 15.0);
+    let buf = AudioBuffer::mono(SampleRate::try_new(8_000).unwrap(), clip).unwrap();
+    for semitones in [-2.0f32, -1.0, 1.0, 2.0] {
+        let out = Attack::PitchShift { semitones }
+            .apply(&buf, &AttackContext::new(3))
+            .unwrap();
+        let candidates = index.query(&fingerprint(&out.downmix()).unwrap());
+        let best = &candidates[0];
+        assert!(best.is_match() && best.recording_id == 1, "{best:?}");
+        assert_eq!(best.change, Change::Pitch, "{semitones}: {best:?}");
+        assert!((best.offset_s - 5.0).abs() <= 0.05, "{best:?}");
+        assert!((best.speed - 1.0).abs() <= 0.005, "{best:?}");
+        // Original Hz per leak Hz: a shift up by s semitones is undone by 2^(-s/12).
+        let expected = 2f64.powf(-f64::from(semitones) / 12.0);
+        assert!(
+            (best.freq_scale / expected - 1.0).abs() <= 0.004,
+            "{semitones}: {best:?}"
+        );
+        assert!(
+            candidates[1..].iter().all(|c| !c.is_match()),
+            "{candidates:?}"
+        );
+    }
+}
+
+#[test]
+fn a_pitch_shifted_leak_maps_as_genuine_where_it_came_from() {
+    let c = corpus();
+    let clip = common::cut(&c.call, 4.0, 24.0);
+    let buf = AudioBuffer::mono(SampleRate::try_new(8_000).unwrap(), clip).unwrap();
+    let original = fingerprint(&c.call).unwrap();
+    for semitones in [-2.0f32, -1.0, 1.0, 2.0] {
+        let out = Attack::PitchShift { semitones }
+            .apply(&buf, &AttackContext::new(7))
+            .unwrap();
+        let map = authenticity_map(
+            &original,
+            &fingerprint(&out.downmix()).unwrap(),
+            &MapOptions::default(),
+        );
+        assert_eq!(map.change, Some(Change::Pitch), "{semitones}: {map:?}");
+        let genuine: f64 = map
+            .segments
+            .iter()
+            .filter(|s| s.status == SegmentStatus::Genuine)
+            .map(|s| s.leak_end_s - s.leak_start_s)
+            .sum();
+        assert!(genuine >= 18.0, "{semitones}: {genuine} s genuine: {map:?}");
+        let first = map.segments.iter().find_map(|s| s.original).unwrap();
+        assert!((first.0 - 4.0).abs() <= 0.2, "{semitones}: {map:?}");
     }
 }
 
