@@ -294,6 +294,7 @@ pub(crate) fn informed_report(
             "offset_s": d.alignment.offset_s,
             "scale": d.alignment.scale,
             "kind": format!("{:?}", d.alignment.kind).to_lowercase(),
+            "freq_scale": d.alignment.freq_scale,
             "score": d.alignment.score,
         },
         "slots_observed": covered,

@@ -1,9 +1,12 @@
 //! Aligning a clip to the original it came from: offset, time scale (a speed change, which
-//! also scales pitch, or a tempo change, which does not) and local drift, from band-energy
-//! envelopes. Uses the audio only, never the key, so it cannot bias the mark's statistics.
+//! also scales pitch, or a tempo change, which does not), pitch (a pitch shift, which keeps
+//! time) and local drift. Time from band-energy envelopes; frequency from the fine
+//! structure of the aligned frames' spectra (voice harmonics), which a speed change and a
+//! pitch shift move and a tempo change keeps. Uses the audio only, never the key, so it
+//! cannot bias the mark's statistics.
 
 use realfft::RealFftPlanner;
-use tracemark_dsp::{Stft, stretch};
+use tracemark_dsp::{Complex32, Stft, stretch};
 
 use crate::WatermarkError;
 
@@ -15,8 +18,9 @@ const FINE_HOP: usize = 40;
 const ENV_WIN: usize = 256;
 /// Number of log-spaced bands between 300 and 3400 Hz.
 const BANDS: usize = 8;
-/// Time-scale factors searched: +-6 % in 0.5 % steps, then refined in 0.05 % steps.
-const SCALE_SPAN: f64 = 0.06;
+/// Time-scale factors searched: +-16 % in 0.5 % steps (issue 14: speed and tempo changes
+/// up to +-15 %), then refined in 0.05 % steps.
+const SCALE_SPAN: f64 = 0.16;
 const SCALE_STEP: f64 = 0.005;
 const SCALE_FINE: f64 = 0.0005;
 /// Local refinement: chunks of 1 s, searched +-40 ms around the global fit.
@@ -35,6 +39,17 @@ pub enum ScaleKind {
     Speed,
     /// Tempo changed with pitch kept.
     Tempo,
+    /// Pitch shifted with time kept. The pitch is restored by resampling, which leaves a
+    /// tempo change: the clip is read as after [`ScaleKind::Tempo`].
+    Pitch,
+}
+
+impl ScaleKind {
+    /// Whether the clip was cut and re-joined in short segments (WSOLA and its kin), so
+    /// that each frame must be found on the waveform.
+    pub fn is_segmented(self) -> bool {
+        matches!(self, Self::Tempo | Self::Pitch)
+    }
 }
 
 /// One matched point: clip time and original time, in seconds, and its match score.
@@ -53,8 +68,11 @@ pub struct Anchor {
 pub struct Alignment {
     /// Original seconds per clip second (1.05: the clip plays 5 % faster).
     pub scale: f64,
-    /// Speed, tempo or neither.
+    /// Speed, tempo, pitch or none of them.
     pub kind: ScaleKind,
+    /// Original Hz per clip Hz as found, before the clip was resampled to undo it (1: the
+    /// pitch was kept; 2^(-1/12): the clip was a semitone higher).
+    pub freq_scale: f64,
     /// Where the clip's start falls in the original, seconds.
     pub offset_s: f64,
     /// Local matches, one per second of clip, in clip order.
@@ -228,67 +246,180 @@ fn global_fit(orig_env: &[[f32; BANDS]], clip_env: &[[f32; BANDS]]) -> (f64, f64
     best
 }
 
-/// Long-term log spectrum (25 Hz bins, 300-3400 Hz) of a signal.
-fn long_term_spectrum(signal: &[f32]) -> Vec<f32> {
-    let stft = Stft::new(320);
-    let mut scratch = stft.scratch();
-    let mut acc = vec![0.0f64; 161];
-    for start in (0..signal.len()).step_by(160) {
-        let spec = stft.analyze(signal, start as isize, &mut scratch);
-        for (a, c) in acc.iter_mut().zip(spec.iter()) {
-            *a += f64::from(c.norm_sqr());
-        }
-    }
-    acc[12..=136]
+/// Frequency ratios searched (original Hz per clip Hz): 0.85-1.18 holds a +-15 % speed
+/// change and a +-2.2 semitone pitch shift (2^(2.2/12) = 1.135). Coarse log step 0.25 %,
+/// then 0.05 %.
+const FREQ_RANGE: (f64, f64) = (0.85, 1.18);
+const FREQ_STEP: f64 = 0.0025;
+const FREQ_FINE: f64 = 0.0005;
+/// Frames for the frequency search: 64 ms (15.6 Hz bins, so that the harmonics of a voice
+/// are resolved), one every 40 ms of clip.
+const FREQ_WIN: usize = 512;
+const FREQ_HOP: usize = 320;
+/// Log-spaced points compared, over 250-3000 Hz (inside the telephone band after the
+/// largest ratio).
+const FREQ_POINTS: usize = 256;
+const FREQ_LO_HZ: f64 = 250.0;
+const FREQ_HI_HZ: f64 = 3_000.0;
+/// A ratio other than 1 is taken only when it explains the spectra better than no change
+/// by at least this much correlation, and above 0.3 % away from 1.
+const FREQ_MARGIN: f32 = 0.02;
+const FREQ_MIN_CHANGE: f64 = 0.003;
+
+/// A frame's log power spectrum with its smooth envelope (a 1/6-octave running mean over
+/// the log-spaced points) removed: what is left is the harmonic fine structure.
+fn fine_structure(spec: &[Complex32], at: &[f64]) -> Vec<f32> {
+    let bin_hz = 8_000.0 / FREQ_WIN as f64;
+    let log: Vec<f32> = at
         .iter()
-        .map(|v| (v + 1e-9).ln() as f32)
-        .collect()
+        .map(|&hz| {
+            let x = hz / bin_hz;
+            let i = x.floor() as usize;
+            let t = (x - i as f64) as f32;
+            let p = |k: usize| spec.get(k).map_or(0.0, |c| c.norm_sqr());
+            ((1.0 - t) * p(i) + t * p(i + 1) + 1e-12).ln()
+        })
+        .collect();
+    let half = (FREQ_POINTS as f64 / ((FREQ_HI_HZ / FREQ_LO_HZ).log2() * 12.0)).round() as usize;
+    let mut cum = vec![0.0f64; log.len() + 1];
+    for (i, v) in log.iter().enumerate() {
+        cum[i + 1] = cum[i] + f64::from(*v);
+    }
+    let mut out: Vec<f32> = (0..log.len())
+        .map(|i| {
+            let (lo, hi) = (i.saturating_sub(half), (i + half + 1).min(log.len()));
+            log[i] - ((cum[hi] - cum[lo]) / (hi - lo) as f64) as f32
+        })
+        .collect();
+    let norm = out.iter().map(|v| v * v).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        out.iter_mut().for_each(|v| *v /= norm);
+    }
+    out
 }
 
-/// Correlation of two equal-length vectors after removing their means.
-fn correlation(a: &[f32], b: &[f32]) -> f32 {
-    let n = a.len().min(b.len()) as f32;
-    let ma = a.iter().sum::<f32>() / n;
-    let mb = b.iter().sum::<f32>() / n;
-    let (mut ab, mut aa, mut bb) = (0.0, 0.0, 0.0);
-    for (x, y) in a.iter().zip(b) {
-        ab += (x - ma) * (y - mb);
-        aa += (x - ma) * (x - ma);
-        bb += (y - mb) * (y - mb);
+/// Estimates the clip's frequency scale (original Hz per clip Hz) from frames paired by
+/// the time fit `original = offset + scale x clip`: the ratio at which the original's
+/// frames, read at warped frequencies, best correlate with the clip's. Returns the ratio
+/// and its correlation gain over no change.
+fn freq_ratio(original: &[f32], clip: &[f32], scale: f64, offset_s: f64) -> (f64, f32) {
+    let stft = Stft::new(FREQ_WIN);
+    let mut scratch = stft.scratch();
+    let span = (FREQ_HI_HZ / FREQ_LO_HZ).ln();
+    let grid: Vec<f64> = (0..FREQ_POINTS)
+        .map(|k| FREQ_LO_HZ * (span * k as f64 / (FREQ_POINTS - 1) as f64).exp())
+        .collect();
+    // The original's frame is read over a wider grid, so that any ratio finds its points.
+    let wide_lo = FREQ_LO_HZ * FREQ_RANGE.0;
+    let wide_span = (FREQ_HI_HZ * FREQ_RANGE.1 / wide_lo).ln();
+    let step = span / (FREQ_POINTS - 1) as f64;
+    let wide_n = (wide_span / step).ceil() as usize + 2;
+    let wide: Vec<f64> = (0..wide_n)
+        .map(|k| wide_lo * (step * k as f64).exp())
+        .collect();
+    let energy = |x: &[Complex32]| x.iter().map(|c| c.norm_sqr()).sum::<f32>();
+    let mut frames: Vec<(f32, Vec<f32>, Vec<f32>)> = Vec::new();
+    let mut start = 0;
+    while start + FREQ_WIN <= clip.len() {
+        let t = (start + FREQ_WIN / 2) as f64 / 8_000.0;
+        let at = ((offset_s + scale * t) * 8_000.0).round() as isize - (FREQ_WIN / 2) as isize;
+        if at >= 0 && at as usize + FREQ_WIN <= original.len() {
+            let c = stft.analyze(clip, start as isize, &mut scratch);
+            let e = energy(c);
+            let c = fine_structure(c, &grid);
+            let o = fine_structure(stft.analyze(original, at, &mut scratch), &wide);
+            frames.push((e, c, o));
+        }
+        start += FREQ_HOP;
     }
-    ab / (aa * bb).sqrt().max(1e-12)
+    // Only frames within 30 dB of the loudest: silence has no harmonics.
+    let loudest = frames.iter().map(|f| f.0).fold(0.0f32, f32::max);
+    frames.retain(|f| f.0 > loudest * 1e-3);
+    if frames.is_empty() {
+        return (1.0, 0.0);
+    }
+    // Correlation at ratio r: the clip's point k (grid[k] Hz) against the original at
+    // r * grid[k] Hz, which sits at wide index k + ln(r * FREQ_LO_HZ / wide_lo) / step.
+    let score = |r: f64| -> f32 {
+        let shift = (r * FREQ_LO_HZ / wide_lo).ln() / step;
+        let i0 = shift.floor() as usize;
+        let t = (shift - i0 as f64) as f32;
+        let mut total = 0.0f32;
+        for (_, c, o) in &frames {
+            let (mut ab, mut bb) = (0.0f32, 0.0f32);
+            for (k, &x) in c.iter().enumerate() {
+                let y = o[i0 + k] * (1.0 - t) + o[(i0 + k + 1).min(o.len() - 1)] * t;
+                ab += x * y;
+                bb += y * y;
+            }
+            total += ab / bb.sqrt().max(1e-12);
+        }
+        total / frames.len() as f32
+    };
+    let (lo, hi) = (FREQ_RANGE.0.ln(), FREQ_RANGE.1.ln());
+    let mut best = (1.0, score(1.0));
+    let none = best.1;
+    let coarse = ((hi - lo) / FREQ_STEP).round() as i32;
+    for i in 0..=coarse {
+        let r = (lo + f64::from(i) * FREQ_STEP).exp();
+        let v = score(r);
+        if v > best.1 {
+            best = (r, v);
+        }
+    }
+    let centre = best.0;
+    let fine = (FREQ_STEP / FREQ_FINE).round() as i32;
+    for i in -fine..=fine {
+        let r = centre * (f64::from(i) * FREQ_FINE).exp();
+        if (FREQ_RANGE.0..=FREQ_RANGE.1).contains(&r) {
+            let v = score(r);
+            if v > best.1 {
+                best = (r, v);
+            }
+        }
+    }
+    (best.0, best.1 - none)
 }
 
 /// Aligns `clip` to `original` (both mono at 8 kHz). Returns the alignment and the clip as
-/// it should be analysed (a speed change undone).
+/// it should be analysed (a speed change or a pitch shift undone by resampling).
 pub fn align(original: &[f32], clip: &[f32]) -> Result<(Alignment, Vec<f32>), WatermarkError> {
     let orig_env = envelope(original, COARSE_HOP);
-    let (scale, offset_s, score) = global_fit(&orig_env, &envelope(clip, COARSE_HOP));
+    let (first_scale, offset_s, score) = global_fit(&orig_env, &envelope(clip, COARSE_HOP));
+    let (ratio, gain) = freq_ratio(original, clip, first_scale, offset_s);
     let mut clip = clip.to_vec();
-    let mut kind = ScaleKind::None;
-    let (mut scale, mut offset_s, mut score) = (scale, offset_s, score);
-    if (scale - 1.0).abs() > 0.002 {
-        // Speed or tempo? Undo the speed change and see whose spectrum matches better.
-        let start = (offset_s.max(0.0) * 8_000.0) as usize;
-        let end = (start + (clip.len() as f64 * scale) as usize).min(original.len());
-        let reference = long_term_spectrum(&original[start.min(end)..end]);
-        let restored = stretch(&clip, scale)?;
-        if correlation(&long_term_spectrum(&restored), &reference)
-            > correlation(&long_term_spectrum(&clip), &reference)
-        {
-            kind = ScaleKind::Speed;
-            clip = restored;
-            let refit = global_fit(&orig_env, &envelope(&clip, COARSE_HOP));
-            (scale, offset_s, score) = refit;
+    let (mut scale, mut offset_s, mut score) = (first_scale, offset_s, score);
+    let mut kind = if (scale - 1.0).abs() > 0.002 {
+        ScaleKind::Tempo
+    } else {
+        ScaleKind::None
+    };
+    let mut freq_scale = 1.0;
+    if (ratio - 1.0).abs() > FREQ_MIN_CHANGE && gain > FREQ_MARGIN {
+        // Resampled by 1 / ratio, the clip plays `ratio` times as fast: every frequency
+        // is multiplied by `ratio`, back to the original's.
+        let restored = stretch(&clip, 1.0 / ratio)?;
+        let refit = global_fit(&orig_env, &envelope(&restored, COARSE_HOP));
+        freq_scale = ratio;
+        clip = restored;
+        (scale, offset_s, score) = refit;
+        // What time scale is left once the pitch is restored says which change it was:
+        // none (a speed change), one that was not there before (a pitch shift: the
+        // resampling made it), or one that was (a tempo change, or tempo and pitch both).
+        kind = if (scale - 1.0).abs() <= 0.002 {
+            ScaleKind::Speed
+        } else if (first_scale - 1.0).abs() < 0.25 * (scale - 1.0).abs() {
+            ScaleKind::Pitch
         } else {
-            kind = ScaleKind::Tempo;
-        }
+            ScaleKind::Tempo
+        };
     }
     let anchors = refine(original, &clip, scale, offset_s);
     Ok((
         Alignment {
             scale,
             kind,
+            freq_scale,
             offset_s,
             anchors,
             score,

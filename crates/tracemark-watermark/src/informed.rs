@@ -5,7 +5,7 @@
 use tracemark_dsp::{AudioBuffer, Complex32, Stft};
 
 use crate::WatermarkError;
-use crate::align::{Alignment, ScaleKind, align};
+use crate::align::{Alignment, align};
 use crate::analysis::{LogSpectrogram, ReferenceLevels, level_boost};
 use crate::blind::{DETECT_RATE, DETECTION_THRESHOLD, to_detect_rate};
 use crate::coherent::PhaseMatch;
@@ -267,7 +267,7 @@ fn accumulate(
         let t = (f * hop) as f64 / f64::from(DETECT_RATE);
         let Some(start) = alignment.clip_time_of(t).and_then(|ct| {
             let mut start = (ct * f64::from(DETECT_RATE)).round() as isize;
-            if alignment.kind == ScaleKind::Tempo {
+            if alignment.kind.is_segmented() {
                 start += waveform_lag(orig, f * hop, &clip, start, stft.len());
             }
             (start >= 0 && start as usize + stft.len() <= clip.len()).then_some(start)

@@ -6,7 +6,7 @@ use tracemark_dsp::{AudioBuffer, SampleRate, resample, stretch};
 use tracemark_media::{EncodeOptions, Format, Limits, decode_bytes, encode_bytes};
 use tracemark_testkit::corpus_or_excerpt;
 use tracemark_watermark::{
-    EmbedParams, Message, Payload, WatermarkKey, detect_blind, detect_informed, embed,
+    EmbedParams, Message, Payload, ScaleKind, WatermarkKey, detect_blind, detect_informed, embed,
 };
 
 /// Noise with a speech-like spectral tilt and syllable-rate (4 Hz) amplitude modulation, so
@@ -375,6 +375,68 @@ fn informed_detection_follows_a_tempo_change_on_a_5_s_clip() {
         let d = detect_informed(&clip, &original, &k).expect("informed");
         assert!(d.detected, "tempo {percent:+}%: p {}", d.p_value);
         assert_eq!(d.payload, Some(payload()), "tempo {percent:+}%: z {}", d.z);
+    }
+}
+
+#[test]
+fn informed_detection_undoes_speed_tempo_and_pitch_changes_of_issue_14s_range() {
+    let (original, k, marked) = marked_call(14);
+    let rate = marked.rate().hz() as usize;
+    let clip = marked.slice(15 * rate, 35 * rate);
+    let unmarked = original.slice(15 * rate, 35 * rate);
+    let ctx = AttackContext::new(5);
+    // (attack, expected kind, original Hz per clip Hz)
+    let semitone = 2f64.powf(1.0 / 12.0);
+    let cases = [
+        (
+            Attack::Speed { percent: 15.0 },
+            ScaleKind::Speed,
+            1.0 / 1.15,
+        ),
+        (
+            Attack::Speed { percent: -12.0 },
+            ScaleKind::Speed,
+            1.0 / 0.88,
+        ),
+        (Attack::Tempo { percent: 12.0 }, ScaleKind::Tempo, 1.0),
+        (Attack::Tempo { percent: -10.0 }, ScaleKind::Tempo, 1.0),
+        (
+            Attack::PitchShift { semitones: 2.0 },
+            ScaleKind::Pitch,
+            1.0 / (semitone * semitone),
+        ),
+        (
+            Attack::PitchShift { semitones: -1.0 },
+            ScaleKind::Pitch,
+            semitone,
+        ),
+    ];
+    for (attack, kind, freq_scale) in cases {
+        let name = attack.name();
+        let leak = attack.apply(&clip, &ctx).expect("attack");
+        let d = detect_informed(&leak, &original, &k).expect("informed");
+        assert!(d.detected, "{name}: p {}", d.p_value);
+        assert_eq!(d.payload, Some(payload()), "{name}: z {}", d.z);
+        assert_eq!(d.alignment.kind, kind, "{name}: {:?}", d.alignment);
+        assert!(
+            (d.alignment.freq_scale / freq_scale - 1.0).abs() < 0.002,
+            "{name}: {:?}",
+            d.alignment
+        );
+        assert!(
+            (d.alignment.offset_s - 15.0).abs() < 0.05,
+            "{name}: {:?}",
+            d.alignment
+        );
+        // The unmarked original through the same change: found in the same place, and
+        // nothing read from it.
+        let innocent = attack.apply(&unmarked, &ctx).expect("attack");
+        let d = detect_informed(&innocent, &original, &k).expect("informed");
+        assert!(
+            !d.detected && d.payload.is_none(),
+            "{name} unmarked: p {}",
+            d.p_value
+        );
     }
 }
 

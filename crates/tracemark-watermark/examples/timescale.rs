@@ -1,0 +1,67 @@
+//! Development probe for issue 14 item 3: informed detection after sox's own `speed`,
+//! `tempo` and `pitch` effects (and any other sox effect chain).
+//!
+//! `cargo run --release -p tracemark-watermark --example timescale -- FILE START_S LEN_S EFFECT [ARGS...]`
+//! e.g. `... call.flac 120 30 pitch 100`. Marks FILE with a fixed key, cuts LEN_S seconds
+//! from START_S, runs `sox` with the effect on the marked and on the unmarked clip, and
+//! prints what informed detection (against the whole unmarked FILE) finds in each.
+
+use std::process::Command;
+
+use tracemark_dsp::AudioBuffer;
+use tracemark_media::{EncodeOptions, Format, Limits, decode_bytes, decode_file, encode_bytes};
+use tracemark_watermark::{EmbedParams, Message, Payload, WatermarkKey, detect_informed, embed};
+
+fn sox(audio: &AudioBuffer, effect: &[String]) -> AudioBuffer {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (input, output) = (dir.path().join("in.wav"), dir.path().join("out.wav"));
+    let wav = encode_bytes(audio, Format::Wav, &EncodeOptions::default()).expect("wav");
+    std::fs::write(&input, wav).expect("write");
+    let status = Command::new("sox")
+        .arg(&input)
+        .args(["-e", "floating-point", "-b", "32"])
+        .arg(&output)
+        .args(effect)
+        .status()
+        .expect("sox");
+    assert!(status.success(), "sox {effect:?}");
+    decode_bytes(
+        &std::fs::read(&output).expect("read"),
+        Some("wav"),
+        &Limits::default(),
+    )
+    .expect("decode")
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let audio = decode_file(std::path::Path::new(&args[1]), &Limits::default()).expect("decode");
+    let start: f64 = args[2].parse().expect("start");
+    let len: f64 = args[3].parse().expect("len");
+    let effect = &args[4..];
+    let key = WatermarkKey::from_bytes([9; 32]);
+    let message = Message {
+        payload: Payload::from_hex("0123456789abcdef").expect("hex"),
+        symbols: None,
+    };
+    let marked = embed(&audio, &key, &message, &EmbedParams::default()).expect("embed");
+    let r = f64::from(audio.rate().hz());
+    let (a, b) = ((start * r) as usize, ((start + len) * r) as usize);
+    for (what, source) in [("marked", &marked), ("unmarked", &audio)] {
+        let clip = sox(&source.slice(a, b.min(source.frames())), effect);
+        let t = std::time::Instant::now();
+        let d = detect_informed(&clip, &audio, &key).expect("informed");
+        println!(
+            "{what}: {:.2} s, z {:.2} p {:.1e} payload {} | scale {:.4} {:?} freq {:.4} offset {:.3} (true {start}) score {:.2}",
+            t.elapsed().as_secs_f64(),
+            d.z,
+            d.p_value,
+            d.payload.is_some(),
+            d.alignment.scale,
+            d.alignment.kind,
+            d.alignment.freq_scale,
+            d.alignment.offset_s,
+            d.alignment.score,
+        );
+    }
+}
