@@ -272,6 +272,16 @@ pub fn run(corpus: &Path, c: &PhoneConfig) -> Result<PhoneResults> {
             let leak = channel.leak(&lab::clip(&copy, start, channel.clip_s), seed, &backend)?;
             let started = Instant::now();
             let report = vault.trace(&leak)?;
+            eprintln!(
+                "    {} from {start:.1} s: {} by {}, speed {:?}, {} segment(s), {} slots, presence p {:?}",
+                channel.label,
+                report.finding().as_str(),
+                report.identified_by,
+                report.speed,
+                report.segments.len(),
+                report.slots_observed,
+                report.watermark_p_value
+            );
             row.guilty.push(Trial::of(
                 &report,
                 &[&name],
