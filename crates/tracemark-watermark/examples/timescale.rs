@@ -4,13 +4,17 @@
 //! `cargo run --release -p tracemark-watermark --example timescale -- FILE START_S LEN_S EFFECT [ARGS...]`
 //! e.g. `... call.flac 120 30 pitch 100`. Marks FILE with a fixed key, cuts LEN_S seconds
 //! from START_S, runs `sox` with the effect on the marked and on the unmarked clip, and
-//! prints what informed detection (against the whole unmarked FILE) finds in each.
+//! prints what informed detection (against the whole unmarked FILE) and blind detection
+//! find in each.
 
 use std::process::Command;
 
 use tracemark_dsp::AudioBuffer;
 use tracemark_media::{EncodeOptions, Format, Limits, decode_bytes, decode_file, encode_bytes};
-use tracemark_watermark::{EmbedParams, Message, Payload, WatermarkKey, detect_informed, embed};
+use tracemark_watermark::{
+    EmbedParams, Message, Payload, WatermarkKey, detect_blind_searching_speed, detect_informed,
+    embed,
+};
 
 fn sox(audio: &AudioBuffer, effect: &[String]) -> AudioBuffer {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -62,6 +66,17 @@ fn main() {
             d.alignment.freq_scale,
             d.alignment.offset_s,
             d.alignment.score,
+        );
+        let t = std::time::Instant::now();
+        let b = detect_blind_searching_speed(&clip, &key).expect("blind");
+        println!(
+            "  blind: {:.2} s ({:.0}x real time), z {:.2} p {:.1e} payload {} speed {:.4}",
+            t.elapsed().as_secs_f64(),
+            clip.duration_s() / t.elapsed().as_secs_f64(),
+            b.z,
+            b.p_value,
+            b.payload == Some(message.payload),
+            b.speed,
         );
     }
 }

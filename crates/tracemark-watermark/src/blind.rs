@@ -39,8 +39,12 @@ pub struct Detection {
     pub hypotheses: usize,
     /// The payload, when the mark is present and its CRC checks.
     pub payload: Option<Payload>,
-    /// Where the clip's first sample falls in the mark's repeating 8 s block, in seconds.
+    /// Where the clip's first sample falls in the mark's repeating 8 s block, in seconds
+    /// (of the clip with its speed change undone).
     pub block_offset_s: f64,
+    /// The speed change undone: original seconds per clip second (1 when the clip was
+    /// read as it is).
+    pub speed: f64,
 }
 
 /// Downmixes and resamples to the detection rate.
@@ -84,8 +88,83 @@ pub(crate) fn pair_values(spec: &LogSpectrogram, parity: usize) -> Vec<f32> {
     out
 }
 
-/// Searches `audio` for a mark of `key` without the original.
+/// Speed changes searched by [`detect_blind`] when the clip as it is shows no mark: +-5 %
+/// (issue 14), original seconds per clip second.
+pub const SPEED_SPAN: f64 = 0.05;
+/// Coarse speed step: 0.2 %. Within one 8 s block a speed error of half a step drifts by
+/// 8 ms (under half a 20 ms frame) and moves a 3.4 kHz bin by 3.4 Hz (a seventh of a
+/// 25 Hz bin), so the sync still shows on single blocks.
+const SPEED_STEP: f64 = 0.002;
+/// Fine speed step around the best coarse speed, over the whole clip: 0.02 %, a drift of
+/// 6 ms per 60 s at half a step.
+const SPEED_FINE: f64 = 0.000_2;
+/// Blocks of the clip read in the coarse search (each 8 s): enough for its sync to stand
+/// out of the chance maximum, few enough to keep the search cheap.
+const COARSE_BLOCKS: usize = 3;
+
+/// The best sync hypothesis over one signal at the detection rate: (z, phase, grid
+/// offset, parity, folded values).
+fn best_sync(
+    signal: &[f32],
+    stft: &Stft,
+    layout: &Layout,
+) -> Option<(f64, usize, usize, usize, Folded)> {
+    let hop = stft.hop();
+    let mut best: Option<(f64, usize, usize, usize, Folded)> = None;
+    for sub in 0..SUB_OFFSETS {
+        let offset = sub * hop / SUB_OFFSETS;
+        let spec = LogSpectrogram::compute(signal, stft, offset);
+        for parity in 0..2 {
+            let folded = Folded::new(&pair_values(&spec, parity));
+            let (z, phase) = (0..BLOCK_PAIRS)
+                .map(|phase| (folded.sync_z(layout, phase), phase))
+                .fold((f64::NEG_INFINITY, 0), |a, b| if b.0 > a.0 { b } else { a });
+            if best.as_ref().is_none_or(|b| z > b.0) {
+                best = Some((z, phase, offset, parity, folded));
+            }
+        }
+    }
+    best
+}
+
+/// The clip with a speed change of `speed` (original seconds per clip second) undone.
+fn unspeed(signal: &[f32], speed: f64) -> Result<Vec<f32>, WatermarkError> {
+    Ok(tracemark_dsp::stretch(signal, speed)?)
+}
+
+/// Speeds of a grid of `step` over +-[`SPEED_SPAN`] around 1, the identity left out.
+fn speed_grid(centre: f64, span: f64, step: f64) -> impl Iterator<Item = f64> {
+    let n = (span / step).round() as i32;
+    (-n..=n)
+        .filter(|&i| i != 0)
+        .map(move |i| centre + f64::from(i) * step)
+}
+
+/// Searches `audio` for a mark of `key` without the original, reading the clip at its own
+/// speed ([`detect_blind_searching_speed`] also undoes a speed change).
 pub fn detect_blind(audio: &AudioBuffer, key: &WatermarkKey) -> Result<Detection, WatermarkError> {
+    blind(audio, key, false)
+}
+
+/// Like [`detect_blind`], and when the clip as it is shows no mark, a speed change of up to
+/// +-[`SPEED_SPAN`] is searched: every coarse speed on the clip's first blocks, then fine
+/// speeds around the best over the whole clip. The p-value is then corrected for every
+/// speed the search could have ended at, as well as every grid offset and phase.
+///
+/// Slow: about 11 s for a 60 s clip without a mark (5-6x real time, measured with the
+/// `timescale` example), so it is not the default.
+pub fn detect_blind_searching_speed(
+    audio: &AudioBuffer,
+    key: &WatermarkKey,
+) -> Result<Detection, WatermarkError> {
+    blind(audio, key, true)
+}
+
+fn blind(
+    audio: &AudioBuffer,
+    key: &WatermarkKey,
+    search_speed: bool,
+) -> Result<Detection, WatermarkError> {
     if audio.duration_s() < MIN_SECONDS {
         return Err(WatermarkError::TooShort {
             seconds: audio.duration_s(),
@@ -94,33 +173,65 @@ pub fn detect_blind(audio: &AudioBuffer, key: &WatermarkKey) -> Result<Detection
     }
     let signal = to_detect_rate(audio)?;
     let stft = Stft::new((f64::from(DETECT_RATE) * crate::layout::FRAME_S) as usize);
-    let hop = stft.hop();
     let coder = PayloadCoder::new(key);
     let layout = Layout::new(key, coder.coded_len());
-    let hypotheses = SUB_OFFSETS * 2 * BLOCK_PAIRS;
-
-    // (z, phase, offset, parity, folded grid) of the best hypothesis.
-    let mut best: Option<(f64, usize, usize, usize, Folded)> = None;
-    for sub in 0..SUB_OFFSETS {
-        let offset = sub * hop / SUB_OFFSETS;
-        let spec = LogSpectrogram::compute(&signal, &stft, offset);
-        for parity in 0..2 {
-            let folded = Folded::new(&pair_values(&spec, parity));
-            let (z, phase) = (0..BLOCK_PAIRS)
-                .map(|phase| (folded.sync_z(&layout, phase), phase))
-                .fold((f64::NEG_INFINITY, 0), |a, b| if b.0 > a.0 { b } else { a });
-            if best.as_ref().is_none_or(|b| z > b.0) {
-                best = Some((z, phase, offset, parity, folded));
-            }
+    let per_speed = SUB_OFFSETS * 2 * BLOCK_PAIRS;
+    let too_short = || WatermarkError::TooShort {
+        seconds: audio.duration_s(),
+        minimum_s: MIN_SECONDS,
+    };
+    let identity = best_sync(&signal, &stft, &layout).ok_or_else(too_short)?;
+    let as_is = finish(identity, 1.0, per_speed, &layout, &coder);
+    if as_is.detected || !search_speed {
+        return Ok(as_is);
+    }
+    // Coarse: each speed on the first blocks of the clip, scored by the sum of the
+    // blocks' own best z (each block may sit at its own grid offset after a small error).
+    let block = BLOCK_PAIRS * 2 * stft.hop();
+    let coarse = speed_grid(1.0, SPEED_SPAN, SPEED_STEP)
+        .map(|speed| -> Result<(f64, f64), WatermarkError> {
+            let piece = &signal[..signal.len().min(COARSE_BLOCKS * block)];
+            let restored = unspeed(piece, speed)?;
+            let z: f64 = restored
+                .chunks(block)
+                .filter(|c| c.len() >= block / 2)
+                .filter_map(|c| best_sync(c, &stft, &layout).map(|b| b.0))
+                .sum();
+            Ok((speed, z))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let Some(&(centre, _)) = coarse.iter().max_by(|a, b| a.1.total_cmp(&b.1)) else {
+        return Ok(as_is);
+    };
+    // Fine: speeds around the best coarse one, each over the whole clip. Every speed of
+    // the fine grid around any coarse speed could have been the one tested: the p-value is
+    // corrected for all of them.
+    let mut best: Option<(f64, (f64, usize, usize, usize, Folded))> = None;
+    for speed in std::iter::once(centre).chain(speed_grid(centre, SPEED_STEP, SPEED_FINE)) {
+        let restored = unspeed(&signal, speed)?;
+        if let Some(b) = best_sync(&restored, &stft, &layout)
+            && best.as_ref().is_none_or(|x| b.0 > x.1.0)
+        {
+            best = Some((speed, b));
         }
     }
-    let Some((z, phase, offset, parity, folded)) = best else {
-        return Err(WatermarkError::TooShort {
-            seconds: audio.duration_s(),
-            minimum_s: MIN_SECONDS,
-        });
+    let Some((speed, found)) = best else {
+        return Ok(as_is);
     };
-    let decoded = folded.decode(&layout, &coder, phase);
+    let speeds = 1 + (2.0 * (SPEED_SPAN + SPEED_STEP) / SPEED_FINE).round() as usize;
+    let searched = finish(found, speed, per_speed * speeds, &layout, &coder);
+    Ok(if searched.detected { searched } else { as_is })
+}
+
+/// The detection reported for the best hypothesis at `speed`, corrected for `hypotheses`.
+fn finish(
+    (z, phase, offset, parity, folded): (f64, usize, usize, usize, Folded),
+    speed: f64,
+    hypotheses: usize,
+    layout: &Layout,
+    coder: &PayloadCoder,
+) -> Detection {
+    let decoded = folded.decode(layout, coder, phase);
     let p_value = combined_p(
         (hoeffding_p(z) * hypotheses as f64).min(1.0),
         1,
@@ -132,12 +243,13 @@ pub fn detect_blind(audio: &AudioBuffer, key: &WatermarkKey) -> Result<Detection
     let clip_start_in_block = (phase * 2) as f64 * frame_s
         - (offset as f64 / f64::from(DETECT_RATE))
         - parity as f64 * frame_s;
-    Ok(Detection {
+    Detection {
         detected,
         p_value,
         z,
         hypotheses,
         payload,
         block_offset_s: clip_start_in_block.rem_euclid(BLOCK_PAIRS as f64 * 2.0 * frame_s),
-    })
+        speed,
+    }
 }

@@ -41,7 +41,10 @@ mod whiten;
 
 pub use align::{Alignment, Anchor, ScaleKind};
 pub use analysis::ReferenceLevels;
-pub use blind::{DETECT_RATE, DETECTION_THRESHOLD, Detection, detect_blind};
+pub use blind::{
+    DETECT_RATE, DETECTION_THRESHOLD, Detection, SPEED_SPAN, detect_blind,
+    detect_blind_searching_speed,
+};
 pub use embed::{
     EmbedParams, EmbedReport, LIMITER_HALF_WINDOW_S, Message, embed, embed_reporting, frame_len,
     symbol_count,

@@ -441,6 +441,37 @@ fn informed_detection_undoes_speed_tempo_and_pitch_changes_of_issue_14s_range() 
 }
 
 #[test]
+fn blind_detection_with_the_speed_search_reads_a_sped_up_clip_and_not_the_unmarked_one() {
+    let (original, k, marked) = marked_call(15);
+    let rate = marked.rate().hz() as usize;
+    let ctx = AttackContext::new(2);
+    for percent in [4.0f32, -3.0] {
+        let clip = Attack::Speed { percent }
+            .apply(&marked.slice(6 * rate, 54 * rate), &ctx)
+            .expect("speed");
+        // Read as it is, nothing: the mark's grid has drifted.
+        assert!(
+            !detect_blind(&clip, &k).expect("blind").detected,
+            "{percent}"
+        );
+        let d = tracemark_watermark::detect_blind_searching_speed(&clip, &k).expect("blind");
+        assert!(d.detected, "speed {percent:+}%: p {}", d.p_value);
+        assert_eq!(d.payload, Some(payload()), "speed {percent:+}%: z {}", d.z);
+        let expected = 1.0 + f64::from(percent) / 100.0;
+        assert!((d.speed - expected).abs() < 0.001, "{percent}: {}", d.speed);
+    }
+    let unmarked = Attack::Speed { percent: 4.0 }
+        .apply(&original.slice(6 * rate, 54 * rate), &ctx)
+        .expect("speed");
+    let d = tracemark_watermark::detect_blind_searching_speed(&unmarked, &k).expect("blind");
+    assert!(
+        !d.detected && d.payload.is_none(),
+        "unmarked: p {}",
+        d.p_value
+    );
+}
+
+#[test]
 fn informed_detection_reads_real_speech_under_white_noise_at_10_db() {
     let (original, k, marked) = marked_call(13);
     let noisy = Attack::WhiteNoise { snr_db: 10.0 }
