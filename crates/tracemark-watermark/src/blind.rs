@@ -102,15 +102,13 @@ const SPEED_FINE: f64 = 0.000_2;
 /// out of the chance maximum, few enough to keep the search cheap.
 const COARSE_BLOCKS: usize = 3;
 
-/// The best sync hypothesis over one signal at the detection rate: (z, phase, grid
-/// offset, parity, folded values).
-fn best_sync(
-    signal: &[f32],
-    stft: &Stft,
-    layout: &Layout,
-) -> Option<(f64, usize, usize, usize, Folded)> {
+/// A sync hypothesis: (z, phase, grid offset, parity, folded values).
+type Sync = (f64, usize, usize, usize, Folded);
+
+/// The best sync hypothesis over one signal at the detection rate.
+fn best_sync(signal: &[f32], stft: &Stft, layout: &Layout) -> Option<Sync> {
     let hop = stft.hop();
-    let mut best: Option<(f64, usize, usize, usize, Folded)> = None;
+    let mut best: Option<Sync> = None;
     for sub in 0..SUB_OFFSETS {
         let offset = sub * hop / SUB_OFFSETS;
         let spec = LogSpectrogram::compute(signal, stft, offset);
@@ -206,7 +204,7 @@ fn blind(
     // Fine: speeds around the best coarse one, each over the whole clip. Every speed of
     // the fine grid around any coarse speed could have been the one tested: the p-value is
     // corrected for all of them.
-    let mut best: Option<(f64, (f64, usize, usize, usize, Folded))> = None;
+    let mut best: Option<(f64, Sync)> = None;
     for speed in std::iter::once(centre).chain(speed_grid(centre, SPEED_STEP, SPEED_FINE)) {
         let restored = unspeed(&signal, speed)?;
         if let Some(b) = best_sync(&restored, &stft, &layout)
@@ -225,7 +223,7 @@ fn blind(
 
 /// The detection reported for the best hypothesis at `speed`, corrected for `hypotheses`.
 fn finish(
-    (z, phase, offset, parity, folded): (f64, usize, usize, usize, Folded),
+    (z, phase, offset, parity, folded): Sync,
     speed: f64,
     hypotheses: usize,
     layout: &Layout,
