@@ -10,7 +10,8 @@ use tracemark_media::{
     WavStreamWriter, decode_file, open_stream,
 };
 use tracemark_watermark::{
-    EmbedParams, Embedder, Message, Survey, WatermarkKey, detect_blind, detect_informed,
+    EmbedParams, Embedder, Message, Survey, WatermarkKey, detect_blind,
+    detect_blind_searching_speed, detect_informed,
 };
 
 pub(crate) fn keygen(path: &Path) -> Result<()> {
@@ -263,8 +264,16 @@ fn output_format(path: &Path) -> Result<Format> {
     Ok(format)
 }
 
-pub(crate) fn blind_report(clip: &AudioBuffer, key: &WatermarkKey) -> Result<serde_json::Value> {
-    let d = detect_blind(clip, key)?;
+pub(crate) fn blind_report(
+    clip: &AudioBuffer,
+    key: &WatermarkKey,
+    search_speed: bool,
+) -> Result<serde_json::Value> {
+    let d = if search_speed {
+        detect_blind_searching_speed(clip, key)?
+    } else {
+        detect_blind(clip, key)?
+    };
     Ok(json!({
         "mode": "blind",
         "detected": d.detected,
@@ -273,6 +282,8 @@ pub(crate) fn blind_report(clip: &AudioBuffer, key: &WatermarkKey) -> Result<ser
         "z": d.z,
         "hypotheses": d.hypotheses,
         "block_offset_s": d.block_offset_s,
+        "speed": d.speed,
+        "scale_kind": format!("{:?}", d.scale_kind).to_lowercase(),
         "key_id": key.id_hex(),
     }))
 }

@@ -57,6 +57,11 @@ impl Stft {
         false
     }
 
+    /// The analysis window (a periodic sine window, the square root of a periodic Hann).
+    pub fn window(&self) -> &[f32] {
+        &self.window
+    }
+
     /// Hop between frames in samples (half the frame).
     pub fn hop(&self) -> usize {
         self.len / 2

@@ -12,7 +12,7 @@ use tracemark_types::{
     Medium, PayloadBytes, RecipientId, RecipientStanding, ReportSegment, Sha256, TraceId,
     TraceReport, TraceRow,
 };
-use tracemark_watermark::{DETECT_RATE, detect_blind, detect_informed_excerpt};
+use tracemark_watermark::{DETECT_RATE, detect_blind_searching_speed, detect_informed_excerpt};
 
 use crate::VaultError;
 use crate::vault::{Vault, unexpected};
@@ -332,7 +332,7 @@ impl Vault {
                 r
             }
             None => {
-                let blind = detect_blind(leak, &key)?;
+                let blind = detect_blind_searching_speed(leak, &key)?;
                 let Some(payload) = blind.payload else {
                     return Ok(report);
                 };

@@ -70,13 +70,14 @@ fn main() {
         let t = std::time::Instant::now();
         let b = detect_blind_searching_speed(&clip, &key).expect("blind");
         println!(
-            "  blind: {:.2} s ({:.0}x real time), z {:.2} p {:.1e} payload {} speed {:.4}",
+            "  blind: {:.2} s ({:.0}x real time), z {:.2} p {:.1e} payload {} speed {:.4} {:?}",
             t.elapsed().as_secs_f64(),
             clip.duration_s() / t.elapsed().as_secs_f64(),
             b.z,
             b.p_value,
             b.payload == Some(message.payload),
             b.speed,
+            b.scale_kind,
         );
     }
 }

@@ -5,12 +5,14 @@
 use tracemark_dsp::{AudioBuffer, Stft, resample};
 
 use crate::WatermarkError;
-use crate::analysis::LogSpectrogram;
+use crate::align::ScaleKind;
+use crate::analysis::{DenseSpectrogram, LogSpectrogram};
 use crate::evidence::{Folded, combined_p, hoeffding_p};
 use crate::key::WatermarkKey;
 use crate::layout::{BAND_BINS, BLOCK_PAIRS, Layout};
 use crate::payload::{Payload, PayloadCoder};
-use crate::whiten::whiten_rows;
+use crate::sync::SyncSearch;
+use crate::whiten::{Whitener, whiten_rows};
 
 /// Detection runs at 8 kHz: the mark lives below 3.4 kHz (ITU-T G.712 band).
 pub const DETECT_RATE: u32 = 8_000;
@@ -42,9 +44,13 @@ pub struct Detection {
     /// Where the clip's first sample falls in the mark's repeating 8 s block, in seconds
     /// (of the clip with its speed change undone).
     pub block_offset_s: f64,
-    /// The speed change undone: original seconds per clip second (1 when the clip was
+    /// The time scale undone: original seconds per clip second (1 when the clip was
     /// read as it is).
     pub speed: f64,
+    /// What kind of change [`Detection::speed`] undid: [`ScaleKind::None`] when the clip
+    /// was read as it is, [`ScaleKind::Speed`] (resampled: pitch moved with time) or
+    /// [`ScaleKind::Tempo`] (pitch kept).
+    pub scale_kind: ScaleKind,
 }
 
 /// Downmixes and resamples to the detection rate.
@@ -62,7 +68,26 @@ pub(crate) fn to_detect_rate(audio: &AudioBuffer) -> Result<Vec<f32>, WatermarkE
 /// by the quieter frame's gate. (Dividing by a local host-variance estimate was tried and
 /// scored no better on the corpus speech.) Every step depends on the audio alone, never on
 /// the key, so the false-alarm bound holds.
-pub(crate) fn pair_values(spec: &LogSpectrogram, parity: usize) -> Vec<f32> {
+///
+/// `whitener`, when given, is a predictor fitted on another reading of the same clip, used
+/// instead of one fitted to these values.
+fn pair_values(spec: &LogSpectrogram, parity: usize, whitener: Option<&Whitener>) -> Vec<f32> {
+    let (mut out, gates) = pair_differences(spec, parity);
+    match whitener {
+        Some(w) => w.apply(&mut out, BAND_BINS),
+        None => whiten_rows(&mut out, BAND_BINS),
+    }
+    for (row, w) in out.chunks_exact_mut(BAND_BINS).zip(gates) {
+        for v in row {
+            *v = v.clamp(-CLIP, CLIP) * w;
+        }
+    }
+    out
+}
+
+/// The clipped differences of each pair's frames (zero where the pair is silent) and the
+/// pairs' gates: the first step of [`pair_values`].
+fn pair_differences(spec: &LogSpectrogram, parity: usize) -> (Vec<f32>, Vec<f32>) {
     let frames = spec.frames();
     let pairs = frames.saturating_sub(parity) / 2;
     let mut out = Vec::with_capacity(pairs * BAND_BINS);
@@ -79,17 +104,11 @@ pub(crate) fn pair_values(spec: &LogSpectrogram, parity: usize) -> Vec<f32> {
             }
         }));
     }
-    whiten_rows(&mut out, BAND_BINS);
-    for (row, w) in out.chunks_exact_mut(BAND_BINS).zip(gates) {
-        for v in row {
-            *v = v.clamp(-CLIP, CLIP) * w;
-        }
-    }
-    out
+    (out, gates)
 }
 
-/// Speed changes searched by [`detect_blind`] when the clip as it is shows no mark: +-5 %
-/// (issue 14), original seconds per clip second.
+/// Speed and tempo changes searched by [`detect_blind_searching_speed`] when the clip as
+/// it is shows no mark: +-5 % (issue 14), original seconds per clip second.
 pub const SPEED_SPAN: f64 = 0.05;
 /// Coarse speed step: 0.2 %. Within one 8 s block a speed error of half a step drifts by
 /// 8 ms (under half a 20 ms frame) and moves a 3.4 kHz bin by 3.4 Hz (a seventh of a
@@ -101,22 +120,32 @@ const SPEED_FINE: f64 = 0.000_2;
 /// Blocks of the clip read in the coarse search (each 8 s): enough for its sync to stand
 /// out of the chance maximum, few enough to keep the search cheap.
 const COARSE_BLOCKS: usize = 3;
+/// The speed and tempo search reads at most this much of the clip (the fine search and
+/// the final reading included): two minutes hold a mark many times over, and the dense
+/// spectrogram it reads from (about 250 kB a second) stays bounded for any clip.
+pub const SPEED_SEARCH_S: f64 = 120.0;
 
 /// A sync hypothesis: (z, phase, grid offset, parity, folded values).
 type Sync = (f64, usize, usize, usize, Folded);
 
-/// The best sync hypothesis over one signal at the detection rate.
-fn best_sync(signal: &[f32], stft: &Stft, layout: &Layout) -> Option<Sync> {
-    let hop = stft.hop();
+/// The best sync hypothesis over spectrograms at grid offsets: each offset's spectrogram
+/// is made by `spectrogram` (`None`: no frames there).
+fn best_sync(
+    search: &SyncSearch,
+    hop: usize,
+    whitener: Option<&Whitener>,
+    mut spectrogram: impl FnMut(usize) -> LogSpectrogram,
+) -> Option<Sync> {
     let mut best: Option<Sync> = None;
     for sub in 0..SUB_OFFSETS {
         let offset = sub * hop / SUB_OFFSETS;
-        let spec = LogSpectrogram::compute(signal, stft, offset);
+        let spec = spectrogram(offset);
+        if spec.frames() < 2 {
+            continue;
+        }
         for parity in 0..2 {
-            let folded = Folded::new(&pair_values(&spec, parity));
-            let (z, phase) = (0..BLOCK_PAIRS)
-                .map(|phase| (folded.sync_z(layout, phase), phase))
-                .fold((f64::NEG_INFINITY, 0), |a, b| if b.0 > a.0 { b } else { a });
+            let folded = Folded::new(&pair_values(&spec, parity, whitener));
+            let (z, phase) = search.best(&folded);
             if best.as_ref().is_none_or(|b| z > b.0) {
                 best = Some((z, phase, offset, parity, folded));
             }
@@ -125,12 +154,7 @@ fn best_sync(signal: &[f32], stft: &Stft, layout: &Layout) -> Option<Sync> {
     best
 }
 
-/// The clip with a speed change of `speed` (original seconds per clip second) undone.
-fn unspeed(signal: &[f32], speed: f64) -> Result<Vec<f32>, WatermarkError> {
-    Ok(tracemark_dsp::stretch(signal, speed)?)
-}
-
-/// Speeds of a grid of `step` over +-[`SPEED_SPAN`] around 1, the identity left out.
+/// Speeds of a grid of `step` over +-`span` around `centre`, the centre left out.
 fn speed_grid(centre: f64, span: f64, step: f64) -> impl Iterator<Item = f64> {
     let n = (span / step).round() as i32;
     (-n..=n)
@@ -139,18 +163,19 @@ fn speed_grid(centre: f64, span: f64, step: f64) -> impl Iterator<Item = f64> {
 }
 
 /// Searches `audio` for a mark of `key` without the original, reading the clip at its own
-/// speed ([`detect_blind_searching_speed`] also undoes a speed change).
+/// speed ([`detect_blind_searching_speed`] also undoes a speed or tempo change).
 pub fn detect_blind(audio: &AudioBuffer, key: &WatermarkKey) -> Result<Detection, WatermarkError> {
     blind(audio, key, false)
 }
 
-/// Like [`detect_blind`], and when the clip as it is shows no mark, a speed change of up to
-/// +-[`SPEED_SPAN`] is searched: every coarse speed on the clip's first blocks, then fine
-/// speeds around the best over the whole clip. The p-value is then corrected for every
-/// speed the search could have ended at, as well as every grid offset and phase.
-///
-/// Slow: about 11 s for a 60 s clip without a mark (5-6x real time, measured with the
-/// `timescale` example), so it is not the default.
+/// Like [`detect_blind`], and when the clip as it is shows no mark, a speed change
+/// (resampling: time and pitch together) or a tempo change (pitch kept) of up to
+/// +-[`SPEED_SPAN`] is searched on the first [`SPEED_SEARCH_S`] of the clip: every coarse
+/// speed on the clip's first blocks, then fine speeds around the best of each kind over
+/// the whole stretch. Each hypothesis is read from one dense spectrogram of the clip
+/// (`DenseSpectrogram::warp`), not by resampling the clip. The p-value is then corrected
+/// for every speed of either kind the search could have ended at, as well as every grid
+/// offset and phase.
 pub fn detect_blind_searching_speed(
     audio: &AudioBuffer,
     key: &WatermarkKey,
@@ -173,51 +198,70 @@ fn blind(
     let stft = Stft::new((f64::from(DETECT_RATE) * crate::layout::FRAME_S) as usize);
     let coder = PayloadCoder::new(key);
     let layout = Layout::new(key, coder.coded_len());
+    let search = SyncSearch::new(&layout);
+    let hop = stft.hop();
     let per_speed = SUB_OFFSETS * 2 * BLOCK_PAIRS;
     let too_short = || WatermarkError::TooShort {
         seconds: audio.duration_s(),
         minimum_s: MIN_SECONDS,
     };
-    let identity = best_sync(&signal, &stft, &layout).ok_or_else(too_short)?;
-    let as_is = finish(identity, 1.0, per_speed, &layout, &coder);
+    let identity = best_sync(&search, hop, None, |offset| {
+        LogSpectrogram::compute(&signal, &stft, offset)
+    })
+    .ok_or_else(too_short)?;
+    let as_is = finish(identity, 1.0, ScaleKind::None, per_speed, &layout, &coder);
     if as_is.detected || !search_speed {
         return Ok(as_is);
     }
-    // Coarse: each speed on the first blocks of the clip, scored by the sum of the
-    // blocks' own best z (each block may sit at its own grid offset after a small error).
-    let block = BLOCK_PAIRS * 2 * stft.hop();
-    let coarse = speed_grid(1.0, SPEED_SPAN, SPEED_STEP)
-        .map(|speed| -> Result<(f64, f64), WatermarkError> {
-            let piece = &signal[..signal.len().min(COARSE_BLOCKS * block)];
-            let restored = unspeed(piece, speed)?;
-            let z: f64 = restored
-                .chunks(block)
-                .filter(|c| c.len() >= block / 2)
-                .filter_map(|c| best_sync(c, &stft, &layout).map(|b| b.0))
+    let searched = (SPEED_SEARCH_S * f64::from(DETECT_RATE)) as usize;
+    let piece = &signal[..signal.len().min(searched)];
+    let dense = DenseSpectrogram::compute(piece, &stft);
+    // One predictor for every warp: fitted on the stretch as it is.
+    let whitener = Whitener::fit(
+        &pair_differences(&LogSpectrogram::compute(piece, &stft, 0), 0).0,
+        BAND_BINS,
+    );
+    let whitener = whitener.as_ref();
+    let block = BLOCK_PAIRS * 2;
+    let mut best: Option<(f64, ScaleKind, Sync)> = None;
+    for kind in [ScaleKind::Speed, ScaleKind::Tempo] {
+        let freq = |speed: f64| if kind == ScaleKind::Speed { speed } else { 1.0 };
+        // Coarse: each speed on the first blocks of the clip, scored by the sum of the
+        // blocks' own best z (each block may sit at its own grid offset after a small
+        // error).
+        let coarse = speed_grid(1.0, SPEED_SPAN, SPEED_STEP).map(|speed| {
+            let z: f64 = (0..COARSE_BLOCKS)
+                .filter(|c| dense.restored_frames(speed, 0) >= c * block + block / 2)
+                .filter_map(|c| {
+                    best_sync(&search, hop, whitener, |offset| {
+                        dense.warp(speed, freq(speed), offset, c * block..(c + 1) * block)
+                    })
+                    .map(|b| b.0)
+                })
                 .sum();
-            Ok((speed, z))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let Some(&(centre, _)) = coarse.iter().max_by(|a, b| a.1.total_cmp(&b.1)) else {
-        return Ok(as_is);
-    };
-    // Fine: speeds around the best coarse one, each over the whole clip. Every speed of
-    // the fine grid around any coarse speed could have been the one tested: the p-value is
-    // corrected for all of them.
-    let mut best: Option<(f64, Sync)> = None;
-    for speed in std::iter::once(centre).chain(speed_grid(centre, SPEED_STEP, SPEED_FINE)) {
-        let restored = unspeed(&signal, speed)?;
-        if let Some(b) = best_sync(&restored, &stft, &layout)
-            && best.as_ref().is_none_or(|x| b.0 > x.1.0)
-        {
-            best = Some((speed, b));
+            (speed, z)
+        });
+        let Some((centre, _)) = coarse.max_by(|a, b| a.1.total_cmp(&b.1)) else {
+            continue;
+        };
+        // Fine: speeds around the best coarse one, each over the whole stretch searched.
+        // Every speed of the fine grid around any coarse speed could have been the one
+        // tested: the p-value is corrected for all of them.
+        for speed in std::iter::once(centre).chain(speed_grid(centre, SPEED_STEP, SPEED_FINE)) {
+            if let Some(b) = best_sync(&search, hop, whitener, |offset| {
+                dense.warp(speed, freq(speed), offset, 0..usize::MAX)
+            }) && best.as_ref().is_none_or(|x| b.0 > x.2.0)
+            {
+                best = Some((speed, kind, b));
+            }
         }
     }
-    let Some((speed, found)) = best else {
+    let Some((speed, kind, found)) = best else {
         return Ok(as_is);
     };
-    let speeds = 1 + (2.0 * (SPEED_SPAN + SPEED_STEP) / SPEED_FINE).round() as usize;
-    let searched = finish(found, speed, per_speed * speeds, &layout, &coder);
+    let speeds_per_kind = 1 + (2.0 * (SPEED_SPAN + SPEED_STEP) / SPEED_FINE).round() as usize;
+    let hypotheses = per_speed * (1 + 2 * speeds_per_kind);
+    let searched = finish(found, speed, kind, hypotheses, &layout, &coder);
     Ok(if searched.detected { searched } else { as_is })
 }
 
@@ -225,6 +269,7 @@ fn blind(
 fn finish(
     (z, phase, offset, parity, folded): Sync,
     speed: f64,
+    scale_kind: ScaleKind,
     hypotheses: usize,
     layout: &Layout,
     coder: &PayloadCoder,
@@ -249,5 +294,6 @@ fn finish(
         payload,
         block_offset_s: clip_start_in_block.rem_euclid(BLOCK_PAIRS as f64 * 2.0 * frame_s),
         speed,
+        scale_kind,
     }
 }

@@ -34,6 +34,11 @@ impl Folded {
         Self { values }
     }
 
+    /// The folded values, row-major `BLOCK_PAIRS x BAND_BINS`.
+    pub(crate) fn values(&self) -> &[f32] {
+        &self.values
+    }
+
     /// Sync z-score when clip pair 0 sits at block position `phase`: `T / sqrt(sum v^2)`.
     pub fn sync_z(&self, layout: &Layout, phase: usize) -> f64 {
         let mut t = 0.0f64;

@@ -37,12 +37,13 @@ mod key;
 pub mod layout;
 mod payload;
 mod stream;
+mod sync;
 mod whiten;
 
 pub use align::{Alignment, Anchor, ScaleKind};
 pub use analysis::ReferenceLevels;
 pub use blind::{
-    DETECT_RATE, DETECTION_THRESHOLD, Detection, SPEED_SPAN, detect_blind,
+    DETECT_RATE, DETECTION_THRESHOLD, Detection, SPEED_SEARCH_S, SPEED_SPAN, detect_blind,
     detect_blind_searching_speed,
 };
 pub use embed::{

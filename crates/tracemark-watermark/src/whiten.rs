@@ -24,57 +24,99 @@ pub const TAPS: usize = 4;
 /// Whitens `values`, rows of `width` cells, in place. `values[i] == 0.0` marks a cell with
 /// no evidence (a silent frame); such cells are left at zero and count as zero neighbours.
 pub fn whiten_rows(values: &mut [f32], width: usize) {
-    let Some(coef) = fit(values, width) else {
-        return;
-    };
-    let mut row_copy = vec![0.0f32; width];
-    for row in values.chunks_exact_mut(width) {
-        row_copy.copy_from_slice(row);
-        for (k, v) in row.iter_mut().enumerate() {
-            if *v != 0.0 {
-                *v -= predict(&row_copy, k, &coef);
+    if let Some(w) = Whitener::fit(values, width) {
+        w.apply(values, width);
+    }
+}
+
+/// A fitted predictor, to whiten other rows of the same audio with: blind detection's
+/// speed search reads hundreds of warps of one clip, and the host's correlation across
+/// bins is a property of the clip, not of the warp.
+#[derive(Debug, Clone, Copy)]
+pub struct Whitener {
+    coef: [f32; TAPS],
+}
+
+impl Whitener {
+    /// Fits the predictor to `values` (rows of `width`), or `None` when there is too
+    /// little evidence to fit it (whitening with it would change nothing).
+    pub fn fit(values: &[f32], width: usize) -> Option<Self> {
+        fit(values, width).map(|c| Self {
+            coef: c.map(|c| c as f32),
+        })
+    }
+
+    /// Subtracts each non-zero cell's prediction from its neighbours.
+    pub fn apply(&self, values: &mut [f32], width: usize) {
+        let coef = self.coef;
+        let mut padded = Padded::new(width);
+        for row in values.chunks_exact_mut(width) {
+            let x = padded.load(row);
+            for (k, v) in row.iter_mut().enumerate() {
+                let mut prediction = 0.0f32;
+                for (j, c) in coef.iter().enumerate() {
+                    prediction += c * (x[TAPS + k - 1 - j] + x[TAPS + k + 1 + j]);
+                }
+                // Cells without evidence stay at exactly zero.
+                *v -= if *v != 0.0 { prediction } else { 0.0 };
             }
         }
     }
 }
 
-/// The symmetric sum of the neighbours `j` bins away from `k` (zero beyond the band).
-fn neighbours(row: &[f32], k: usize, j: usize) -> f32 {
-    let below = k.checked_sub(j).map_or(0.0, |i| row[i]);
-    let above = row.get(k + j).copied().unwrap_or(0.0);
-    below + above
-}
+/// A row with [`TAPS`] zeros either side, so that every cell has all its neighbours.
+struct Padded(Vec<f32>);
 
-fn predict(row: &[f32], k: usize, coef: &[f64; TAPS]) -> f32 {
-    coef.iter()
-        .enumerate()
-        .map(|(j, c)| c * f64::from(neighbours(row, k, j + 1)))
-        .sum::<f64>() as f32
+impl Padded {
+    fn new(width: usize) -> Self {
+        Self(vec![0.0; width + 2 * TAPS])
+    }
+
+    fn load(&mut self, row: &[f32]) -> &[f32] {
+        self.0[TAPS..TAPS + row.len()].copy_from_slice(row);
+        &self.0
+    }
 }
 
 /// Least-squares predictor coefficients from the normal equations, or `None` when there
-/// is too little evidence to fit them (then nothing is changed).
+/// is too little evidence to fit them (then nothing is changed). Each row's sums are taken
+/// in `f32` (a row is one frame pair, a hundred-odd cells) and added up in `f64`.
 fn fit(values: &[f32], width: usize) -> Option<[f64; TAPS]> {
     let mut gram = [[0.0f64; TAPS]; TAPS];
     let mut rhs = [0.0f64; TAPS];
     let mut n = 0usize;
+    let mut padded = Padded::new(width);
     for row in values.chunks_exact(width) {
+        let p = padded.load(row);
+        let mut g = [[0.0f32; TAPS]; TAPS];
+        let mut r = [0.0f32; TAPS];
         for (k, &y) in row.iter().enumerate() {
             if y == 0.0 {
                 continue;
             }
             n += 1;
-            let x: [f64; TAPS] = std::array::from_fn(|j| f64::from(neighbours(row, k, j + 1)));
-            for r in 0..TAPS {
-                for c in 0..TAPS {
-                    gram[r][c] += x[r] * x[c];
+            let x: [f32; TAPS] = std::array::from_fn(|j| p[TAPS + k - 1 - j] + p[TAPS + k + 1 + j]);
+            for a in 0..TAPS {
+                for b in a..TAPS {
+                    g[a][b] += x[a] * x[b];
                 }
-                rhs[r] += x[r] * f64::from(y);
+                r[a] += x[a] * y;
             }
+        }
+        for a in 0..TAPS {
+            for b in a..TAPS {
+                gram[a][b] += f64::from(g[a][b]);
+            }
+            rhs[a] += f64::from(r[a]);
         }
     }
     if n < 20 * TAPS {
         return None;
+    }
+    for a in 0..TAPS {
+        for b in 0..a {
+            gram[a][b] = gram[b][a];
+        }
     }
     solve(gram, rhs)
 }

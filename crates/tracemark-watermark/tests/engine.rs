@@ -441,34 +441,41 @@ fn informed_detection_undoes_speed_tempo_and_pitch_changes_of_issue_14s_range() 
 }
 
 #[test]
-fn blind_detection_with_the_speed_search_reads_a_sped_up_clip_and_not_the_unmarked_one() {
+fn blind_detection_with_the_speed_search_reads_sped_up_and_tempo_changed_clips_and_not_the_unmarked_one()
+ {
     let (original, k, marked) = marked_call(15);
     let rate = marked.rate().hz() as usize;
     let ctx = AttackContext::new(2);
-    for percent in [4.0f32, -3.0] {
-        let clip = Attack::Speed { percent }
+    // (attack, what the search must report, original seconds per clip second)
+    let cases = [
+        (Attack::Speed { percent: 4.0 }, ScaleKind::Speed, 1.04),
+        (Attack::Speed { percent: -3.0 }, ScaleKind::Speed, 0.97),
+        (Attack::Tempo { percent: 5.0 }, ScaleKind::Tempo, 1.05),
+        (Attack::Tempo { percent: -4.0 }, ScaleKind::Tempo, 0.96),
+    ];
+    for (attack, kind, speed) in cases {
+        let name = attack.name();
+        let clip = attack
             .apply(&marked.slice(6 * rate, 54 * rate), &ctx)
-            .expect("speed");
+            .expect("attack");
         // Read as it is, nothing: the mark's grid has drifted.
-        assert!(
-            !detect_blind(&clip, &k).expect("blind").detected,
-            "{percent}"
-        );
+        assert!(!detect_blind(&clip, &k).expect("blind").detected, "{name}");
         let d = tracemark_watermark::detect_blind_searching_speed(&clip, &k).expect("blind");
-        assert!(d.detected, "speed {percent:+}%: p {}", d.p_value);
-        assert_eq!(d.payload, Some(payload()), "speed {percent:+}%: z {}", d.z);
-        let expected = 1.0 + f64::from(percent) / 100.0;
-        assert!((d.speed - expected).abs() < 0.001, "{percent}: {}", d.speed);
+        assert!(d.detected, "{name}: p {}", d.p_value);
+        assert_eq!(d.payload, Some(payload()), "{name}: z {}", d.z);
+        assert_eq!(d.scale_kind, kind, "{name}");
+        assert!((d.speed - speed).abs() < 0.001, "{name}: {}", d.speed);
+        // The unmarked original through the same change: nothing.
+        let innocent = attack
+            .apply(&original.slice(6 * rate, 54 * rate), &ctx)
+            .expect("attack");
+        let d = tracemark_watermark::detect_blind_searching_speed(&innocent, &k).expect("blind");
+        assert!(
+            !d.detected && d.payload.is_none(),
+            "{name} unmarked: p {}",
+            d.p_value
+        );
     }
-    let unmarked = Attack::Speed { percent: 4.0 }
-        .apply(&original.slice(6 * rate, 54 * rate), &ctx)
-        .expect("speed");
-    let d = tracemark_watermark::detect_blind_searching_speed(&unmarked, &k).expect("blind");
-    assert!(
-        !d.detected && d.payload.is_none(),
-        "unmarked: p {}",
-        d.p_value
-    );
 }
 
 #[test]
