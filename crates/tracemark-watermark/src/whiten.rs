@@ -113,12 +113,8 @@ fn fit(values: &[f32], width: usize) -> Option<[f64; TAPS]> {
     if n < 20 * TAPS {
         return None;
     }
-    for a in 0..TAPS {
-        for b in 0..a {
-            gram[a][b] = gram[b][a];
-        }
-    }
-    solve(gram, rhs)
+    let symmetric = std::array::from_fn(|a| std::array::from_fn(|b| gram[a.min(b)][a.max(b)]));
+    solve(symmetric, rhs)
 }
 
 /// Solves a small symmetric system by Gaussian elimination with partial pivoting.
