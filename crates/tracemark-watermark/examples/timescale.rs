@@ -52,11 +52,23 @@ fn main() {
     let r = f64::from(audio.rate().hz());
     let (a, b) = ((start * r) as usize, ((start + len) * r) as usize);
     for (what, source) in [("marked", &marked), ("unmarked", &audio)] {
-        let clip = sox(&source.slice(a, b.min(source.frames())), effect);
+        let piece = source.slice(a, b.min(source.frames()));
+        // `attack:reverb-MS` and `attack:rerecord` use the project's own room models.
+        let clip = match effect.first().map(String::as_str) {
+            Some("attack:rerecord") => tracemark_attacks::Attack::ReRecording
+                .apply(&piece, &tracemark_attacks::AttackContext::new(7))
+                .expect("attack"),
+            Some(a) if a.starts_with("attack:reverb-") => tracemark_attacks::Attack::Reverb {
+                rt60_ms: a["attack:reverb-".len()..].parse().expect("rt60"),
+            }
+            .apply(&piece, &tracemark_attacks::AttackContext::new(7))
+            .expect("attack"),
+            _ => sox(&piece, effect),
+        };
         let t = std::time::Instant::now();
         let d = detect_informed(&clip, &audio, &key).expect("informed");
         println!(
-            "{what}: {:.2} s, z {:.2} p {:.1e} payload {} | scale {:.4} {:?} freq {:.4} offset {:.3} (true {start}) score {:.2}",
+            "{what}: {:.2} s, z {:.2} p {:.1e} payload {} | scale {:.4} {:?} freq {:.4} offset {:.3} (true {start}) score {:.2} room {:?}",
             t.elapsed().as_secs_f64(),
             d.z,
             d.p_value,
@@ -66,6 +78,7 @@ fn main() {
             d.alignment.freq_scale,
             d.alignment.offset_s,
             d.alignment.score,
+            d.room_tail,
         );
         let t = std::time::Instant::now();
         let b = detect_blind_searching_speed(&clip, &key).expect("blind");

@@ -15,6 +15,7 @@ use crate::layout::{
     BAND_BINS, BAND_HI, BAND_LO, BLOCK_PAIRS, FRAME_S, Layout, Role, slots_for_pairs,
 };
 use crate::payload::{Payload, PayloadCoder};
+use crate::room::Room;
 
 /// Host-cancelled pair values are clipped to +-0.2 (natural-log units, about +-1.7 dB): the
 /// mark moves a pair value by 0.1 in strong cells and up to 0.6 in the weakest (see
@@ -49,6 +50,9 @@ pub struct InformedDetection {
     /// One soft estimate per codeword slot of the original (slots the clip does not cover
     /// have `cells == 0`).
     pub symbols: Vec<SymbolSoft>,
+    /// When the clip was heard through a room (re-recorded or reverberated), the share of
+    /// the fitted room's energy in its tail (`None`: compared with the dry original).
+    pub room_tail: Option<f64>,
 }
 
 /// Detects a mark of `key` in `clip`, using the unmarked `original` it was made from.
@@ -130,27 +134,27 @@ pub fn detect_informed_excerpt(
         coherent: vec![0.0f32; pairs * BAND_BINS],
     };
     let mut observed = vec![false; pairs];
-    let mut longest: Option<(f64, Alignment)> = None;
+    let mut longest: Option<(f64, Alignment, Option<f64>)> = None;
     for &(start_s, end_s) in segments {
         let start = ((start_s.max(0.0) * rate) as usize).min(clip.len());
         let end = ((end_s * rate) as usize).clamp(start, clip.len());
         if ((end - start) as f64) < MIN_SECONDS * rate {
             continue;
         }
-        let alignment = accumulate(
+        let (alignment, room) = accumulate(
             &clip[start..end],
             orig,
-            &reference,
+            (&reference, reference_floor(original.levels)),
             &stft,
             &mut evidence,
             &mut observed,
         )?;
         let length = (end - start) as f64;
-        if longest.as_ref().is_none_or(|(l, _)| length > *l) {
-            longest = Some((length, alignment));
+        if longest.as_ref().is_none_or(|(l, _, _)| length > *l) {
+            longest = Some((length, alignment, room));
         }
     }
-    let Some((_, mut alignment)) = longest else {
+    let Some((_, mut alignment, room_tail)) = longest else {
         return Err(WatermarkError::TooShort {
             seconds: 0.0,
             minimum_s: MIN_SECONDS,
@@ -232,7 +236,13 @@ pub fn detect_informed_excerpt(
         payload,
         alignment,
         symbols,
+        room_tail,
     })
+}
+
+/// The floor of a [`LogSpectrogram`] computed against `levels`.
+fn reference_floor(levels: ReferenceLevels) -> f32 {
+    (levels.mean_bin * 1e-8).max(1e-30) as f32
 }
 
 /// A clip frame read at an original frame's position: per band bin, the clip's power, the
@@ -246,14 +256,18 @@ struct FrameRow {
 
 /// Aligns one stretch of clip (8 kHz) and adds its host-cancelled pair values into
 /// `evidence` (indexed by the original's pairs), marking the pairs it covers in `observed`.
+///
+/// Returns the alignment and, when the clip was heard through a room ([`Room`]), the
+/// room's tail share: the host each cell is compared with is then the original through
+/// that room.
 fn accumulate(
     clip: &[f32],
     orig: &[f32],
-    reference: &LogSpectrogram,
+    (reference, reference_floor): (&LogSpectrogram, f32),
     stft: &Stft,
     evidence: &mut PairEvidence,
     observed: &mut [bool],
-) -> Result<Alignment, WatermarkError> {
+) -> Result<(Alignment, Option<f64>), WatermarkError> {
     let (alignment, clip) = align(orig, clip)?;
     let hop = stft.hop();
     let frames = reference.frames();
@@ -300,7 +314,29 @@ fn accumulate(
         1e-30
     };
 
-    let (u, coherent) = frame_values(&rows, reference, floor);
+    // The room, fitted on every frame's band powers of the original (the taps reach back
+    // before the clip's first frame).
+    let mut scratch = stft.scratch();
+    let original_power: Vec<Vec<f32>> = (0..frames)
+        .map(|f| {
+            stft.analyze(orig, (f * hop) as isize, &mut scratch)[BAND_LO..=BAND_HI]
+                .iter()
+                .map(|c| c.norm_sqr())
+                .collect()
+        })
+        .collect();
+    let original_rows: Vec<&[f32]> = original_power.iter().map(Vec::as_slice).collect();
+    let clip_rows: Vec<Option<&[f32]>> = rows
+        .iter()
+        .map(|r| r.as_ref().map(|r| r.power.as_slice()))
+        .collect();
+    let room = Room::fit(&clip_rows, &original_rows, &reference.gates).filter(Room::is_reverberant);
+    let host = room.as_ref().map(|room| Host {
+        room,
+        original: &original_rows,
+        floor: reference_floor,
+    });
+    let (u, coherent) = frame_values(&rows, reference, floor, host.as_ref());
     for p in 0..frames / 2 {
         if let (Some(ua), Some(ub), Some(ca), Some(cb)) = (
             &u[2 * p],
@@ -316,7 +352,15 @@ fn accumulate(
             }
         }
     }
-    Ok(alignment)
+    Ok((alignment, room.map(|r| r.tail)))
+}
+
+/// The host a reverberant clip's cells are compared with: the original through `room`,
+/// floored as the reference spectrogram is.
+struct Host<'a> {
+    room: &'a Room,
+    original: &'a [&'a [f32]],
+    floor: f32,
 }
 
 /// Per-frame cell values, `None` where the clip does not cover the frame.
@@ -328,16 +372,30 @@ fn frame_values(
     rows: &[Option<FrameRow>],
     reference: &LogSpectrogram,
     floor: f32,
+    host: Option<&Host<'_>>,
 ) -> (FrameValues, FrameValues) {
-    // Log-magnitude: u = log|clip| - log|original| per cell, then pair differences.
+    // Log-magnitude: u = log|clip| - log|host| per cell, then pair differences; the host
+    // is the original, or the original through the clip's room.
+    let mut heard = vec![0.0f32; BAND_BINS];
     let u: FrameValues = rows
         .iter()
         .enumerate()
         .map(|(f, row)| {
             row.as_ref().map(|r| {
+                if let Some(h) = host {
+                    h.room.predict(h.original, f, &mut heard);
+                    for v in &mut heard {
+                        *v = 0.5 * (*v + h.floor).ln();
+                    }
+                }
+                let original = if host.is_some() {
+                    &heard[..]
+                } else {
+                    reference.row(f)
+                };
                 r.power
                     .iter()
-                    .zip(reference.row(f))
+                    .zip(original)
                     .map(|(c, o)| 0.5 * (c + floor).max(1e-30).ln() - o)
                     .collect()
             })

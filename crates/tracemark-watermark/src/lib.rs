@@ -36,6 +36,7 @@ mod informed;
 mod key;
 pub mod layout;
 mod payload;
+mod room;
 mod stream;
 mod sync;
 mod whiten;

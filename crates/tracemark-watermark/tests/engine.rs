@@ -479,6 +479,45 @@ fn blind_detection_with_the_speed_search_reads_sped_up_and_tempo_changed_clips_a
 }
 
 #[test]
+fn informed_detection_hears_a_room_reverb_and_a_re_recording_and_not_the_unmarked_original() {
+    let (original, k, marked) = marked_call(16);
+    let rate = marked.rate().hz() as usize;
+    let (start, end) = (20 * rate, 50 * rate);
+    let ctx = AttackContext::new(7);
+    for attack in [Attack::Reverb { rt60_ms: 500.0 }, Attack::ReRecording] {
+        let name = attack.name();
+        let leak = attack
+            .apply(&marked.slice(start, end), &ctx)
+            .expect("attack");
+        let d = detect_informed(&leak, &original, &k).expect("informed");
+        assert!(d.detected, "{name}: p {}", d.p_value);
+        assert_eq!(d.payload, Some(payload()), "{name}: z {}", d.z);
+        // Read through the room fitted from the clip against the original.
+        assert!(
+            d.room_tail.is_some_and(|t| t > 0.1),
+            "{name}: {:?}",
+            d.room_tail
+        );
+        let innocent = attack
+            .apply(&original.slice(start, end), &ctx)
+            .expect("attack");
+        let d = detect_informed(&innocent, &original, &k).expect("informed");
+        assert!(
+            !d.detected && d.payload.is_none(),
+            "{name} unmarked: p {}",
+            d.p_value
+        );
+    }
+    // A dry clip is compared with the dry original.
+    let dry = detect_informed(&marked.slice(start, end), &original, &k).expect("informed");
+    assert!(
+        dry.detected && dry.room_tail.is_none(),
+        "{:?}",
+        dry.room_tail
+    );
+}
+
+#[test]
 fn informed_detection_reads_real_speech_under_white_noise_at_10_db() {
     let (original, k, marked) = marked_call(13);
     let noisy = Attack::WhiteNoise { snr_db: 10.0 }
