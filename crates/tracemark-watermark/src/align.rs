@@ -495,7 +495,7 @@ fn pin_to_waveform(original: &[f32], clip: &[f32], anchors: &mut [Anchor]) {
         let Some((m, &peak)) = window.iter().enumerate().max_by(|x, y| x.1.total_cmp(y.1)) else {
             continue;
         };
-        if !(rms > 0.0) || peak < WAVEFORM_PROMINENCE * rms {
+        if rms.is_nan() || rms <= 0.0 || peak < WAVEFORM_PROMINENCE * rms {
             continue;
         }
         let frac = if m > 0 && m < 2 * w {

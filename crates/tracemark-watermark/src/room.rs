@@ -78,7 +78,7 @@ impl Room {
         for (g, r) in gram.iter().zip(&rhs) {
             let h = solve_nonnegative(g, r)?;
             let total: f64 = h.iter().sum();
-            if !(total > 0.0) {
+            if total.is_nan() || total <= 0.0 {
                 return None;
             }
             tail += (total - h[0]) / total;
@@ -115,7 +115,7 @@ fn solve_nonnegative(
     rhs: &[f64; ROOM_TAPS],
 ) -> Option<[f64; ROOM_TAPS]> {
     let trace: f64 = (0..ROOM_TAPS).map(|i| gram[i][i]).sum();
-    if !(trace > 0.0) || !trace.is_finite() {
+    if !trace.is_finite() || trace <= 0.0 {
         return None;
     }
     let ridge = 1e-6 * trace / ROOM_TAPS as f64;
