@@ -92,14 +92,20 @@ fn cell_energies(x: &[f32], slot: usize, slots: usize) -> Vec<f64> {
 fn envelope_z(clip: &[f32], orig: &[f32], slot: usize, signs: &[f32]) -> (f64, usize) {
     let bands = EDGES.len() - 1;
     let slots = orig.len().min(clip.len()) / slot;
-    let (ec, eo) = (cell_energies(clip, slot, slots), cell_energies(orig, slot, slots));
+    let (ec, eo) = (
+        cell_energies(clip, slot, slots),
+        cell_energies(orig, slot, slots),
+    );
     // Silence gate: slots whose band energy is 40 dB under the 95th percentile slot.
     let mut totals: Vec<f64> = (0..slots)
         .map(|s| eo[s * bands..(s + 1) * bands].iter().sum())
         .collect();
     let mut sorted = totals.clone();
     sorted.sort_by(f64::total_cmp);
-    let loud = sorted.get((sorted.len() as f64 * 0.95) as usize).copied().unwrap_or(0.0);
+    let loud = sorted
+        .get((sorted.len() as f64 * 0.95) as usize)
+        .copied()
+        .unwrap_or(0.0);
     for t in &mut totals {
         *t = if *t > loud * 1e-4 { 1.0 } else { 0.0 };
     }
@@ -114,7 +120,10 @@ fn envelope_z(clip: &[f32], orig: &[f32], slot: usize, signs: &[f32]) -> (f64, u
         .collect();
     // Remove each band's mean (the codec's tilt), then each slot's mean (gain changes).
     for b in 0..bands {
-        let v: Vec<f64> = (0..slots).map(|s| r[s * bands + b]).filter(|v| v.is_finite()).collect();
+        let v: Vec<f64> = (0..slots)
+            .map(|s| r[s * bands + b])
+            .filter(|v| v.is_finite())
+            .collect();
         let m = v.iter().sum::<f64>() / v.len().max(1) as f64;
         for s in 0..slots {
             r[s * bands + b] -= m;
@@ -142,7 +151,8 @@ fn envelope_z(clip: &[f32], orig: &[f32], slot: usize, signs: &[f32]) -> (f64, u
 fn through(codec: &str, x: &[f32]) -> Vec<f32> {
     let dir = tempfile::tempdir().expect("tempdir");
     let p = |n: &str| dir.path().join(n);
-    let audio = AudioBuffer::mono(SampleRate::try_new(RATE).expect("rate"), x.to_vec()).expect("audio");
+    let audio =
+        AudioBuffer::mono(SampleRate::try_new(RATE).expect("rate"), x.to_vec()).expect("audio");
     let wav = encode_bytes(&audio, Format::Wav, &EncodeOptions::default()).expect("wav");
     std::fs::write(p("in.wav"), wav).expect("write");
     let run = |prog: &str, args: &[&str]| {
@@ -165,18 +175,44 @@ fn through(codec: &str, x: &[f32]) -> Vec<f32> {
         "opus6" | "opus8" | "opus12" => {
             // Opus in its SILK layer, as the attack suite runs it (20 ms frames).
             let rate = &codec[4..];
-            run("opusenc", &["--quiet", "--bitrate", rate, "--framesize", "20", "in.wav", "o.opus"]);
-            run("opusdec", &["--quiet", "--rate", "8000", "o.opus", "out.wav"]);
+            run(
+                "opusenc",
+                &[
+                    "--quiet",
+                    "--bitrate",
+                    rate,
+                    "--framesize",
+                    "20",
+                    "in.wav",
+                    "o.opus",
+                ],
+            );
+            run(
+                "opusdec",
+                &["--quiet", "--rate", "8000", "o.opus", "out.wav"],
+            );
         }
         "amr475" => {
             run("sox", &["in.wav", "-C", "0", "o.amr-nb"]);
-            run("sox", &["o.amr-nb", "-e", "signed-integer", "-b", "16", "out.wav"]);
+            run(
+                "sox",
+                &["o.amr-nb", "-e", "signed-integer", "-b", "16", "out.wav"],
+            );
         }
         "codec2" => {
-            run("sox", &["in.wav", "-t", "raw", "-e", "signed", "-b", "16", "in.raw"]);
+            run(
+                "sox",
+                &["in.wav", "-t", "raw", "-e", "signed", "-b", "16", "in.raw"],
+            );
             run("c2enc", &["3200", "in.raw", "o.c2"]);
             run("c2dec", &["3200", "o.c2", "o.raw"]);
-            run("sox", &["-t", "raw", "-r", "8000", "-e", "signed", "-b", "16", "-c", "1", "o.raw", "out.wav"]);
+            run(
+                "sox",
+                &[
+                    "-t", "raw", "-r", "8000", "-e", "signed", "-b", "16", "-c", "1", "o.raw",
+                    "out.wav",
+                ],
+            );
         }
         "gsm" => {
             ff(&["-i", "in.wav", "-c:a", "libgsm", "o.gsm"]);
@@ -190,7 +226,11 @@ fn through(codec: &str, x: &[f32]) -> Vec<f32> {
 
 fn snr_db(x: &[f32], y: &[f32]) -> f64 {
     let s: f64 = x.iter().map(|v| f64::from(v * v)).sum();
-    let n: f64 = x.iter().zip(y).map(|(a, b)| f64::from((a - b) * (a - b))).sum();
+    let n: f64 = x
+        .iter()
+        .zip(y)
+        .map(|(a, b)| f64::from((a - b) * (a - b)))
+        .sum();
     10.0 * (s / n.max(1e-30)).log10()
 }
 
