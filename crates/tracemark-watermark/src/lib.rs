@@ -35,6 +35,7 @@ mod evidence;
 mod informed;
 mod key;
 pub mod layout;
+mod linalg;
 mod payload;
 mod room;
 mod stream;

@@ -135,7 +135,7 @@ fn solve_nonnegative(
             })
             .collect();
         let mut b: Vec<f64> = idx.iter().map(|&i| rhs[i]).collect();
-        let solution = gauss(&mut a, &mut b)?;
+        let solution = crate::linalg::gauss(&mut a, &mut b, 1e-300)?;
         if solution.iter().all(|&v| v >= 0.0) {
             let mut h = [0.0f64; ROOM_TAPS];
             for (&i, &v) in idx.iter().zip(&solution) {
@@ -150,34 +150,6 @@ fn solve_nonnegative(
         }
     }
     None
-}
-
-/// Gaussian elimination with partial pivoting on a small dense system.
-fn gauss(a: &mut [Vec<f64>], b: &mut [f64]) -> Option<Vec<f64>> {
-    let n = b.len();
-    for col in 0..n {
-        let pivot = (col..n).max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))?;
-        if a[pivot][col].abs() < 1e-300 {
-            return None;
-        }
-        a.swap(col, pivot);
-        b.swap(col, pivot);
-        let (done, rest) = a.split_at_mut(col + 1);
-        let pivot_row = &done[col];
-        for (r, row) in rest.iter_mut().enumerate() {
-            let f = row[col] / pivot_row[col];
-            for (x, p) in row[col..].iter_mut().zip(&pivot_row[col..]) {
-                *x -= f * p;
-            }
-            b[col + 1 + r] -= f * b[col];
-        }
-    }
-    let mut x = vec![0.0f64; n];
-    for r in (0..n).rev() {
-        let tail: f64 = (r + 1..n).map(|c| a[r][c] * x[c]).sum();
-        x[r] = (b[r] - tail) / a[r][r];
-    }
-    x.iter().all(|v| v.is_finite()).then_some(x)
 }
 
 #[cfg(test)]

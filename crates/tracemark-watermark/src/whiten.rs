@@ -117,30 +117,12 @@ fn fit(values: &[f32], width: usize) -> Option<[f64; TAPS]> {
     solve(symmetric, rhs)
 }
 
-/// Solves a small symmetric system by Gaussian elimination with partial pivoting.
-fn solve(mut a: [[f64; TAPS]; TAPS], mut b: [f64; TAPS]) -> Option<[f64; TAPS]> {
-    for col in 0..TAPS {
-        let pivot = (col..TAPS).max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))?;
-        if a[pivot][col].abs() < 1e-12 {
-            return None;
-        }
-        a.swap(col, pivot);
-        b.swap(col, pivot);
-        let pivot_row = a[col];
-        for r in col + 1..TAPS {
-            let f = a[r][col] / pivot_row[col];
-            for (x, p) in a[r][col..].iter_mut().zip(&pivot_row[col..]) {
-                *x -= f * p;
-            }
-            b[r] -= f * b[col];
-        }
-    }
-    let mut x = [0.0f64; TAPS];
-    for r in (0..TAPS).rev() {
-        let tail: f64 = (r + 1..TAPS).map(|c| a[r][c] * x[c]).sum();
-        x[r] = (b[r] - tail) / a[r][r];
-    }
-    x.iter().all(|v| v.is_finite()).then_some(x)
+/// Solves a small symmetric system (see [`crate::linalg::gauss`]).
+fn solve(a: [[f64; TAPS]; TAPS], b: [f64; TAPS]) -> Option<[f64; TAPS]> {
+    let mut rows: Vec<Vec<f64>> = a.iter().map(|r| r.to_vec()).collect();
+    let mut rhs = b.to_vec();
+    let x = crate::linalg::gauss(&mut rows, &mut rhs, 1e-12)?;
+    Some(std::array::from_fn(|i| x[i]))
 }
 
 #[cfg(test)]
