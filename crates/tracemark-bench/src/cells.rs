@@ -12,7 +12,8 @@ use tracemark_attacks::{Attack, AttackContext, AttackError};
 use tracemark_codec_attacks::ToolBackend;
 use tracemark_dsp::AudioBuffer;
 use tracemark_watermark::{
-    EmbedParams, Message, Payload, WatermarkKey, detect_blind, detect_informed, embed,
+    EmbedParams, Message, Payload, WatermarkKey, detect_blind_searching_speed, detect_informed,
+    embed,
 };
 
 use crate::corpus::Recording;
@@ -265,9 +266,10 @@ pub fn run_cell(input: &CellInput<'_>, scenario: &Scenario, index: usize) -> Vec
             };
             let t = Instant::now();
             let found = match mode {
-                Mode::Blind => {
-                    detect_blind(&attacked, &s.key).map(|d| (d.detected, d.p_value, d.payload))
-                }
+                // What `tracemark detect` runs without the original: the clip as it is,
+                // then speed and tempo changes of up to +-5 %.
+                Mode::Blind => detect_blind_searching_speed(&attacked, &s.key)
+                    .map(|d| (d.detected, d.p_value, d.payload)),
                 Mode::Informed => detect_informed(&attacked, &input.recording.audio, &s.key)
                     .map(|d| (d.detected, d.p_value, d.payload)),
             };

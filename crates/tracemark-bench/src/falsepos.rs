@@ -5,7 +5,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 use tracemark_attacks::rng::stream;
 use tracemark_dsp::AudioBuffer;
-use tracemark_watermark::{WatermarkKey, detect_blind, detect_informed};
+use tracemark_watermark::{WatermarkKey, detect_blind_searching_speed, detect_informed};
 
 use crate::corpus::Recording;
 
@@ -65,7 +65,7 @@ fn detect(clip: &AudioBuffer, original: &AudioBuffer, key: &WatermarkKey) -> Cou
         clips: 1,
         ..Counts::default()
     };
-    match detect_blind(clip, key) {
+    match detect_blind_searching_speed(clip, key) {
         Ok(d) => {
             c.blind_detections += usize::from(d.detected);
             c.payloads_decoded += usize::from(d.payload.is_some());

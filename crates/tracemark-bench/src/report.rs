@@ -223,8 +223,9 @@ fn markdown(r: &Report) -> String {
     let _ = writeln!(
         m,
         "A cell is one (recording, attack, seed); *exact* means the decoded 64-bit payload \
-         equals the embedded one. Blind detection gets only the attacked clip; informed \
-         detection also gets the unmarked original. Skipped cells (a tool missing, a clip too \
+         equals the embedded one. Blind detection gets only the attacked clip (read as it is, \
+         then with speed and tempo changes of up to +-5 % searched, as `tracemark detect` \
+         does); informed detection also gets the unmarked original. Skipped cells (a tool missing, a clip too \
          short for the attack) are not counted. Mean bit errors are over cells that decoded \
          a payload (a CRC-checked payload is exact or absent, so this is normally 0).\n"
     );
