@@ -125,6 +125,12 @@ impl ReferenceLevels {
         Self { loud, mean_bin }
     }
 
+    /// The floor a [`LogSpectrogram`] against these levels adds to every power: 80 dB
+    /// below the mean band bin energy of the loud frames.
+    pub(crate) fn floor(&self) -> f32 {
+        (self.mean_bin * 1e-8).max(1e-30) as f32
+    }
+
     /// 16 bytes: both levels as little-endian IEEE 754 doubles.
     pub fn to_bytes(&self) -> [u8; 16] {
         let mut out = [0u8; 16];
@@ -199,7 +205,7 @@ impl LogSpectrogram {
 
     fn finish(energies: &[f64], mut values: Vec<f32>, levels: ReferenceLevels) -> Self {
         let gates = gates_against(energies, levels.loud);
-        let floor = (levels.mean_bin * 1e-8).max(1e-30) as f32;
+        let floor = levels.floor();
         for v in &mut values {
             *v = 0.5 * (*v + floor).ln();
         }
@@ -288,7 +294,7 @@ impl DenseSpectrogram {
             logs.extend(spectrum[..bins].iter().map(|c| c.norm_sqr()));
         }
         let levels = ReferenceLevels::of_energies(&energies);
-        let floor = (levels.mean_bin * 1e-8).max(1e-30) as f32;
+        let floor = levels.floor();
         for v in &mut logs {
             *v = 0.5 * (*v + floor).ln();
         }

@@ -213,8 +213,8 @@ fn blind(
     if as_is.detected || !search_speed {
         return Ok(as_is);
     }
-    let searched = (SPEED_SEARCH_S * f64::from(DETECT_RATE)) as usize;
-    let piece = &signal[..signal.len().min(searched)];
+    let search_len = (SPEED_SEARCH_S * f64::from(DETECT_RATE)) as usize;
+    let piece = &signal[..signal.len().min(search_len)];
     let dense = DenseSpectrogram::compute(piece, &stft);
     // One predictor for every warp: fitted on the stretch as it is.
     let whitener = Whitener::fit(

@@ -15,7 +15,7 @@ use crate::layout::{
     BAND_BINS, BAND_HI, BAND_LO, BLOCK_PAIRS, FRAME_S, Layout, Role, slots_for_pairs,
 };
 use crate::payload::{Payload, PayloadCoder};
-use crate::room::Room;
+use crate::room::{ROOM_TAPS, Room};
 
 /// Host-cancelled pair values are clipped to +-0.2 (natural-log units, about +-1.7 dB): the
 /// mark moves a pair value by 0.1 in strong cells and up to 0.6 in the weakest (see
@@ -144,7 +144,7 @@ pub fn detect_informed_excerpt(
         let (alignment, room) = accumulate(
             &clip[start..end],
             orig,
-            (&reference, reference_floor(original.levels)),
+            (&reference, original.levels.floor()),
             &stft,
             &mut evidence,
             &mut observed,
@@ -240,11 +240,6 @@ pub fn detect_informed_excerpt(
     })
 }
 
-/// The floor of a [`LogSpectrogram`] computed against `levels`.
-fn reference_floor(levels: ReferenceLevels) -> f32 {
-    (levels.mean_bin * 1e-8).max(1e-30) as f32
-}
-
 /// A clip frame read at an original frame's position: per band bin, the clip's power, the
 /// original's power, and the projection of the clip on the original
 /// (`coherent::PhaseMatch`).
@@ -314,14 +309,21 @@ fn accumulate(
         1e-30
     };
 
-    // The room, fitted on every frame's band powers of the original (the taps reach back
-    // before the clip's first frame).
-    let mut scratch = stft.scratch();
+    // The room, fitted on the original's band powers at every covered frame and the
+    // frames its taps reach back to, recovered from the reference spectrogram's
+    // logarithms (no second analysis of the original, none of the frames no tap reads).
     let original_power: Vec<Vec<f32>> = (0..frames)
         .map(|f| {
-            stft.analyze(orig, (f * hop) as isize, &mut scratch)[BAND_LO..=BAND_HI]
+            let read = rows[f..frames.min(f + ROOM_TAPS)]
                 .iter()
-                .map(|c| c.norm_sqr())
+                .any(Option::is_some);
+            if !read {
+                return Vec::new();
+            }
+            reference
+                .row(f)
+                .iter()
+                .map(|&v| ((2.0 * v).exp() - reference_floor).max(0.0))
                 .collect()
         })
         .collect();
