@@ -35,6 +35,11 @@ pub struct Room {
     pub tail: f64,
 }
 
+/// The power of bin `k` at frame `f` (0 where the rows hold none).
+fn power_at(rows: &[&[f32]], f: usize, k: usize) -> f32 {
+    rows.get(f).and_then(|r| r.get(k)).copied().unwrap_or(0.0)
+}
+
 /// The band of marked bin `k`.
 fn band(k: usize) -> usize {
     (k * ROOM_BANDS / BAND_BINS).min(ROOM_BANDS - 1)
@@ -58,7 +63,7 @@ impl Room {
             used += 1;
             for k in 0..BAND_BINS {
                 for (t, xt) in x.iter_mut().enumerate() {
-                    *xt = f64::from(original[f - t].get(k).copied().unwrap_or(0.0));
+                    *xt = f64::from(power_at(original, f - t, k));
                 }
                 let b = band(k);
                 let (g, r) = (&mut gram[b], &mut rhs[b]);
@@ -101,7 +106,7 @@ impl Room {
         for (k, o) in out.iter_mut().enumerate().take(BAND_BINS) {
             let h = &self.taps[band(k)];
             *o = (0..ROOM_TAPS.min(f + 1))
-                .map(|t| h[t] * f64::from(original[f - t].get(k).copied().unwrap_or(0.0)))
+                .map(|t| h[t] * f64::from(power_at(original, f - t, k)))
                 .sum::<f64>() as f32;
         }
     }
