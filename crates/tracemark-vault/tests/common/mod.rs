@@ -5,7 +5,7 @@ use std::path::Path;
 
 use tracemark_blobs::LocalBlobs;
 use tracemark_store_sqlite::SqliteStore;
-use tracemark_vault::{Clock, Vault, VaultError};
+use tracemark_vault::{Clock, Secret, Vault, VaultError};
 
 pub const DB_FILE: &str = "vault.db";
 
@@ -21,6 +21,21 @@ pub fn init_with_clock(dir: &Path, clock: Clock) -> Result<Vault, VaultError> {
         });
     }
     Vault::create_keys(dir)?;
+    SqliteStore::open(&dir.join(DB_FILE), true)?;
+    open_with_clock(dir, clock)
+}
+
+/// A new vault in `dir` whose master secret and log signing seed are derived from
+/// `seed` (SHA-256 of a label and the seed), so a test can rebuild the same vault: the same
+/// key, biases and codewords every run.
+pub fn init_keyed(dir: &Path, seed: u64, clock: Clock) -> Result<Vault, VaultError> {
+    use sha2::{Digest, Sha256};
+    let key = |label: &str| {
+        let d = Sha256::digest(format!("tracemark/test/{label}/{seed}").as_bytes());
+        Secret::from_bytes(d.into())
+    };
+    key("secret").write_new(&dir.join("secret.key"))?;
+    key("log-signing").write_new(&dir.join("log-signing.key"))?;
     SqliteStore::open(&dir.join(DB_FILE), true)?;
     open_with_clock(dir, clock)
 }
