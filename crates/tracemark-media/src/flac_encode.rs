@@ -43,6 +43,9 @@ pub(crate) struct FlacStream<W: Write + Seek> {
     rate: u32,
     coder: Coder,
     quantizer: StreamQuantizer,
+    /// A block's integers and dither, reused.
+    ints: Vec<i32>,
+    noise: Vec<f64>,
     /// Whether the samples written plain before dither was found needed have been redone.
     redithered: bool,
     out: W,
@@ -154,6 +157,8 @@ impl<W: Write + Seek> FlacStream<W> {
             rate,
             coder,
             quantizer: StreamQuantizer::new(bits, dither),
+            ints: Vec::new(),
+            noise: Vec::new(),
             redithered: false,
             out,
             start,
@@ -178,15 +183,21 @@ impl<W: Write + Seek> FlacStream<W> {
     pub(crate) fn push<C: AsRef<[f32]>>(&mut self, block: &[C]) -> Result<(), MediaError> {
         let frames = block_frames(Format::Flac, self.channels, block)?;
         let full = self.config.block_size * self.channels;
-        for i in 0..frames {
-            for ch in block {
-                let v = self.quantizer.next(ch.as_ref()[i]);
-                self.coder.pending.push(v);
-            }
+        let mut ints = std::mem::take(&mut self.ints);
+        ints.clear();
+        self.quantizer
+            .next_block(block, frames, &mut ints, &mut self.noise);
+        // Whole frames into the pending block, coded each time it fills.
+        let mut rest = &ints[..];
+        while !rest.is_empty() {
+            let take = (full - self.coder.pending.len()).min(rest.len());
+            self.coder.pending.extend_from_slice(&rest[..take]);
+            rest = &rest[take..];
             if self.coder.pending.len() == full {
                 self.coder.code_pending(&self.config)?;
             }
         }
+        self.ints = ints;
         if let (false, Some(plain)) = (self.redithered, self.quantizer.plain_prefix()) {
             self.redithered = true;
             self.redither(plain)?;

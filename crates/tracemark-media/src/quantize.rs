@@ -221,6 +221,54 @@ impl StreamQuantizer {
         round_clamped(f64::from(x) * self.scale + d, self.lo, self.hi)
     }
 
+    /// [`Self::next`] for every sample of a block (`block[c]` holds channel `c`'s frames; the
+    /// first `frames` of each), channels interleaved, appended to `out`: the same integers.
+    /// Once dither has started, the noise for the whole block is drawn at once
+    /// ([`Tpdf::fill_lsb`], four stretches of the sequence in flight) and the rounding is a
+    /// loop of its own.
+    pub(crate) fn next_block<C: AsRef<[f32]>>(
+        &mut self,
+        block: &[C],
+        frames: usize,
+        out: &mut Vec<i32>,
+        noise: &mut Vec<f64>,
+    ) {
+        let channels = block.len();
+        let mut i = 0;
+        // Sample by sample until dither is known to be needed (or for good, without it).
+        while i < frames && !(self.dither && self.dithering_from.is_some()) {
+            if !self.dither {
+                let (scale, lo, hi) = (self.scale, self.lo, self.hi);
+                for f in i..frames {
+                    for ch in block {
+                        out.push(round_clamped(f64::from(ch.as_ref()[f]) * scale, lo, hi));
+                    }
+                }
+                return;
+            }
+            for ch in block {
+                out.push(self.next(ch.as_ref()[i]));
+            }
+            i += 1;
+        }
+        if i == frames {
+            return;
+        }
+        let n = (frames - i) * channels;
+        noise.clear();
+        noise.resize(n, 0.0);
+        self.noise.fill_lsb(noise);
+        self.at += n as u64;
+        let (scale, lo, hi) = (self.scale, self.lo, self.hi);
+        let mut d = noise.iter();
+        for f in i..frames {
+            for ch in block {
+                let d = d.next().copied().unwrap_or(0.0);
+                out.push(round_clamped(f64::from(ch.as_ref()[f]) * scale + d, lo, hi));
+            }
+        }
+    }
+
     /// How many samples at the start were written plain although dither turned out to be
     /// needed; `None` while it is not (or when there are none).
     pub(crate) fn plain_prefix(&self) -> Option<u64> {
@@ -291,9 +339,7 @@ impl Tpdf {
 
     #[inline]
     fn uniform(&mut self) -> f64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
+        self.0 = Self::step(self.0);
         let x = self.0.wrapping_mul(0x2545_f491_4f6c_dd1d);
         (x >> 11) as f64 / (1u64 << 53) as f64
     }
@@ -303,6 +349,65 @@ impl Tpdf {
     pub(crate) fn next_lsb(&mut self) -> f64 {
         self.uniform() - self.uniform()
     }
+
+    /// Fills `out` with the next `out.len()` values of [`Self::next_lsb`], the same
+    /// sequence. The state update is a serial chain (each step waits on the last), so the
+    /// values are drawn in four stretches of [`FILL_STRETCH`] at once: the state at the start
+    /// of each is the one before it jumped ahead by the stretch's draws, a fixed linear map
+    /// over GF(2) (xorshift is linear: Marsaglia 2003), applied as 64 precomputed columns.
+    pub(crate) fn fill_lsb(&mut self, out: &mut [f64]) {
+        let mut groups = out.chunks_exact_mut(4 * FILL_STRETCH);
+        for group in &mut groups {
+            let (a, rest) = group.split_at_mut(FILL_STRETCH);
+            let (b, rest) = rest.split_at_mut(FILL_STRETCH);
+            let (c, d) = rest.split_at_mut(FILL_STRETCH);
+            let s1 = jump(self.0);
+            let s2 = jump(s1);
+            let s3 = jump(s2);
+            let mut g = [Self(self.0), Self(s1), Self(s2), Self(s3)];
+            for (((a, b), c), d) in a.iter_mut().zip(b).zip(c).zip(d) {
+                *a = g[0].next_lsb();
+                *b = g[1].next_lsb();
+                *c = g[2].next_lsb();
+                *d = g[3].next_lsb();
+            }
+            self.0 = g[3].0;
+        }
+        for v in groups.into_remainder() {
+            *v = self.next_lsb();
+        }
+    }
+
+    /// One step of the state (without the output's multiplication).
+    #[inline]
+    fn step(mut s: u64) -> u64 {
+        s ^= s >> 12;
+        s ^= s << 25;
+        s ^= s >> 27;
+        s
+    }
+}
+
+/// Values per stretch of [`Tpdf::fill_lsb`] (two draws each).
+const FILL_STRETCH: usize = 1024;
+
+/// The state `2 * FILL_STRETCH` steps after `s`.
+fn jump(s: u64) -> u64 {
+    static COLUMNS: std::sync::OnceLock<[u64; 64]> = std::sync::OnceLock::new();
+    let columns = COLUMNS.get_or_init(|| {
+        let mut columns = [0u64; 64];
+        for (bit, column) in columns.iter_mut().enumerate() {
+            let mut v = 1u64 << bit;
+            for _ in 0..2 * FILL_STRETCH {
+                v = Tpdf::step(v);
+            }
+            *column = v;
+        }
+        columns
+    });
+    columns.iter().enumerate().fold(0, |acc, (bit, column)| {
+        acc ^ (column & ((s >> bit) & 1).wrapping_neg())
+    })
 }
 
 #[cfg(test)]
@@ -312,6 +417,74 @@ mod tests {
 
     fn buffer(samples: Vec<f32>) -> AudioBuffer {
         AudioBuffer::mono(SampleRate::try_new(8_000).expect("rate"), samples).expect("buffer")
+    }
+
+    #[test]
+    fn drawn_in_stretches_the_dither_is_the_same_sequence() {
+        for len in [
+            0,
+            1,
+            7,
+            4 * FILL_STRETCH - 1,
+            4 * FILL_STRETCH,
+            9 * FILL_STRETCH + 5,
+        ] {
+            let (mut serial, mut fast) = (Tpdf::new(), Tpdf::new());
+            // Start somewhere inside the sequence, as a later block does.
+            for _ in 0..3 {
+                serial.next_lsb();
+                fast.next_lsb();
+            }
+            let want: Vec<f64> = (0..len).map(|_| serial.next_lsb()).collect();
+            let mut got = vec![0.0; len];
+            fast.fill_lsb(&mut got);
+            assert_eq!(got, want, "{len}");
+            assert_eq!(fast.next_lsb(), serial.next_lsb(), "{len}: the state after");
+        }
+    }
+
+    #[test]
+    fn a_block_quantises_as_sample_by_sample() {
+        // Two channels; on the grid for the first 100 frames, then off it; blocks of
+        // several sizes; 8, 16 and 24 bits, with and without dither.
+        let frames = 9_000;
+        let block: Vec<Vec<f32>> = (0..2)
+            .map(|c| {
+                (0..frames)
+                    .map(|n| {
+                        let on = ((n * 37 + c * 11) % 2001) as f32 - 1000.0;
+                        if n < 100 {
+                            on / 32_768.0
+                        } else {
+                            (on + 0.3) / 1001.0
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        for bits in [8, 16, 24] {
+            for dither in [false, true] {
+                let mut serial = StreamQuantizer::new(bits, dither);
+                let want: Vec<i32> = (0..frames)
+                    .flat_map(|f| [block[0][f], block[1][f]])
+                    .map(|x| serial.next(x))
+                    .collect();
+                let mut fast = StreamQuantizer::new(bits, dither);
+                let (mut got, mut noise) = (Vec::new(), Vec::new());
+                let mut at = 0;
+                for size in [1, 150, 4_097, 10_000].iter().cycle() {
+                    if at == frames {
+                        break;
+                    }
+                    let n = (*size).min(frames - at);
+                    let piece: Vec<&[f32]> = block.iter().map(|c| &c[at..at + n]).collect();
+                    fast.next_block(&piece, n, &mut got, &mut noise);
+                    at += n;
+                }
+                assert_eq!(got, want, "{bits} bits, dither {dither}");
+                assert_eq!(fast.plain_prefix(), serial.plain_prefix());
+            }
+        }
     }
 
     #[test]

@@ -49,6 +49,9 @@ pub(crate) struct WavSink<W: Read + Write + Seek> {
     /// Interleaved samples written.
     written: u64,
     bytes: Vec<u8>,
+    /// A block's integers and dither, reused.
+    ints: Vec<i32>,
+    noise: Vec<f64>,
 }
 
 impl<W: Read + Write + Seek> WavSink<W> {
@@ -78,6 +81,8 @@ impl<W: Read + Write + Seek> WavSink<W> {
             quantizer,
             written: 0,
             bytes: Vec::new(),
+            ints: Vec::new(),
+            noise: Vec::new(),
         })
     }
 
@@ -103,9 +108,19 @@ impl<W: Read + Write + Seek> WavSink<W> {
                 }
             }
             Some(q) => {
-                for i in 0..frames {
-                    for ch in block {
-                        push_int(&mut self.bytes, q.next(ch.as_ref()[i]), width);
+                self.ints.clear();
+                q.next_block(block, frames, &mut self.ints, &mut self.noise);
+                self.bytes.reserve(self.ints.len() * width);
+                match width {
+                    2 => {
+                        for &v in &self.ints {
+                            self.bytes.extend_from_slice(&(v as i16).to_le_bytes());
+                        }
+                    }
+                    _ => {
+                        for &v in &self.ints {
+                            push_int(&mut self.bytes, v, width);
+                        }
                     }
                 }
             }
