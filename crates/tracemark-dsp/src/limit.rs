@@ -491,8 +491,15 @@ fn limited_sum(x: f32, d: f32, g: f64, ceiling: f32) -> f32 {
     };
     // A no-op but for the last ulp of rounding: every gain already keeps the exact sum within
     // the bound (see the module docs), and rounding to f32 may at most step onto the bound's
-    // neighbour.
-    y.clamp(-bound, bound)
+    // neighbour. `clamp` written out (`bound >= 0`, a NaN passes as through `clamp`): without
+    // `clamp`'s check of its bounds, the loops over frames vectorise.
+    if y > bound {
+        bound
+    } else if y < -bound {
+        -bound
+    } else {
+        y
+    }
 }
 
 /// The largest gain in `[0, 1]` that keeps `x + gain * d` within `max(ceiling, |x|)`.

@@ -260,11 +260,23 @@ impl StreamQuantizer {
         self.noise.fill_lsb(noise);
         self.at += n as u64;
         let (scale, lo, hi) = (self.scale, self.lo, self.hi);
-        let mut d = noise.iter();
-        for f in i..frames {
-            for ch in block {
-                let d = d.next().copied().unwrap_or(0.0);
-                out.push(round_clamped(f64::from(ch.as_ref()[f]) * scale + d, lo, hi));
+        let start = out.len();
+        out.resize(start + n, 0);
+        let dst = &mut out[start..];
+        if let [ch] = block {
+            for ((o, &x), &d) in dst.iter_mut().zip(&ch.as_ref()[i..frames]).zip(&noise[..]) {
+                *o = round_clamped(f64::from(x) * scale + d, lo, hi);
+            }
+            return;
+        }
+        for (c, ch) in block.iter().enumerate() {
+            let samples = &ch.as_ref()[i..frames];
+            let (dst, noise) = (
+                dst[c..].iter_mut().step_by(channels),
+                noise[c..].iter().step_by(channels),
+            );
+            for ((o, &x), &d) in dst.zip(samples).zip(noise) {
+                *o = round_clamped(f64::from(x) * scale + d, lo, hi);
             }
         }
     }
@@ -310,20 +322,19 @@ impl Redither {
     }
 }
 
-/// `v.round().clamp(lo, hi) as i32` for finite `v` and integer bounds within `i32`, without
+/// `v.round().clamp(lo, hi) as i32` for any `v` and integer bounds within `i32`, without
 /// the libm call `f64::round` compiles to on baseline x86-64 (no SSE4.1 `roundsd`): half
 /// away from zero, as `round`. Exact: below 2^31 in magnitude, `v - trunc(v)` is exact.
 #[inline]
 fn round_clamped(v: f64, lo: f64, hi: f64) -> i32 {
-    if !(lo..=hi).contains(&v) {
-        // Past a bound (or NaN, which `clamp` passes and `as` makes 0).
-        return v.round().clamp(lo, hi) as i32;
-    }
+    // Rounding then clamping to integer bounds is clamping then rounding; a NaN stays NaN
+    // through `clamp`, and its fraction fails both tests below, so it gives `0 as i32` = 0,
+    // as `NaN as i32` does. No branch: under dither the fraction is noise, and a branch on
+    // it (or on the range) would be mispredicted.
+    let v = v.clamp(lo, hi);
     // Within i32: the cast truncates exactly.
     let t = v as i32;
     let frac = v - f64::from(t);
-    // `round(v)` of a `v` within `[lo, hi]`, integers, is within them too. No branch: under
-    // dither the fraction is noise, and a branch on it would be mispredicted half the time.
     t + i32::from(frac >= 0.5) - i32::from(frac <= -0.5)
 }
 
@@ -417,6 +428,46 @@ mod tests {
 
     fn buffer(samples: Vec<f32>) -> AudioBuffer {
         AudioBuffer::mono(SampleRate::try_new(8_000).expect("rate"), samples).expect("buffer")
+    }
+
+    #[test]
+    fn round_clamped_is_round_then_clamp() {
+        let (lo, hi) = (-32_768.0, 32_767.0);
+        let mut values = vec![
+            0.0,
+            -0.0,
+            0.5,
+            -0.5,
+            1.5,
+            -1.5,
+            2.5,
+            0.499_999_999_999_999_9,
+            -0.499_999_999_999_999_9,
+            32_766.5,
+            32_767.4,
+            32_767.5,
+            40_000.0,
+            -32_768.5,
+            -32_769.0,
+            -1e12,
+            1e12,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            f64::MIN_POSITIVE,
+        ];
+        let mut state = 1u64;
+        for _ in 0..100_000 {
+            state = Tpdf::step(state);
+            values.push((state >> 11) as f64 / (1u64 << 53) as f64 * 80_000.0 - 40_000.0);
+        }
+        for v in values {
+            assert_eq!(
+                round_clamped(v, lo, hi),
+                v.round().clamp(lo, hi) as i32,
+                "{v}"
+            );
+        }
     }
 
     #[test]

@@ -113,8 +113,9 @@ impl<W: Read + Write + Seek> WavSink<W> {
                 self.bytes.reserve(self.ints.len() * width);
                 match width {
                     2 => {
-                        for &v in &self.ints {
-                            self.bytes.extend_from_slice(&(v as i16).to_le_bytes());
+                        self.bytes.resize(self.ints.len() * 2, 0);
+                        for (b, &v) in self.bytes.chunks_exact_mut(2).zip(&self.ints) {
+                            b.copy_from_slice(&(v as i16).to_le_bytes());
                         }
                     }
                     _ => {
