@@ -175,7 +175,9 @@ pub fn detect_blind(audio: &AudioBuffer, key: &WatermarkKey) -> Result<Detection
 /// the whole stretch. Each hypothesis is read from one dense spectrogram of the clip
 /// (`DenseSpectrogram::warp`), not by resampling the clip. The p-value is then corrected
 /// for every speed of either kind the search could have ended at, as well as every grid
-/// offset and phase.
+/// offset and phase. When nothing is found, the reading reported is the hypothesis with the
+/// largest z of all (the clip as it is, or the search's best), with that same correction:
+/// its `hypotheses` say that the search ran.
 pub fn detect_blind_searching_speed(
     audio: &AudioBuffer,
     key: &WatermarkKey,
@@ -209,10 +211,18 @@ fn blind(
         LogSpectrogram::compute(&signal, &stft, offset)
     })
     .ok_or_else(too_short)?;
-    let as_is = finish(identity, 1.0, ScaleKind::None, per_speed, &layout, &coder);
+    let as_is = finish(
+        identity.clone(),
+        1.0,
+        ScaleKind::None,
+        per_speed,
+        &layout,
+        &coder,
+    );
     if as_is.detected || !search_speed {
         return Ok(as_is);
     }
+    let identity_z = identity.0;
     let search_len = (SPEED_SEARCH_S * f64::from(DETECT_RATE)) as usize;
     let piece = &signal[..signal.len().min(search_len)];
     let dense = DenseSpectrogram::compute(piece, &stft);
@@ -262,7 +272,20 @@ fn blind(
     let speeds_per_kind = 1 + (2.0 * (SPEED_SPAN + SPEED_STEP) / SPEED_FINE).round() as usize;
     let hypotheses = per_speed * (1 + 2 * speeds_per_kind);
     let searched = finish(found, speed, kind, hypotheses, &layout, &coder);
-    Ok(if searched.detected { searched } else { as_is })
+    if searched.detected || searched.z > identity_z {
+        return Ok(searched);
+    }
+    // Nothing anywhere: the reading as it is, but its p-value corrected for every
+    // hypothesis that was tried, as the search's own is (the statistic is the largest z of
+    // them all, here the unwarped one's).
+    Ok(finish(
+        identity,
+        1.0,
+        ScaleKind::None,
+        hypotheses,
+        &layout,
+        &coder,
+    ))
 }
 
 /// The detection reported for the best hypothesis at `speed`, corrected for `hypotheses`.

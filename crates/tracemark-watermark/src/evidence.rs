@@ -14,6 +14,7 @@ use crate::payload::{LIST, Payload, PayloadCoder};
 
 /// Pair values summed modulo the block: `BLOCK_PAIRS x BAND_BINS`, row `q` holding every
 /// pair whose index within the clip is `q` modulo the block.
+#[derive(Clone)]
 pub struct Folded {
     values: Vec<f32>,
 }

@@ -475,6 +475,15 @@ fn blind_detection_with_the_speed_search_reads_sped_up_and_tempo_changed_clips_a
             "{name} unmarked: p {}",
             d.p_value
         );
+        // And the report says that the search ran: its p is corrected for every scale
+        // tried, not only for the offsets of the clip as it is.
+        let as_is = detect_blind(&innocent, &k).expect("blind");
+        assert!(
+            d.hypotheses > 1000 * as_is.hypotheses,
+            "{name}: {}",
+            d.hypotheses
+        );
+        assert!(d.z >= as_is.z, "{name}: {d:?} {as_is:?}");
     }
 }
 
