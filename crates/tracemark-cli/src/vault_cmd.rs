@@ -335,28 +335,26 @@ pub fn trace(
     bound: f64,
 ) -> Result<i32> {
     let v = open(at)?;
-    let mut bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let read = |p: &Path| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
     let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    let quotes = text
-        .map(|p| std::fs::read(p).with_context(|| format!("reading {}", p.display())))
-        .transpose()?;
+    let quotes = text.map(read).transpose()?;
     let r = match &quotes {
         Some(q) => v
-            .trace_clip_and_text(&bytes, name, q, bound)
+            .trace_clip_and_text(&read(file)?, name, q, bound)
             .with_context(|| format!("tracing {} with its quoted text", file.display()))?,
-        // Quoted text is kept for the report's reading of it; audio is the vault's to
-        // decode in place (held once).
-        None if tracemark_vault::looks_like_text(&bytes) => v
-            .trace(&bytes, name, bound)
-            .with_context(|| format!("tracing {}", file.display()))?,
+        // Audio is decoded from the file as it is read, never held.
         None => v
-            .trace_owned(std::mem::take(&mut bytes), name, bound)
+            .trace_file(file, name, bound)
             .with_context(|| format!("tracing {}", file.display()))?,
     };
     // The leaked text, for the report's marked-up reading of it.
-    let leak_text = match (&quotes, r.medium) {
+    let leaked = match (&quotes, r.medium) {
+        (None, tracemark_vault::Medium::Text) => Some(read(file)?),
+        _ => None,
+    };
+    let leak_text = match (&quotes, &leaked) {
         (Some(q), _) => std::str::from_utf8(q).ok(),
-        (None, tracemark_vault::Medium::Text) => std::str::from_utf8(&bytes).ok(),
+        (None, Some(bytes)) => std::str::from_utf8(bytes).ok(),
         _ => None,
     };
     if let Some(path) = report {

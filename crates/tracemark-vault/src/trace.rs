@@ -119,6 +119,51 @@ impl Vault {
         self.record_trace(report)
     }
 
+    /// [`Vault::trace`] of a file on the disk, never held: hashed a buffer at a time, then
+    /// decoded from the file block by block into its 8 kHz mix (the only thing a trace
+    /// reads of the leak), then hashed again, and refused if it changed in between (the
+    /// report names the file by that hash). A file that may be text (its first bytes are)
+    /// is read whole and traced as [`Vault::trace`] traces it. The format is told by the
+    /// path's extension and the content; errors name the file `file_name`.
+    pub fn trace_file(
+        &self,
+        path: &std::path::Path,
+        file_name: &str,
+        bound: f64,
+    ) -> Result<TraceReport, VaultError> {
+        use std::io::Read;
+        crate::jobs::check_bound(bound)?;
+        let open = || std::fs::File::open(path).map_err(VaultError::io(path));
+        let mut head = Vec::new();
+        open()?
+            .take(TEXT_SNIFF as u64)
+            .read_to_end(&mut head)
+            .map_err(VaultError::io(path))?;
+        if may_be_text(&head) {
+            let bytes = std::fs::read(path).map_err(VaultError::io(path))?;
+            return self.trace_owned(bytes, file_name, bound);
+        }
+        let sha = crate::vault::file_sha256(path)?;
+        // A decoding error names the file as the caller knows it, not the path read.
+        let renamed = |e: VaultError| match e {
+            VaultError::Media(m) => VaultError::Media(m.renamed(std::path::Path::new(file_name))),
+            other => other,
+        };
+        let stream =
+            tracemark_media::open_stream(path, &self.limits).map_err(|e| renamed(e.into()))?;
+        let report = self.audio_report(stream, sha, bound).map_err(renamed)?;
+        if crate::vault::file_sha256(path)? != sha {
+            return Err(VaultError::Invalid {
+                what: "leak",
+                reason: format!(
+                    "{} changed while it was being traced; trace it again once it is complete",
+                    path.display()
+                ),
+            });
+        }
+        self.record_trace(report)
+    }
+
     /// Records a finished report in the log.
     pub(crate) fn record_trace(&self, report: TraceReport) -> Result<TraceReport, VaultError> {
         match self
