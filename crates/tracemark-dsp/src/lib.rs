@@ -24,5 +24,5 @@ mod stft;
 pub use audio::{AudioBuffer, SampleFormat, SampleRate, downmix_into};
 pub use error::DspError;
 pub use realfft::num_complex::Complex32;
-pub use resample::{StreamResampler, resample, stretch};
+pub use resample::{ResampleGeometry, StreamResampler, resample, stretch};
 pub use stft::{Stft, StftScratch};

@@ -115,21 +115,18 @@ pub fn add_limited(
 
 /// Ones a stretch of would-be overshoots must be followed by before [`StreamLimiter`] settles
 /// its gains, in units of the half window: far more than the `4w + 1` samples one overshoot
-/// reaches, so that the smoothing's running sums are back at their resting state (see
-/// [`StreamLimiter`]).
+/// reaches (see [`StreamLimiter`]).
 const SETTLE_WINDOWS: usize = 10;
 
 /// [`add_limited`] for signals that arrive in pieces: push `host` and `added` frames in
 /// lockstep with [`Self::push`], then [`Self::finish`]; the frames handed out are exactly, bit
-/// for bit, those [`add_limited`] returns for the whole signals, and the report is the same
-/// but for the last bits of `energy_kept` (summed per channel and in four lanes by frame
-/// index, as [`add_limited`] sums it, so in the same order for any channels and pieces; but
-/// the gains inside a stretch may differ from the whole signal's in their last bits, which
-/// the `f32` samples do not show and the `f64` energies can).
+/// for bit, those [`add_limited`] returns for the whole signals, and so is the report
+/// (`energy_kept` is summed per channel and in four lanes by frame index, as [`add_limited`]
+/// sums it, so in the same order for any channels and pieces).
 ///
 /// Why it can stream: the gain is exactly 1 more than `2w` samples from every would-be
-/// overshoot, and where the smoothing's windows hold only ones its running sums are reset to
-/// their resting value (`box_mean`). So a stretch of overshoots followed by
+/// overshoot, and every gain is a function of the needs within `2w` of its frame alone
+/// (`box_mean` sums each window afresh). So a stretch of overshoots followed by
 /// `SETTLE_WINDOWS * w` ones is smoothed on its own, as [`add_limited`] smooths the whole
 /// signal, and everything else passes with gain 1. Memory is one such stretch plus `2w`
 /// frames and the last piece: bounded for any signal that ever stays clear of its ceiling
@@ -550,7 +547,7 @@ fn smooth_below(need: &[f64], w: usize) -> Vec<f64> {
         .iter()
         .zip(need)
         // Mathematically `0 <= second <= need`; the min and max only absorb the rounding of
-        // the running sums.
+        // the sums.
         .map(|(&s, &r)| s.min(r).max(0.0))
         .collect()
 }
@@ -578,8 +575,14 @@ fn sliding_min(x: &[f64], w: usize) -> Vec<f64> {
 }
 
 /// Mean over `w + 1` samples: `x[j-w..=j]` (or `x[j..=j+w]` when `ahead`), with the value 1
-/// beyond the ends (where the padded gain is 1). A window of ones gives exactly 1: the
-/// running sum is reset there, so its rounding never leaks past an overshoot's neighbourhood.
+/// beyond the ends (where the padded gain is 1). A window of ones gives exactly 1.
+///
+/// Each mean is summed afresh over its own window, in index order (no running sum), so it is
+/// a function of the window's values alone, bit for bit: wherever a stretch starts, however
+/// long it is and whatever lies outside the window, the gain is the same. That is what lets
+/// a copy be assembled from renderings that agree only near each sample
+/// (`tracemark_watermark::ab`). It costs `w + 1` additions per frame, and only inside a
+/// stretch (a window holding a need below 1); elsewhere the mean is 1 by the count alone.
 fn box_mean(x: &[f64], w: usize, ahead: bool) -> Vec<f64> {
     let n = w + 1;
     let at = |i: isize| -> f64 {
@@ -594,17 +597,16 @@ fn box_mean(x: &[f64], w: usize, ahead: bool) -> Vec<f64> {
     } else {
         (-(w as isize), 0)
     };
-    let mut sum: f64 = (lo..=hi).map(at).sum();
     let mut below = (lo..=hi).filter(|&i| at(i) < 1.0).count();
     let mut out = Vec::with_capacity(x.len());
     for j in 0..x.len() as isize {
-        out.push(if below == 0 { 1.0 } else { sum / n as f64 });
+        out.push(if below == 0 {
+            1.0
+        } else {
+            (j + lo..=j + hi).fold(0.0, |s, i| s + at(i)) / n as f64
+        });
         let (enter, leave) = (at(j + 1 + hi), at(j + lo));
         below = below + usize::from(enter < 1.0) - usize::from(leave < 1.0);
-        sum += enter - leave;
-        if below == 0 {
-            sum = n as f64;
-        }
     }
     out
 }
@@ -696,6 +698,29 @@ mod tests {
     }
 
     proptest! {
+        /// A gain is a function of the needs within `2w` of its frame alone, to the bit:
+        /// changing every need farther away, or cutting the signal there, leaves it as it
+        /// was (what assembling a copy from renderings that agree only near each frame
+        /// needs).
+        #[test]
+        fn a_gain_depends_on_the_needs_within_two_windows_alone(
+            seed in any::<u64>(),
+            w in 0usize..30,
+            at in 0usize..400,
+        ) {
+            let mut next = noise(seed);
+            let need: Vec<f64> = (0..400).map(|_| f64::from(next().abs().min(1.0))).collect();
+            let mut other: Vec<f64> = (0..400).map(|_| f64::from(next().abs().min(1.0))).collect();
+            let (lo, hi) = (at.saturating_sub(2 * w), (at + 2 * w).min(399));
+            other[lo..=hi].copy_from_slice(&need[lo..=hi]);
+            let g = smooth_below(&need, w)[at];
+            prop_assert_eq!(smooth_below(&other, w)[at].to_bits(), g.to_bits());
+            // Ones beyond the window (a stretch cut there, as the stream limiter cuts it).
+            let mut ones = vec![1.0; 400];
+            ones[lo..=hi].copy_from_slice(&need[lo..=hi]);
+            prop_assert_eq!(smooth_below(&ones, w)[at].to_bits(), g.to_bits());
+        }
+
         /// The stream limiter, fed in pieces of any sizes, gives `add_limited`'s samples
         /// bit for bit, and the same counts and least gain.
         #[test]
@@ -734,11 +759,9 @@ mod tests {
             prop_assert_eq!(streamed.overshoot_frames, r.overshoot_frames);
             prop_assert_eq!(streamed.attenuated_frames, r.attenuated_frames);
             prop_assert_eq!(streamed.min_gain, r.min_gain);
-            // Equal to rounding: inside a stretch the two smoothings' running sums may
-            // differ in their last bits (seen with w = 0, before the energies were summed
-            // in lanes too), which the f32 samples do not show but the f64 energies do.
-            let (a, b) = (streamed.energy_kept, r.energy_kept);
-            prop_assert!((a - b).abs() <= 1e-12 * b.abs(), "energy kept {} against {}", a, b);
+            // Every gain is a function of its window alone, so the energies, summed in the
+            // same lanes, are the same to the bit.
+            prop_assert_eq!(streamed.energy_kept, r.energy_kept);
         }
 
         #[test]

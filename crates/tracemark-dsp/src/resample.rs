@@ -57,6 +57,52 @@ fn fft_resampler(from_hz: u32, to_hz: u32) -> Result<Fft<f32>, DspError> {
     .map_err(|e| resample_error(from_hz, to_hz, e.to_string()))
 }
 
+/// Which input samples each output sample of [`resample`] (and [`StreamResampler`]) is
+/// computed from, to the bit. The FFT resampler works in units: input unit `j` (samples
+/// `j * chunk_in..(j + 1) * chunk_in`) is transformed whole, filtered and transformed back
+/// to `2 * chunk_out` samples, of which the first half, plus the second half of unit
+/// `j - 1`'s, is output unit `j` (overlap-add; rubato's `FftResampler::resample_unit`).
+/// Output sample `n` is unit sample `n + delay`, so it reads input units `j - 1` and `j` for
+/// `j = (n + delay) / chunk_out`, every sample of them: a transform mixes the rounding of
+/// all its inputs into every output, though the filter gives far ones no weight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResampleGeometry {
+    /// Input samples per unit.
+    pub chunk_in: u64,
+    /// Output samples per unit.
+    pub chunk_out: u64,
+    /// Unit samples dropped before the first output sample.
+    pub delay: u64,
+}
+
+impl ResampleGeometry {
+    /// The geometry of the resampler [`resample`] runs from `from_hz` to `to_hz`, or `None`
+    /// when the rates are equal (output sample `n` is input sample `n`).
+    pub fn of(from_hz: u32, to_hz: u32) -> Result<Option<Self>, DspError> {
+        if from_hz == to_hz {
+            return Ok(None);
+        }
+        let fft = fft_resampler(from_hz, to_hz)?;
+        Ok(Some(Self {
+            chunk_in: fft.input_frames_next() as u64,
+            chunk_out: fft.output_frames_next() as u64,
+            delay: fft.output_delay() as u64,
+        }))
+    }
+
+    /// The input samples output samples `first..=last` are computed from: `lo..hi`.
+    pub fn input_span(&self, first: u64, last: u64) -> (u64, u64) {
+        let (j_lo, j_hi) = (
+            (first + self.delay) / self.chunk_out,
+            (last + self.delay) / self.chunk_out,
+        );
+        (
+            j_lo.saturating_sub(1) * self.chunk_in,
+            (j_hi + 1) * self.chunk_in,
+        )
+    }
+}
+
 /// [`resample`] for a signal that arrives in pieces, with memory bounded by one resampler
 /// block: [`Self::push`] the pieces in order, then [`Self::finish`], and the samples handed
 /// out are exactly, bit for bit, what [`resample`] returns for the whole signal. It runs the
@@ -272,6 +318,42 @@ mod tests {
         (0..len)
             .map(|i| (2.0 * std::f32::consts::PI * hz * i as f32 / rate as f32).sin())
             .collect()
+    }
+
+    /// Changing every input sample outside an output sample's span leaves that output
+    /// sample as it was, to the bit, for the upsamplings the watermark runs.
+    #[test]
+    fn an_output_sample_reads_only_its_inputs_span() {
+        let mut s = 7u32;
+        let mut noise = move || {
+            s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (s >> 8) as f32 / 16_777_216.0 - 0.5
+        };
+        for to in [11_025, 16_000, 22_050, 44_100, 48_000, 96_000] {
+            let g = ResampleGeometry::of(8_000, to)
+                .expect("a rate pair rubato takes")
+                .expect("rates differ");
+            let x: Vec<f32> = (0..8_000).map(|_| noise()).collect();
+            let y = resample(&x, 8_000, to).expect("resampled");
+            for n in [0u64, 1, 977, 5_003, y.len() as u64 / 2, y.len() as u64 - 1] {
+                let (lo, hi) = g.input_span(n, n);
+                let mut other: Vec<f32> = (0..x.len()).map(|_| noise()).collect();
+                let hi = (hi as usize).min(x.len());
+                other[lo as usize..hi].copy_from_slice(&x[lo as usize..hi]);
+                let z = resample(&other, 8_000, to).expect("resampled");
+                assert_eq!(
+                    z[n as usize].to_bits(),
+                    y[n as usize].to_bits(),
+                    "8000 -> {to} Hz, sample {n}"
+                );
+                // And the span is not wider than two units.
+                assert!(hi as u64 - lo <= 2 * g.chunk_in);
+            }
+        }
+        assert_eq!(
+            ResampleGeometry::of(8_000, 8_000).expect("equal rates"),
+            None
+        );
     }
 
     #[test]
