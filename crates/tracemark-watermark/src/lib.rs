@@ -25,6 +25,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod ab;
 mod align;
 mod analysis;
 mod blind;
@@ -42,6 +43,7 @@ mod stream;
 mod sync;
 mod whiten;
 
+pub use ab::{AbEmbedder, AbLayout};
 pub use align::{Alignment, Anchor, ScaleKind};
 pub use analysis::ReferenceLevels;
 pub use blind::{
