@@ -11,7 +11,8 @@ use tracemark_store::{Draft, NewIssuance, Stored};
 use tracemark_tardos::{Biases, Codeword, Cutoff};
 use tracemark_types::{Issuance, PayloadBytes, Recipient, RecipientId, Recording, Sha256};
 use tracemark_watermark::{
-    EmbedParams, Embedder, Message, Payload, Survey, SurveyResult, WatermarkKey, symbol_count,
+    AbEmbedder, AbLayout, EmbedParams, Embedder, Message, Payload, Survey, SurveyResult,
+    WatermarkKey, symbol_count,
 };
 
 use crate::VaultError;
@@ -22,6 +23,10 @@ use crate::vault::{Vault, unexpected};
 /// one thing issued. A copy rendered later ([`Vault::render`]) is an issuance of its own,
 /// in its file format, with the file's hash.
 pub const CODEWORD_FORMAT: &str = "codeword";
+
+/// Copies assembled in one pass over the original ([`AbEmbedder`]): each holds its
+/// encoder's state while the pass runs.
+const ASSEMBLY_GROUP: usize = 128;
 
 /// Recipients per transaction when assigning codewords in bulk: one signed checkpoint per
 /// batch, and an interruption loses at most the batch in flight (re-running skips what
@@ -154,6 +159,74 @@ impl Marking {
         encoder.push(&out)?;
         Ok(encoder.finish_output()?)
     }
+
+    /// The copies marked with each of `codewords` (and `payload`) under `key`, each
+    /// encoded for `delivery` into its output (empty) of `outs`, in one decoding of the
+    /// original: its renderings run side by side ([`AbEmbedder`]) and each copy takes
+    /// every sample from the rendering that agrees with its codeword there. Each file is
+    /// the one [`Self::copy`] writes for the same message, byte for byte.
+    pub(crate) fn assembled_copies<W: Read + Write + Seek>(
+        &self,
+        key: &WatermarkKey,
+        payload: Payload,
+        codewords: &[Vec<bool>],
+        delivery: Delivery,
+        outs: Vec<W>,
+    ) -> Result<Vec<W>, VaultError> {
+        let stored = |source| VaultError::StoredMedia {
+            recording: self.recording.clone(),
+            source,
+        };
+        let mut stream = self
+            .source
+            .stream(&self.format_hint, &self.limits)
+            .map_err(stored)?;
+        let mut ab = AbEmbedder::new(self.survey.clone(), key, payload, &EmbedParams::default())?;
+        let mut encoders = outs
+            .into_iter()
+            .map(|out| {
+                StreamEncoder::with_output(
+                    out,
+                    delivery.format,
+                    self.rate,
+                    self.channels,
+                    self.source_format,
+                    &EncodeOptions {
+                        bitrate_kbps: delivery.bitrate_kbps,
+                    },
+                    delivery.samples,
+                )
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut out = vec![Vec::new(); self.channels];
+        let mut hand_out = |ab: &mut AbEmbedder| -> Result<(), VaultError> {
+            for (symbols, encoder) in codewords.iter().zip(&mut encoders) {
+                ab.assemble(symbols, &mut out)?;
+                encoder.push(&out)?;
+                out.iter_mut().for_each(Vec::clear);
+            }
+            ab.advance();
+            Ok(())
+        };
+        while let Some(block) = stream.next_block().map_err(stored)? {
+            ab.push(&slices(block))?;
+            hand_out(&mut ab)?;
+        }
+        ab.finish()?;
+        hand_out(&mut ab)?;
+        Ok(encoders
+            .into_iter()
+            .map(StreamEncoder::finish_output)
+            .collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Whether copies of this recording can be assembled, and from how many renderings.
+    pub(crate) fn renderings(&self) -> Option<usize> {
+        AbLayout::new(self.rate)
+            .ok()
+            .filter(AbLayout::assembles)
+            .map(|l| l.renderings())
+    }
 }
 
 /// The SHA-256 of everything in `file`, read from its start; leaves it rewound.
@@ -162,6 +235,37 @@ fn hash_rewound<F: Read + Seek>(file: &mut F) -> std::io::Result<Sha256> {
     let sha = crate::vault::sha256_of(&mut *file)?;
     file.seek(SeekFrom::Start(0))?;
     Ok(sha)
+}
+
+/// A marking thread's result; a panic in it is an error, not a panic of the caller.
+fn joined<T>(h: std::thread::ScopedJoinHandle<'_, Result<T, VaultError>>) -> Result<T, VaultError> {
+    h.join().unwrap_or_else(|_| {
+        Err(VaultError::Invalid {
+            what: "issue",
+            reason: "a marking thread panicked".into(),
+        })
+    })
+}
+
+/// The issuance of a copy written to `file` (left rewound), for `recipient`.
+fn copy_issuance<F: Read + Seek>(
+    recording: &Recording,
+    recipient: &Recipient,
+    payload: Payload,
+    codeword: &Codeword,
+    delivery: Delivery,
+    file: &mut F,
+) -> Result<NewIssuance, VaultError> {
+    let copy_sha256 =
+        hash_rewound(file).map_err(copy_io(recipient, delivery.format.extension()))?;
+    Ok(NewIssuance {
+        recording_id: recording.id.clone(),
+        recipient_id: recipient.id.clone(),
+        payload: PayloadBytes(payload.bytes()),
+        codeword_commitment: Sha256(codeword.commitment()),
+        format: delivery.label(),
+        copy_sha256,
+    })
 }
 
 /// A copy's output failing, named as the copy it was for.
@@ -373,13 +477,13 @@ impl Vault {
         biases: &Biases,
         key: &WatermarkKey,
         recipient: &Recipient,
+        payload: Payload,
         delivery: Delivery,
         file: F,
     ) -> Result<(F, NewIssuance), VaultError> {
         let delivery = delivery.settled(original.source_format)?;
         let codeword = self.codeword(recording, biases, &recipient.id);
         let symbols: Vec<bool> = codeword.symbols().collect();
-        let payload = self.payload(recording, &recipient.id);
         let mut file = original.copy(
             key,
             &Message {
@@ -389,17 +493,46 @@ impl Vault {
             delivery,
             file,
         )?;
-        let copy_sha256 =
-            hash_rewound(&mut file).map_err(copy_io(recipient, delivery.format.extension()))?;
-        let issuance = NewIssuance {
-            recording_id: recording.id.clone(),
-            recipient_id: recipient.id.clone(),
-            payload: PayloadBytes(payload.bytes()),
-            codeword_commitment: Sha256(codeword.commitment()),
-            format: delivery.label(),
-            copy_sha256,
-        };
+        let issuance = copy_issuance(
+            recording, recipient, payload, &codeword, delivery, &mut file,
+        )?;
         Ok((file, issuance))
+    }
+
+    /// Marks and encodes the copies of `recipients` (each with its file, empty) in one
+    /// pass over the original, assembled from the recording's renderings
+    /// ([`AbEmbedder`]): the same files, byte for byte, as [`Self::render_copy`] gives each
+    /// with `payload`, which every one of them carries. Returns each file rewound, with the
+    /// issuance to record, in order.
+    #[allow(clippy::too_many_arguments)] // The issue loop's state, passed through.
+    pub(crate) fn render_assembled<F: Read + Write + Seek>(
+        &self,
+        original: &Marking,
+        recording: &Recording,
+        biases: &Biases,
+        key: &WatermarkKey,
+        recipients: &[&Recipient],
+        payload: Payload,
+        delivery: Delivery,
+        files: Vec<F>,
+    ) -> Result<Vec<(F, NewIssuance)>, VaultError> {
+        let delivery = delivery.settled(original.source_format)?;
+        let codewords: Vec<Codeword> = recipients
+            .iter()
+            .map(|r| self.codeword(recording, biases, &r.id))
+            .collect();
+        let symbols: Vec<Vec<bool>> = codewords.iter().map(|c| c.symbols().collect()).collect();
+        let files = original.assembled_copies(key, payload, &symbols, delivery, files)?;
+        files
+            .into_iter()
+            .zip(recipients)
+            .zip(&codewords)
+            .map(|((mut file, recipient), codeword)| {
+                let issuance =
+                    copy_issuance(recording, recipient, payload, codeword, delivery, &mut file)?;
+                Ok((file, issuance))
+            })
+            .collect()
     }
 
     /// The recording's code biases (one per 80 ms slot).
@@ -436,14 +569,49 @@ impl Vault {
         ))
     }
 
-    /// The blind payload of `recipient`'s copy of `r`.
-    pub(crate) fn payload(&self, r: &Recording, recipient: &RecipientId) -> Payload {
-        let d = self
-            .secret
-            .derive(&format!("tracemark/v1/vault/payload/{}/{recipient}", r.id));
+    /// The blind payload of every copy of `r` issued since copies are assembled
+    /// (`tracemark_watermark::ab`): one per recording, so that copies differ in their
+    /// codeword alone. It names the recording; the codeword names the copy.
+    pub(crate) fn recording_payload(&self, r: &Recording) -> Payload {
+        self.derived_payload(&format!("tracemark/v1/vault/recording-payload/{}", r.id))
+    }
+
+    /// The blind payload a copy of `r` for `recipient` carried when payloads were drawn per
+    /// copy: still the payload of every copy of `r` for a recipient first issued it then.
+    pub(crate) fn copy_payload(&self, r: &Recording, recipient: &RecipientId) -> Payload {
+        self.derived_payload(&format!("tracemark/v1/vault/payload/{}/{recipient}", r.id))
+    }
+
+    fn derived_payload(&self, label: &str) -> Payload {
+        let d = self.secret.derive(label);
         let mut b = [0u8; 8];
         b.copy_from_slice(&d[..8]);
         Payload::from_bytes(b)
+    }
+
+    /// Whether `payload` is one the vault key gives copies of `r` for `recipient`: the
+    /// recording's, or the recipient's own from before.
+    pub(crate) fn is_issued_payload(
+        &self,
+        r: &Recording,
+        recipient: &RecipientId,
+        payload: &PayloadBytes,
+    ) -> bool {
+        payload.0 == self.recording_payload(r).bytes()
+            || payload.0 == self.copy_payload(r, recipient).bytes()
+    }
+
+    /// The payload each recipient already issued `r` carries (their first issuance's).
+    pub(crate) fn logged_payloads(
+        &self,
+        r: &Recording,
+    ) -> Result<std::collections::HashMap<RecipientId, Payload>, VaultError> {
+        let mut out = std::collections::HashMap::new();
+        for i in self.store.issuances_of(&r.id)? {
+            out.entry(i.recipient_id)
+                .or_insert(Payload::from_bytes(i.payload.0));
+        }
+        Ok(out)
     }
 
     /// Issues `recording_id` to each recipient named (names, exactly; never ids): its
@@ -538,11 +706,72 @@ impl Vault {
             let biases = self.biases(&recording)?;
             let key = self.secret.watermark_key();
             let extension = delivery.format.extension();
+            let logged = self.logged_payloads(&recording)?;
+            let shared = self.recording_payload(&recording);
+            let payload_of = |r: &Recipient| logged.get(&r.id).copied().unwrap_or(shared);
+            // Copies that carry the recording's payload are assembled from its renderings
+            // when there are at least as many of them as renderings (the files are the
+            // same either way); the rest are marked one by one.
+            let (mut together, mut alone): (Vec<&Recipient>, Vec<&Recipient>) =
+                recipients.iter().partition(|r| payload_of(r) == shared);
+            match original.renderings() {
+                Some(n) if self.assemble_copies && together.len() >= n => {}
+                _ => {
+                    together.clear();
+                    alone = recipients.iter().collect();
+                }
+            }
+            let threads = self.issue_threads;
+            if !together.is_empty() {
+                // Groups of at least as many copies as renderings and at most
+                // `ASSEMBLY_GROUP`, one per thread at a time, each decoding the original
+                // once for all its copies.
+                let (len, renderings) = (together.len(), original.renderings().unwrap_or(1));
+                let count = len
+                    .div_ceil(ASSEMBLY_GROUP)
+                    .max(threads.min(len / renderings))
+                    .max(1);
+                let group = len.div_ceil(count);
+                for groups in together.chunks(group * threads) {
+                    let mut work = Vec::new();
+                    for g in groups.chunks(group) {
+                        let files = g
+                            .iter()
+                            .map(|r| create(r, extension))
+                            .collect::<Result<Vec<F>, _>>()?;
+                        work.push((g, files));
+                    }
+                    let results: Vec<Result<Vec<(F, NewIssuance)>, VaultError>> =
+                        std::thread::scope(|scope| {
+                            let handles: Vec<_> = work
+                                .into_iter()
+                                .map(|(g, files)| {
+                                    let (original, recording, biases, key) =
+                                        (&original, &recording, &biases, &key);
+                                    scope.spawn(move || {
+                                        self.render_assembled(
+                                            original, recording, biases, key, g, shared, delivery,
+                                            files,
+                                        )
+                                    })
+                                })
+                                .collect();
+                            handles.into_iter().map(joined).collect()
+                        });
+                    for (g, copies) in groups.chunks(group).zip(results) {
+                        for (recipient, (file, issuance)) in g.iter().zip(copies?) {
+                            done += 1;
+                            self.record_copy(
+                                recipient, file, issuance, delivery, done, total, &mut each,
+                            )?;
+                        }
+                    }
+                }
+            }
             // Copies are marked and encoded side by side, one per thread, each into its
             // own output, then recorded and handed over in order.
-            let threads = self.issue_threads;
             let mut rendered = Vec::new();
-            for chunk in recipients.chunks(threads) {
+            for chunk in alone.chunks(threads) {
                 let files = chunk
                     .iter()
                     .map(|r| create(r, extension))
@@ -555,21 +784,15 @@ impl Vault {
                         .map(|(r, file)| {
                             let (original, recording, biases, key) =
                                 (&original, &recording, &biases, &key);
+                            let payload = payload_of(r);
                             scope.spawn(move || {
                                 self.render_copy(
-                                    original, recording, biases, key, r, delivery, file,
+                                    original, recording, biases, key, r, payload, delivery, file,
                                 )
                             })
                         })
                         .collect();
-                    for h in handles {
-                        rendered.push(h.join().unwrap_or_else(|_| {
-                            Err(VaultError::Invalid {
-                                what: "issue",
-                                reason: "a marking thread panicked".into(),
-                            })
-                        }));
-                    }
+                    rendered.extend(handles.into_iter().map(joined));
                 });
                 for (recipient, copy) in chunk.iter().zip(rendered.drain(..)) {
                     let (file, issuance) = copy?;
@@ -661,13 +884,18 @@ impl Vault {
                 .collect::<Result<Vec<_>, _>>()?,
             None => self.recipients()?,
         };
-        let have: std::collections::HashSet<RecipientId> = self
-            .store
-            .issuances_of(&recording.id)?
-            .into_iter()
+        let issued = self.store.issuances_of(&recording.id)?;
+        let have: std::collections::HashSet<&RecipientId> = issued
+            .iter()
             .filter(|i| i.format == CODEWORD_FORMAT)
-            .map(|i| i.recipient_id)
+            .map(|i| &i.recipient_id)
             .collect();
+        // A recipient issued a copy before keeps that copy's payload.
+        let mut logged = std::collections::HashMap::new();
+        for i in &issued {
+            logged.entry(&i.recipient_id).or_insert(i.payload);
+        }
+        let shared = PayloadBytes(self.recording_payload(&recording).bytes());
         let todo: Vec<&Recipient> = recipients
             .iter()
             .filter(|r| !have.contains(&r.id))
@@ -684,7 +912,7 @@ impl Vault {
                     Draft::Issuance(NewIssuance {
                         recording_id: recording.id.clone(),
                         recipient_id: r.id.clone(),
-                        payload: PayloadBytes(self.payload(&recording, &r.id).bytes()),
+                        payload: logged.get(&r.id).copied().unwrap_or(shared),
                         codeword_commitment: commitment,
                         format: CODEWORD_FORMAT.into(),
                         copy_sha256: commitment,
@@ -842,6 +1070,83 @@ mod tests {
                     streamed.len(),
                     whole.len()
                 );
+            }
+        }
+    }
+
+    /// Copies assembled from the renderings, in one pass, are the copies marked one by
+    /// one, byte for byte: on real speech at 8 kHz (mono) and 16 kHz (stereo), in a
+    /// lossless float, a dithered integer and a lossy format, for more copies than there
+    /// are renderings.
+    #[test]
+    fn assembled_copies_are_the_copies_marked_one_by_one_byte_for_byte() {
+        let demo =
+            std::fs::read(tracemark_testkit::excerpt_path()).expect("the committed demo call");
+        let mono = decode_bytes(&demo, Some("flac"), &Limits::default()).expect("decode");
+        let wide = tracemark_dsp::resample(&mono.channels()[0], 8_000, 16_000).expect("resample");
+        let stereo = AudioBuffer::try_new(
+            SampleRate::try_new(16_000).expect("rate"),
+            vec![
+                wide[..16_000 * 20].iter().map(|x| x * 0.9).collect(),
+                wide[400..16_000 * 20 + 400]
+                    .iter()
+                    .map(|x| x * 0.6)
+                    .collect(),
+            ],
+        )
+        .expect("stereo");
+        let stereo = encode_bytes(&stereo, Format::Flac, &EncodeOptions::default()).expect("flac");
+        let key = WatermarkKey::from_bytes([5; 32]);
+        let payload = Payload::from_bytes([8, 7, 6, 5, 4, 3, 2, 1]);
+        for (bytes, rate) in [(&demo, 8_000), (&stereo, 16_000)] {
+            let marking = Marking::open(
+                "rec-test",
+                Original::Bytes(bytes.clone().into()),
+                "flac",
+                &Limits::default(),
+            )
+            .expect("open");
+            assert_eq!(
+                marking.renderings(),
+                Some(if rate == 8_000 { 4 } else { 8 })
+            );
+            let n = symbol_count(marking.survey.frames() as usize, rate).expect("slots");
+            let codewords: Vec<Vec<bool>> = (0..9u64)
+                .map(|c| {
+                    let mut s = c.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+                    (0..n)
+                        .map(|_| {
+                            s ^= s << 13;
+                            s ^= s >> 7;
+                            s ^= s << 17;
+                            s & 1 == 1
+                        })
+                        .collect()
+                })
+                .collect();
+            for label in ["wav-f32", "flac-s24", "mp3-64k"] {
+                let delivery = Delivery::parse(label).expect("delivery");
+                let delivery = delivery.settled(marking.source_format).expect("settled");
+                let outs = (0..codewords.len())
+                    .map(|_| Cursor::new(Vec::new()))
+                    .collect();
+                let assembled = marking
+                    .assembled_copies(&key, payload, &codewords, delivery, outs)
+                    .expect("assembled");
+                for (c, (symbols, out)) in codewords.iter().zip(assembled).enumerate() {
+                    let message = Message {
+                        payload,
+                        symbols: Some(symbols),
+                    };
+                    let one = marking
+                        .copy(&key, &message, delivery, Cursor::new(Vec::new()))
+                        .expect("copy")
+                        .into_inner();
+                    assert!(
+                        out.into_inner() == one,
+                        "{rate} Hz {label}: assembled copy {c} differs from the one marked alone"
+                    );
+                }
             }
         }
     }

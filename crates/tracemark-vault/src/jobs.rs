@@ -390,6 +390,8 @@ impl Vault {
             let original = self.marking(&recording)?;
             let biases = self.biases(&recording)?;
             let key = self.secret.watermark_key();
+            let logged = self.logged_payloads(&recording)?;
+            let shared = self.recording_payload(&recording);
             for (n, recipient) in recipients.iter().enumerate() {
                 if lost.load(Ordering::SeqCst) {
                     return Err(VaultError::Invalid {
@@ -403,8 +405,9 @@ impl Vault {
                     path: std::env::temp_dir(),
                     source,
                 })?;
+                let payload = logged.get(&recipient.id).copied().unwrap_or(shared);
                 let (mut file, issuance) = self.render_copy(
-                    &original, &recording, &biases, &key, recipient, delivery, spool,
+                    &original, &recording, &biases, &key, recipient, payload, delivery, spool,
                 )?;
                 keep(recipient, &mut file, issuance)?;
                 progress.store(((n + 1) as f64 / total as f64).to_bits(), Ordering::SeqCst);

@@ -492,14 +492,17 @@ impl Vault {
         report.tests = shortlist.tests;
         report.bound = shortlist.bound;
         report.recipients_scored = shortlist.recipients;
-        // Whose copies carry the decoded blind payload (usually one recipient, or none).
+        // Whose copies carry the decoded blind payload: one recipient, when payloads were
+        // drawn per copy; since copies are assembled every copy of a recording carries the
+        // recording's payload, which then tells nobody apart and marks no one.
+        let shared = self.recording_payload(&recording).to_hex();
         let payload_holders: std::collections::HashSet<&RecipientId> = match &report.payload {
-            Some(p) => issued
+            Some(p) if *p != shared => issued
                 .iter()
                 .filter(|i| i.payload.to_hex() == *p)
                 .map(|i| &i.recipient_id)
                 .collect(),
-            None => std::collections::HashSet::new(),
+            _ => std::collections::HashSet::new(),
         };
         let standings = self.standings(&shortlist, &recipient_ids, |id| {
             payload_holders.contains(id)

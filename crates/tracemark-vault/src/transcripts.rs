@@ -17,6 +17,8 @@ use tracemark_types::{
     TextSegment, TraceReport, Transcript, UnixMillis,
 };
 
+use tracemark_watermark::Payload;
+
 use crate::VaultError;
 use crate::issue::IssuedCopy;
 use crate::vault::{Upload, Vault, unexpected};
@@ -306,11 +308,14 @@ impl Vault {
     ) -> Result<Vec<(Recipient, Vec<u8>, NewIssuance)>, VaultError> {
         let marked = self.marked_transcript(transcript)?;
         let biases = self.text_biases(&recording.id, marked.sites().len())?;
+        let logged = self.logged_payloads(recording)?;
+        let shared = self.recording_payload(recording);
         recipients
             .iter()
             .map(|r| {
+                let payload = logged.get(&r.id).copied().unwrap_or(shared);
                 let (bytes, issuance) =
-                    self.render_transcript(recording, &marked, &biases, &r.id)?;
+                    self.render_transcript(recording, &marked, &biases, &r.id, payload)?;
                 Ok((r.clone(), bytes, issuance))
             })
             .collect()
@@ -323,6 +328,7 @@ impl Vault {
         marked: &MarkedTranscript,
         biases: &Biases,
         recipient: &RecipientId,
+        payload: Payload,
     ) -> Result<(Vec<u8>, NewIssuance), VaultError> {
         let codeword = self.text_codeword(&recording.id, biases, recipient);
         let symbols: Vec<bool> = codeword.symbols().collect();
@@ -335,7 +341,7 @@ impl Vault {
             recipient_id: recipient.clone(),
             // Every issuance of a recording carries the recipient's payload (`log verify`
             // checks it), so a text copy names the same payload as the audio copies.
-            payload: PayloadBytes(self.payload(recording, recipient).bytes()),
+            payload: PayloadBytes(payload.bytes()),
             codeword_commitment: Sha256(codeword.commitment()),
             format: TEXT_FORMAT.into(),
             copy_sha256: Sha256::digest(&bytes),

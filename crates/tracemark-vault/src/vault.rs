@@ -38,6 +38,10 @@ pub struct Vault {
     pub(crate) limits: Limits,
     /// Copies marked side by side when issuing (default: the machine's threads, at most 8).
     pub(crate) issue_threads: usize,
+    /// Whether copies are assembled from a recording's renderings when enough of them are
+    /// issued at once (`tracemark_watermark::ab`); off, every copy is marked on its own.
+    /// The bytes are the same either way.
+    pub(crate) assemble_copies: bool,
     /// The search index, built once for as many recordings as the store had, and rebuilt
     /// when that number changes (recordings are never removed): a long-running server
     /// does not rebuild it for every trace.
@@ -123,6 +127,7 @@ impl Vault {
             signer,
             clock,
             limits: Limits::default(),
+            assemble_copies: true,
             issue_threads: std::thread::available_parallelism()
                 .map_or(1, std::num::NonZeroUsize::get)
                 .clamp(1, 8),
@@ -166,6 +171,14 @@ impl Vault {
     /// may want 1. The default is the machine's threads, at most 8.
     pub fn set_issue_threads(&mut self, threads: usize) {
         self.issue_threads = threads.max(1);
+    }
+
+    /// Whether `issue` and `render` may assemble copies from a recording's renderings
+    /// (default: yes, when at least as many copies as renderings are made at once): the
+    /// files are byte for byte those each copy marked on its own gives, so this only
+    /// changes the work (for comparisons and benchmarks).
+    pub fn set_copy_assembly(&mut self, on: bool) {
+        self.assemble_copies = on;
     }
 
     /// The directory holding the key files (and, by default, the database and blobs).

@@ -76,3 +76,69 @@ fn codewords_for_everyone_copies_on_demand_and_the_leaker_named_among_them() {
     assert!(r.standings.len() <= 60 && r.standings[0].accused);
     v.verify_log().expect("verifies");
 }
+
+/// Ten copies issued at once are assembled from the recording's renderings; a vault with
+/// the same keys that marks each copy on its own issues the same files, byte for byte, and
+/// logs the same issuances. All copies of the recording carry one blind payload (it names
+/// the recording); the codeword names the copy, and a leak of an assembled copy is traced
+/// to its recipient.
+#[test]
+fn copies_assembled_at_once_are_the_copies_marked_one_by_one() {
+    let names: Vec<String> = (0..10).map(|i| format!("Desk {i:02}")).collect();
+    let mut issued = Vec::new();
+    let mut vaults = Vec::new();
+    for assemble in [true, false] {
+        let dir = tempfile::tempdir().expect("tmp");
+        let mut v = common::init_keyed(dir.path(), 15, common::fixed_clock).expect("init");
+        v.set_copy_assembly(assemble);
+        v.add_recipients(&names).expect("recipients");
+        let rec = v
+            .ingest(&common::demo_audio(), "call.flac", "Call")
+            .expect("ingest");
+        let mut copies = Vec::new();
+        v.issue_each(
+            rec.id.as_str(),
+            &names,
+            Delivery::parse("flac").expect("flac"),
+            |_, _, c| {
+                copies.push(c);
+                Ok(())
+            },
+        )
+        .expect("issue");
+        copies.sort_by(|a, b| a.recipient.name.cmp(&b.recipient.name));
+        issued.push(copies);
+        vaults.push((dir, v, rec));
+    }
+    let (assembled, alone) = (&issued[0], &issued[1]);
+    assert_eq!(assembled.len(), 10);
+    for (a, b) in assembled.iter().zip(alone) {
+        assert_eq!(a.recipient.name, b.recipient.name);
+        assert!(a.bytes == b.bytes, "{}: the files differ", a.recipient.name);
+        assert_eq!(a.issuance.copy_sha256, b.issuance.copy_sha256);
+        assert_eq!(
+            a.issuance.codeword_commitment,
+            b.issuance.codeword_commitment
+        );
+    }
+    assert!(assembled.windows(2).all(|w| w[0].bytes != w[1].bytes));
+    let payloads: std::collections::HashSet<_> =
+        assembled.iter().map(|c| c.issuance.payload).collect();
+    assert_eq!(payloads.len(), 1, "one payload per recording");
+
+    let (_dir, v, _rec) = &vaults[0];
+    let leak = &assembled[6];
+    let r = v
+        .trace(&leak.bytes, "leak.flac", DEFAULT_BOUND)
+        .expect("trace");
+    let accused: Vec<&str> = r.accused().map(|s| s.name.as_str()).collect();
+    assert_eq!(
+        accused,
+        vec![leak.recipient.name.as_str()],
+        "{}",
+        r.verdict()
+    );
+    // The shared payload marks nobody as its holder.
+    assert!(r.standings.iter().all(|s| !s.payload_match));
+    v.verify_log().expect("verifies");
+}
