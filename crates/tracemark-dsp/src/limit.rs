@@ -126,7 +126,7 @@ const SETTLE_WINDOWS: usize = 10;
 ///
 /// Why it can stream: the gain is exactly 1 more than `2w` samples from every would-be
 /// overshoot, and every gain is a function of the needs within `2w` of its frame alone
-/// (`box_mean` sums each window afresh). So a stretch of overshoots followed by
+/// (`box_mean` sums each window exactly, in integers). So a stretch of overshoots followed by
 /// `SETTLE_WINDOWS * w` ones is smoothed on its own, as [`add_limited`] smooths the whole
 /// signal, and everything else passes with gain 1. Memory is one such stretch plus `2w`
 /// frames and the last piece: bounded for any signal that ever stays clear of its ceiling
@@ -577,13 +577,16 @@ fn sliding_min(x: &[f64], w: usize) -> Vec<f64> {
 /// Mean over `w + 1` samples: `x[j-w..=j]` (or `x[j..=j+w]` when `ahead`), with the value 1
 /// beyond the ends (where the padded gain is 1). A window of ones gives exactly 1.
 ///
-/// Each mean is summed afresh over its own window, in index order (no running sum), so it is
-/// a function of the window's values alone, bit for bit: wherever a stretch starts, however
-/// long it is and whatever lies outside the window, the gain is the same. That is what lets
-/// a copy be assembled from renderings that agree only near each sample
-/// (`tracemark_watermark::ab`). It costs `w + 1` additions per frame, and only inside a
-/// stretch (a window holding a need below 1); elsewhere the mean is 1 by the count alone.
+/// Each mean is a function of its window's values alone, bit for bit: the values (all in
+/// `[0, 1]`) are summed as integers, `floor(x * 2^52)`, so the running sum is exact and
+/// holds no rounding from values that have left the window. Wherever a stretch starts,
+/// however long it is and whatever lies outside the window, the gain is the same; that is
+/// what lets a copy be assembled from renderings that agree only near each sample
+/// (`tracemark_watermark::ab`). (A running sum in `f64` carried the rounding of the whole
+/// stretch.) Truncating to `2^-52` never raises a mean, so the gain stays below the need.
 fn box_mean(x: &[f64], w: usize, ahead: bool) -> Vec<f64> {
+    /// 2^52: a value in [0, 1] times this is exact, and `w + 1` of them fit in a `u128`.
+    const SCALE: f64 = (1u64 << 52) as f64;
     let n = w + 1;
     let at = |i: isize| -> f64 {
         if i < 0 || i as usize >= x.len() {
@@ -592,21 +595,26 @@ fn box_mean(x: &[f64], w: usize, ahead: bool) -> Vec<f64> {
             x[i as usize]
         }
     };
+    // `as` truncates towards zero and saturates, so a value in [0, 1] becomes
+    // floor(value * 2^52), and anything else is clamped into that range.
+    let fixed = |v: f64| u128::from((v * SCALE) as u64);
     let (lo, hi): (isize, isize) = if ahead {
         (0, w as isize)
     } else {
         (-(w as isize), 0)
     };
+    let mut sum: u128 = (lo..=hi).map(|i| fixed(at(i))).sum();
     let mut below = (lo..=hi).filter(|&i| at(i) < 1.0).count();
     let mut out = Vec::with_capacity(x.len());
     for j in 0..x.len() as isize {
         out.push(if below == 0 {
             1.0
         } else {
-            (j + lo..=j + hi).fold(0.0, |s, i| s + at(i)) / n as f64
+            sum as f64 / SCALE / n as f64
         });
         let (enter, leave) = (at(j + 1 + hi), at(j + lo));
         below = below + usize::from(enter < 1.0) - usize::from(leave < 1.0);
+        sum = sum + fixed(enter) - fixed(leave);
     }
     out
 }

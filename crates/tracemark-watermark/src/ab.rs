@@ -12,7 +12,7 @@
 //!   whole units of input ([`ResampleGeometry`]);
 //! - the peak limiter's gain at a sample is a function of the needs within twice its half
 //!   window, each computed from host and mark at that sample alone
-//!   (`tracemark_dsp::limit`, whose smoothing sums each window afresh for this reason).
+//!   (`tracemark_dsp::limit`, whose smoothing sums each window exactly, in integers, for this reason).
 //!
 //! With at most `span` consecutive slots behind any sample, `2^span` renderings suffice:
 //! rendering `r` gives slot `k` the symbol `bit (k mod span) of r`, so for any codeword and
