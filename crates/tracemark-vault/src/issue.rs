@@ -237,6 +237,17 @@ fn hash_rewound<F: Read + Seek>(file: &mut F) -> std::io::Result<Sha256> {
     Ok(sha)
 }
 
+/// How a set of copies is made ([`Vault::copy_plan`]).
+pub(crate) struct CopyPlan<'r> {
+    /// The recording's payload, which the assembled copies carry.
+    pub shared: Payload,
+    /// Copies assembled from the renderings, in groups of `group`.
+    pub together: Vec<&'r Recipient>,
+    /// Copies marked one by one, each with its payload.
+    pub alone: Vec<(&'r Recipient, Payload)>,
+    pub group: usize,
+}
+
 /// A marking thread's result; a panic in it is an error, not a panic of the caller.
 fn joined<T>(h: std::thread::ScopedJoinHandle<'_, Result<T, VaultError>>) -> Result<T, VaultError> {
     h.join().unwrap_or_else(|_| {
@@ -535,6 +546,54 @@ impl Vault {
             .collect()
     }
 
+    /// How the copies of `recording` for `recipients` are made: which are assembled from
+    /// the renderings, in groups of how many, and which are marked alone, with what payload.
+    /// Copies that carry the recording's payload are assembled when there are at least as
+    /// many of them as renderings (the files are the same either way); groups hold at least
+    /// that many and at most [`ASSEMBLY_GROUP`], and there are at least `threads` of them
+    /// where the copies allow, so each thread decodes the original once for its group.
+    pub(crate) fn copy_plan<'r>(
+        &self,
+        original: &Marking,
+        recording: &Recording,
+        recipients: &'r [Recipient],
+        threads: usize,
+    ) -> Result<CopyPlan<'r>, VaultError> {
+        let logged = self.logged_payloads(recording)?;
+        let shared = self.recording_payload(recording);
+        let payload_of = |r: &Recipient| logged.get(&r.id).copied().unwrap_or(shared);
+        let (mut together, mut alone): (Vec<&Recipient>, Vec<(&Recipient, Payload)>) =
+            (Vec::new(), Vec::new());
+        for r in recipients {
+            match payload_of(r) {
+                p if p == shared => together.push(r),
+                p => alone.push((r, p)),
+            }
+        }
+        let renderings = original.renderings();
+        let group = match renderings {
+            Some(n) if self.assemble_copies && together.len() >= n => {
+                let len = together.len();
+                let count = len
+                    .div_ceil(ASSEMBLY_GROUP)
+                    .max(threads.max(1).min(len / n))
+                    .max(1);
+                len.div_ceil(count)
+            }
+            _ => {
+                together.clear();
+                alone = recipients.iter().map(|r| (r, payload_of(r))).collect();
+                0
+            }
+        };
+        Ok(CopyPlan {
+            shared,
+            together,
+            alone,
+            group,
+        })
+    }
+
     /// The recording's code biases (one per 80 ms slot).
     pub(crate) fn biases(&self, r: &Recording) -> Result<Biases, VaultError> {
         let slots = symbol_count(
@@ -706,32 +765,11 @@ impl Vault {
             let biases = self.biases(&recording)?;
             let key = self.secret.watermark_key();
             let extension = delivery.format.extension();
-            let logged = self.logged_payloads(&recording)?;
-            let shared = self.recording_payload(&recording);
-            let payload_of = |r: &Recipient| logged.get(&r.id).copied().unwrap_or(shared);
-            // Copies that carry the recording's payload are assembled from its renderings
-            // when there are at least as many of them as renderings (the files are the
-            // same either way); the rest are marked one by one.
-            let (mut together, mut alone): (Vec<&Recipient>, Vec<&Recipient>) =
-                recipients.iter().partition(|r| payload_of(r) == shared);
-            match original.renderings() {
-                Some(n) if self.assemble_copies && together.len() >= n => {}
-                _ => {
-                    together.clear();
-                    alone = recipients.iter().collect();
-                }
-            }
             let threads = self.issue_threads;
+            let plan = self.copy_plan(&original, &recording, &recipients, threads)?;
+            let (shared, together, alone, group) =
+                (plan.shared, &plan.together, &plan.alone, plan.group);
             if !together.is_empty() {
-                // Groups of at least as many copies as renderings and at most
-                // `ASSEMBLY_GROUP`, one per thread at a time, each decoding the original
-                // once for all its copies.
-                let (len, renderings) = (together.len(), original.renderings().unwrap_or(1));
-                let count = len
-                    .div_ceil(ASSEMBLY_GROUP)
-                    .max(threads.min(len / renderings))
-                    .max(1);
-                let group = len.div_ceil(count);
                 for groups in together.chunks(group * threads) {
                     let mut work = Vec::new();
                     for g in groups.chunks(group) {
@@ -774,17 +812,16 @@ impl Vault {
             for chunk in alone.chunks(threads) {
                 let files = chunk
                     .iter()
-                    .map(|r| create(r, extension))
+                    .map(|(r, _)| create(r, extension))
                     .collect::<Result<Vec<F>, _>>()?;
                 rendered.clear();
                 std::thread::scope(|scope| {
                     let handles: Vec<_> = chunk
                         .iter()
                         .zip(files)
-                        .map(|(r, file)| {
+                        .map(|(&(r, payload), file)| {
                             let (original, recording, biases, key) =
                                 (&original, &recording, &biases, &key);
-                            let payload = payload_of(r);
                             scope.spawn(move || {
                                 self.render_copy(
                                     original, recording, biases, key, r, payload, delivery, file,
@@ -794,7 +831,7 @@ impl Vault {
                         .collect();
                     rendered.extend(handles.into_iter().map(joined));
                 });
-                for (recipient, copy) in chunk.iter().zip(rendered.drain(..)) {
+                for ((recipient, _), copy) in chunk.iter().zip(rendered.drain(..)) {
                     let (file, issuance) = copy?;
                     done += 1;
                     self.record_copy(recipient, file, issuance, delivery, done, total, &mut each)?;

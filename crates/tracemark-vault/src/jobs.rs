@@ -390,27 +390,65 @@ impl Vault {
             let original = self.marking(&recording)?;
             let biases = self.biases(&recording)?;
             let key = self.secret.watermark_key();
-            let logged = self.logged_payloads(&recording)?;
-            let shared = self.recording_payload(&recording);
-            for (n, recipient) in recipients.iter().enumerate() {
+            // Copies assembled from the renderings where enough are issued at once (the
+            // same files as marked alone), each encoded into an unnamed temporary file and
+            // sealed from it, so none is held in memory.
+            let plan = self.copy_plan(&original, &recording, &recipients, 1)?;
+            let spool = || {
+                tempfile::tempfile().map_err(|source| VaultError::Io {
+                    path: std::env::temp_dir(),
+                    source,
+                })
+            };
+            let check_lease = || {
                 if lost.load(Ordering::SeqCst) {
                     return Err(VaultError::Invalid {
                         what: "job",
                         reason: "the lease was lost".into(),
                     });
                 }
-                // Each copy is encoded into an unnamed temporary file and sealed from it,
-                // so none is held in memory.
-                let spool = tempfile::tempfile().map_err(|source| VaultError::Io {
-                    path: std::env::temp_dir(),
-                    source,
-                })?;
-                let payload = logged.get(&recipient.id).copied().unwrap_or(shared);
+                Ok(())
+            };
+            let mut made = 0;
+            let made_one = |made: &mut usize| {
+                *made += 1;
+                progress.store((*made as f64 / total as f64).to_bits(), Ordering::SeqCst);
+            };
+            for group in plan.together.chunks(plan.group.max(1)) {
+                check_lease()?;
+                let files = group
+                    .iter()
+                    .map(|_| spool())
+                    .collect::<Result<Vec<_>, _>>()?;
+                let copies = self.render_assembled(
+                    &original,
+                    &recording,
+                    &biases,
+                    &key,
+                    group,
+                    plan.shared,
+                    delivery,
+                    files,
+                )?;
+                for (recipient, (mut file, issuance)) in group.iter().zip(copies) {
+                    keep(recipient, &mut file, issuance)?;
+                    made_one(&mut made);
+                }
+            }
+            for &(recipient, payload) in &plan.alone {
+                check_lease()?;
                 let (mut file, issuance) = self.render_copy(
-                    &original, &recording, &biases, &key, recipient, payload, delivery, spool,
+                    &original,
+                    &recording,
+                    &biases,
+                    &key,
+                    recipient,
+                    payload,
+                    delivery,
+                    spool()?,
                 )?;
                 keep(recipient, &mut file, issuance)?;
-                progress.store(((n + 1) as f64 / total as f64).to_bits(), Ordering::SeqCst);
+                made_one(&mut made);
             }
         }
         if let Some(t) = &transcript {

@@ -142,3 +142,50 @@ fn copies_assembled_at_once_are_the_copies_marked_one_by_one() {
     assert!(r.standings.iter().all(|s| !s.payload_match));
     v.verify_log().expect("verifies");
 }
+
+/// The service's issue job assembles too: ten copies made by one job are the copies the
+/// vault then marks one by one for the same recipients (the re-issue is checked against the
+/// job's logged hashes, and the sealed copies are read back).
+#[test]
+fn an_issue_job_of_many_copies_assembles_the_same_files() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut v = common::init_keyed(dir.path(), 16, common::fixed_clock).expect("init");
+    let names: Vec<String> = (0..10).map(|i| format!("Bureau {i:02}")).collect();
+    v.add_recipients(&names).expect("recipients");
+    let rec = v
+        .ingest(&common::demo_audio(), "call.flac", "Call")
+        .expect("ingest");
+    let dora = v
+        .add_user("dora", tracemark_types::Role::Distributor, None)
+        .expect("user");
+    let flac = Delivery::parse("flac").expect("flac");
+    let job = v
+        .request_copies(&dora.id, rec.id.as_str(), &names, flac)
+        .expect("issue job");
+    match v
+        .work_one(&tracemark_vault::WorkerOptions::default())
+        .expect("work")
+    {
+        tracemark_vault::Worked::Finished(id, true) => assert_eq!(id, job.id),
+        other => panic!("the job did not succeed: {other:?}"),
+    }
+    let by_job: Vec<_> = v
+        .issuances_of(rec.id.as_str())
+        .expect("issuances")
+        .into_iter()
+        .filter(|i| i.format != CODEWORD_FORMAT)
+        .collect();
+    assert_eq!(by_job.len(), 10);
+    v.set_copy_assembly(false);
+    let mut alone = Vec::new();
+    v.issue_each(rec.id.as_str(), &names, flac, |_, _, c| {
+        alone.push(c);
+        Ok(())
+    })
+    .expect("the same copies, marked one by one");
+    for c in &alone {
+        assert!(c.reissued, "{}: not the job's copy", c.recipient.name);
+        let sealed = v.copy_bytes(&c.issuance).expect("the job's sealed copy");
+        assert!(sealed == c.bytes, "{}: the files differ", c.recipient.name);
+    }
+}
