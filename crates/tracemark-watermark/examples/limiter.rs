@@ -1,6 +1,7 @@
 //! How often the peak limiter engages on the corpus, and by how much.
 //!
 //! `cargo run --release -p tracemark-watermark --example limiter -- [CORPUS_DIR]`
+//! (each copy's digest to standard error, to compare two builds' copies)
 
 use std::path::{Path, PathBuf};
 
@@ -92,7 +93,7 @@ fn row(label: &str, audio: &AudioBuffer, payload: Payload) {
         let symbols: Vec<bool> = (0..997u32)
             .map(|i| (i * 7 + 3 + u32::from(copy)) % 5 < 2)
             .collect();
-        let (_, report) = embed_reporting(
+        let (marked, report) = embed_reporting(
             audio,
             &key,
             &Message {
@@ -102,6 +103,16 @@ fn row(label: &str, audio: &AudioBuffer, payload: Payload) {
             &EmbedParams::default(),
         )
         .expect("embed");
+        // Each copy's samples, digested (FNV-1a over their bits) to standard error: two
+        // builds whose copies should be the same can be compared with `diff`.
+        let digest = marked
+            .channels()
+            .iter()
+            .flatten()
+            .fold(0xcbf2_9ce4_8422_2325u64, |h, x| {
+                (h ^ u64::from(x.to_bits())).wrapping_mul(0x0100_0000_01b3)
+            });
+        eprintln!("{label} copy {copy}: {digest:016x}");
         let l = report.limiter;
         ceiling = l.ceiling;
         over += l.overshoot_frames;
