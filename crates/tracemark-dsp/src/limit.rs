@@ -578,43 +578,46 @@ fn sliding_min(x: &[f64], w: usize) -> Vec<f64> {
 /// beyond the ends (where the padded gain is 1). A window of ones gives exactly 1.
 ///
 /// Each mean is a function of its window's values alone, bit for bit: the values (all in
-/// `[0, 1]`) are summed as integers, `floor(x * 2^52)`, so the running sum is exact and
-/// holds no rounding from values that have left the window. Wherever a stretch starts,
+/// `[0, 1]`) are summed as integers, `floor(x * 2^52)` (a coarser scale only for windows
+/// of more than 2048 samples, so that the sum fits 64 bits), so the running sum is exact
+/// and holds no rounding from values that have left the window. Wherever a stretch starts,
 /// however long it is and whatever lies outside the window, the gain is the same; that is
 /// what lets a copy be assembled from renderings that agree only near each sample
 /// (`tracemark_watermark::ab`). (A running sum in `f64` carried the rounding of the whole
-/// stretch.) Truncating to `2^-52` never raises a mean, so the gain stays below the need.
+/// stretch.) Truncating never raises a mean, so the gain stays below the need.
 fn box_mean(x: &[f64], w: usize, ahead: bool) -> Vec<f64> {
-    /// 2^52: a value in [0, 1] times this is exact, and `w + 1` of them fit in a `u128`.
-    const SCALE: f64 = (1u64 << 52) as f64;
     let n = w + 1;
-    let at = |i: isize| -> f64 {
+    // Bits the count of a window takes; the rest of 63 hold each value's fraction.
+    let count_bits = usize::BITS - n.leading_zeros();
+    let scale = (1u64 << (63 - count_bits).min(52)) as f64;
+    // `as` truncates towards zero and saturates, so a value in [0, 1] becomes
+    // floor(value * scale) (exact: the scale is a power of two), and anything else is
+    // clamped into that range.
+    let one = scale as u64;
+    let at = |i: isize| -> u64 {
         if i < 0 || i as usize >= x.len() {
-            1.0
+            one
         } else {
-            x[i as usize]
+            (x[i as usize] * scale) as u64
         }
     };
-    // `as` truncates towards zero and saturates, so a value in [0, 1] becomes
-    // floor(value * 2^52), and anything else is clamped into that range.
-    let fixed = |v: f64| u128::from((v * SCALE) as u64);
     let (lo, hi): (isize, isize) = if ahead {
         (0, w as isize)
     } else {
         (-(w as isize), 0)
     };
-    let mut sum: u128 = (lo..=hi).map(|i| fixed(at(i))).sum();
-    let mut below = (lo..=hi).filter(|&i| at(i) < 1.0).count();
+    let mut sum: u64 = (lo..=hi).map(at).sum();
+    let mut below = (lo..=hi).filter(|&i| at(i) < one).count();
     let mut out = Vec::with_capacity(x.len());
     for j in 0..x.len() as isize {
         out.push(if below == 0 {
             1.0
         } else {
-            sum as f64 / SCALE / n as f64
+            sum as f64 / scale / n as f64
         });
         let (enter, leave) = (at(j + 1 + hi), at(j + lo));
-        below = below + usize::from(enter < 1.0) - usize::from(leave < 1.0);
-        sum = sum + fixed(enter) - fixed(leave);
+        below = below + usize::from(enter < one) - usize::from(leave < one);
+        sum = sum + enter - leave;
     }
     out
 }
