@@ -28,6 +28,10 @@ pub const CODEWORD_FORMAT: &str = "codeword";
 /// encoder's state while the pass runs.
 const ASSEMBLY_GROUP: usize = 128;
 
+/// Up to this many recipients, [`Vault::logged_payloads`] looks each one up rather than
+/// reading every issuance of the recording (100,000 rows for a wide distribution).
+const FEW_LOOKUPS: usize = 64;
+
 /// Recipients per transaction when assigning codewords in bulk: one signed checkpoint per
 /// batch, and an interruption loses at most the batch in flight (re-running skips what
 /// was stored).
@@ -559,7 +563,7 @@ impl Vault {
         recipients: &'r [Recipient],
         threads: usize,
     ) -> Result<CopyPlan<'r>, VaultError> {
-        let logged = self.logged_payloads(recording)?;
+        let logged = self.logged_payloads(recording, recipients)?;
         let shared = self.recording_payload(recording);
         let payload_of = |r: &Recipient| logged.get(&r.id).copied().unwrap_or(shared);
         let (mut together, mut alone): (Vec<&Recipient>, Vec<(&Recipient, Payload)>) =
@@ -660,15 +664,37 @@ impl Vault {
             || payload.0 == self.copy_payload(r, recipient).bytes()
     }
 
-    /// The payload each recipient already issued `r` carries (their first issuance's).
+    /// The payload each of `recipients` already issued `r` carries, where it is not the
+    /// recording's (all of a recipient's issuances of `r` carry one payload): the
+    /// recipient's own, from when payloads were drawn per copy. For a few recipients each is
+    /// looked up by that payload (an indexed query); for many, every issuance of `r` is
+    /// read once.
     pub(crate) fn logged_payloads(
         &self,
         r: &Recording,
+        recipients: &[Recipient],
     ) -> Result<std::collections::HashMap<RecipientId, Payload>, VaultError> {
+        let shared = self.recording_payload(r);
         let mut out = std::collections::HashMap::new();
+        if recipients.len() <= FEW_LOOKUPS {
+            for recipient in recipients {
+                let own = self.copy_payload(r, &recipient.id);
+                let held = self
+                    .store
+                    .issuances_by_payload(&PayloadBytes(own.bytes()))?
+                    .iter()
+                    .any(|i| i.recording_id == r.id && i.recipient_id == recipient.id);
+                if held {
+                    out.insert(recipient.id.clone(), own);
+                }
+            }
+            return Ok(out);
+        }
         for i in self.store.issuances_of(&r.id)? {
-            out.entry(i.recipient_id)
-                .or_insert(Payload::from_bytes(i.payload.0));
+            let payload = Payload::from_bytes(i.payload.0);
+            if payload != shared {
+                out.entry(i.recipient_id).or_insert(payload);
+            }
         }
         Ok(out)
     }
@@ -1186,6 +1212,91 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A recipient issued a recording when payloads were drawn per copy keeps that payload:
+    /// found by either lookup, marked alone with it (the copy it would have got before),
+    /// while everyone else's copies are assembled with the recording's; the log verifies.
+    #[test]
+    fn a_recipient_issued_under_a_per_copy_payload_keeps_it() {
+        let dir = tempfile::tempdir().expect("dir");
+        let vault = crate::testing::vault(dir.path());
+        let demo =
+            std::fs::read(tracemark_testkit::excerpt_path()).expect("the committed demo call");
+        let rec = vault.ingest(&demo, "call.flac", "Call").expect("ingest");
+        let names: Vec<String> = (0..70).map(|i| format!("R{i:02}")).collect();
+        vault.add_recipients(&names).expect("recipients");
+        let recording = vault.recording(rec.id.as_str()).expect("recording");
+        let old = vault.recipient("R03").expect("R03");
+        let own = vault.copy_payload(&recording, &old.id);
+        let shared = vault.recording_payload(&recording);
+        assert_ne!(own, shared);
+        // Its codeword issuance as a vault logged it before payloads were shared.
+        let biases = vault.biases(&recording).expect("biases");
+        let codeword = vault.codeword(&recording, &biases, &old.id);
+        let commitment = Sha256(codeword.commitment());
+        vault
+            .append_one(Draft::Issuance(NewIssuance {
+                recording_id: recording.id.clone(),
+                recipient_id: old.id.clone(),
+                payload: PayloadBytes(own.bytes()),
+                codeword_commitment: commitment,
+                format: CODEWORD_FORMAT.into(),
+                copy_sha256: commitment,
+            }))
+            .expect("the old issuance");
+        let everyone = vault.recipients().expect("all");
+        assert!(everyone.len() > FEW_LOOKUPS);
+        for set in [&everyone[..], std::slice::from_ref(&old)] {
+            let logged = vault.logged_payloads(&recording, set).expect("logged");
+            assert_eq!(logged.len(), 1, "{} recipients", set.len());
+            assert_eq!(logged.get(&old.id), Some(&own));
+        }
+        let flac = Delivery::parse("flac").expect("flac");
+        let mut copies = Vec::new();
+        vault
+            .issue_each(rec.id.as_str(), &names, flac, |_, _, c| {
+                copies.push(c);
+                Ok(())
+            })
+            .expect("issue");
+        assert_eq!(copies.len(), 70);
+        for c in &copies {
+            let expected = if c.recipient.id == old.id {
+                own
+            } else {
+                shared
+            };
+            assert_eq!(
+                c.issuance.payload,
+                PayloadBytes(expected.bytes()),
+                "{}",
+                c.recipient.name
+            );
+        }
+        let theirs = copies
+            .iter()
+            .find(|c| c.recipient.id == old.id)
+            .expect("R03's copy");
+        let symbols: Vec<bool> = codeword.symbols().collect();
+        let marking = vault.marking(&recording).expect("marking");
+        let alone = marking
+            .copy(
+                &vault.secret.watermark_key(),
+                &Message {
+                    payload: own,
+                    symbols: Some(&symbols),
+                },
+                flac.settled(marking.source_format).expect("settled"),
+                Cursor::new(Vec::new()),
+            )
+            .expect("copy")
+            .into_inner();
+        assert!(
+            theirs.bytes == alone,
+            "R03's copy is not the one its own payload gives"
+        );
+        vault.verify_log().expect("the log verifies both payloads");
     }
 
     #[test]

@@ -308,7 +308,7 @@ impl Vault {
     ) -> Result<Vec<(Recipient, Vec<u8>, NewIssuance)>, VaultError> {
         let marked = self.marked_transcript(transcript)?;
         let biases = self.text_biases(&recording.id, marked.sites().len())?;
-        let logged = self.logged_payloads(recording)?;
+        let logged = self.logged_payloads(recording, recipients)?;
         let shared = self.recording_payload(recording);
         recipients
             .iter()
