@@ -652,18 +652,6 @@ impl Vault {
         Payload::from_bytes(b)
     }
 
-    /// Whether `payload` is one the vault key gives copies of `r` for `recipient`: the
-    /// recording's, or the recipient's own from before.
-    pub(crate) fn is_issued_payload(
-        &self,
-        r: &Recording,
-        recipient: &RecipientId,
-        payload: &PayloadBytes,
-    ) -> bool {
-        payload.0 == self.recording_payload(r).bytes()
-            || payload.0 == self.copy_payload(r, recipient).bytes()
-    }
-
     /// The payload each of `recipients` already issued `r` carries, where it is not the
     /// recording's (all of a recipient's issuances of `r` carry one payload): the
     /// recipient's own, from when payloads were drawn per copy. For a few recipients each is
@@ -1083,26 +1071,32 @@ mod tests {
         .expect("encode")
     }
 
+    /// The committed demo call (real speech, 60 s at 8 kHz, FLAC), and a stereo 16 kHz FLAC
+    /// of `seconds` made from it (the channels differ: other gains, 25 ms apart).
+    fn demo_and_stereo(seconds: usize) -> (Vec<u8>, Vec<u8>) {
+        let demo =
+            std::fs::read(tracemark_testkit::excerpt_path()).expect("the committed demo call");
+        let mono = decode_bytes(&demo, Some("flac"), &Limits::default()).expect("decode");
+        let wide = tracemark_dsp::resample(&mono.channels()[0], 8_000, 16_000).expect("resample");
+        let n = 16_000 * seconds;
+        let stereo = AudioBuffer::try_new(
+            SampleRate::try_new(16_000).expect("rate"),
+            vec![
+                wide[..n].iter().map(|x| x * 0.9).collect(),
+                wide[400..n + 400].iter().map(|x| x * 0.6).collect(),
+            ],
+        )
+        .expect("stereo");
+        let stereo = encode_bytes(&stereo, Format::Flac, &EncodeOptions::default()).expect("flac");
+        (demo, stereo)
+    }
+
     #[test]
     fn a_streamed_copy_is_the_whole_signal_path_byte_for_byte() {
         // The committed demo call (real speech, 60 s at 8 kHz), and a stereo 16 kHz
         // recording made from it (the channels differ), each with a codeword and a
         // payload, as a copy is marked.
-        let demo =
-            std::fs::read(tracemark_testkit::excerpt_path()).expect("the committed demo call");
-        let mono = decode_bytes(&demo, Some("flac"), &Limits::default()).expect("decode");
-        let wide = tracemark_dsp::resample(&mono.channels()[0], 8_000, 16_000).expect("resample");
-        let left: Vec<f32> = wide[..16_000 * 40].iter().map(|x| x * 0.9).collect();
-        let right: Vec<f32> = wide[400..16_000 * 40 + 400]
-            .iter()
-            .map(|x| x * 0.6)
-            .collect();
-        let stereo = AudioBuffer::try_new(
-            SampleRate::try_new(16_000).expect("rate"),
-            vec![left, right],
-        )
-        .expect("stereo");
-        let stereo = encode_bytes(&stereo, Format::Flac, &EncodeOptions::default()).expect("flac");
+        let (demo, stereo) = demo_and_stereo(40);
         let key = WatermarkKey::from_bytes([3; 32]);
         for (bytes, rate) in [(&demo, 8_000), (&stereo, 16_000)] {
             let marking = Marking::open(
@@ -1143,22 +1137,7 @@ mod tests {
     /// are renderings.
     #[test]
     fn assembled_copies_are_the_copies_marked_one_by_one_byte_for_byte() {
-        let demo =
-            std::fs::read(tracemark_testkit::excerpt_path()).expect("the committed demo call");
-        let mono = decode_bytes(&demo, Some("flac"), &Limits::default()).expect("decode");
-        let wide = tracemark_dsp::resample(&mono.channels()[0], 8_000, 16_000).expect("resample");
-        let stereo = AudioBuffer::try_new(
-            SampleRate::try_new(16_000).expect("rate"),
-            vec![
-                wide[..16_000 * 20].iter().map(|x| x * 0.9).collect(),
-                wide[400..16_000 * 20 + 400]
-                    .iter()
-                    .map(|x| x * 0.6)
-                    .collect(),
-            ],
-        )
-        .expect("stereo");
-        let stereo = encode_bytes(&stereo, Format::Flac, &EncodeOptions::default()).expect("flac");
+        let (demo, stereo) = demo_and_stereo(20);
         let key = WatermarkKey::from_bytes([5; 32]);
         let payload = Payload::from_bytes([8, 7, 6, 5, 4, 3, 2, 1]);
         for (bytes, rate) in [(&demo, 8_000), (&stereo, 16_000)] {

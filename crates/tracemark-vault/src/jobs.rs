@@ -410,9 +410,8 @@ impl Vault {
                 Ok(())
             };
             let mut made = 0;
-            let made_one = |made: &mut usize| {
-                *made += 1;
-                progress.store((*made as f64 / total as f64).to_bits(), Ordering::SeqCst);
+            let report = |made: usize| {
+                progress.store((made as f64 / total as f64).to_bits(), Ordering::SeqCst);
             };
             for group in plan.together.chunks(plan.group.max(1)) {
                 check_lease()?;
@@ -432,7 +431,8 @@ impl Vault {
                 )?;
                 for (recipient, (mut file, issuance)) in group.iter().zip(copies) {
                     keep(recipient, &mut file, issuance)?;
-                    made_one(&mut made);
+                    made += 1;
+                    report(made);
                 }
             }
             for &(recipient, payload) in &plan.alone {
@@ -448,7 +448,8 @@ impl Vault {
                     spool()?,
                 )?;
                 keep(recipient, &mut file, issuance)?;
-                made_one(&mut made);
+                made += 1;
+                report(made);
             }
         }
         if let Some(t) = &transcript {
